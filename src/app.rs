@@ -1,0 +1,117 @@
+//! The services every request and command shares, opened once from the
+//! configuration.
+
+use crate::clock::{Clock, OsRandom, RandomSource, SystemClock};
+use crate::config::Config;
+use crate::error::InternalError;
+use crate::keys::{KeyError, KeyRing, MasterKey};
+use crate::store::{Db, PooledConnection, StoreError};
+use crate::tokens::hashing::SecretHasher;
+use crate::tokens::verified_cache::VerifiedSecretCache;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a verified secret stays cached.
+const VERIFIED_TTL: Duration = Duration::from_secs(15 * 60);
+/// How many verified secrets are cached at most.
+const VERIFIED_CAPACITY: usize = 100_000;
+
+/// Configuration, storage, keys, clock and randomness.
+pub struct Services {
+    /// The settings in effect.
+    pub config: Config,
+    /// The database pool.
+    pub db: Db,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where randomness comes from.
+    pub random: Arc<dyn RandomSource>,
+    /// Hashes and verifies token secrets.
+    pub hasher: SecretHasher,
+    /// Recently verified secrets, as MACs.
+    pub verified: VerifiedSecretCache,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// Bounds how many secret verifications run at once.
+    pub hashing_permits: tokio::sync::Semaphore,
+}
+
+/// Why patgate could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Keys.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Services {
+    /// Opens the database, applies migrations, loads the master key and makes
+    /// sure a signing key is active. Blocking.
+    pub fn open(config: Config) -> Result<Services, StartError> {
+        Self::open_with(config, Arc::new(SystemClock), Arc::new(OsRandom))
+    }
+
+    /// `open` with a given clock and random source (tests fix them).
+    pub fn open_with(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn RandomSource>,
+    ) -> Result<Services, StartError> {
+        if config.is_embedded_default() && !config.data_dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&config.data_dir)
+                .map_err(|e| StartError::Other(format!("{}: {e}", config.data_dir.display())))?;
+        }
+        let db = Db::connect(&config.effective_database_url(), config.database_pool_size)?;
+        db.migrate()?;
+        let master = match &config.master_key {
+            Some(value) => MasterKey::from_base64(&value.0)?,
+            None => {
+                let path = config
+                    .master_key_file
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("master.key"));
+                MasterKey::load_or_create(&path, random.as_ref())?
+            }
+        };
+        let hasher = SecretHasher::new(&config.hashing).map_err(|e| StartError::Other(e.to_string()))?;
+        let services = Services {
+            verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
+            hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
+            keys: KeyRing::new(master, config.signing_algorithm),
+            hasher,
+            config,
+            db,
+            clock,
+            random,
+        };
+        let now = services.now();
+        services.keys.ensure_active(&mut *services.conn()?, services.random.as_ref(), now)?;
+        Ok(services)
+    }
+
+    /// The current time from the configured clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A pooled connection. Blocking.
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        self.db.conn()
+    }
+
+    /// The JWKS document (RFC 7517 §5) of the keys published now. Blocking.
+    pub fn jwks(&self) -> Result<serde_json::Value, InternalError> {
+        Ok(KeyRing::jwks(&mut *self.conn()?, self.now())?)
+    }
+}

@@ -1,0 +1,160 @@
+//! What the `patgate` commands do; `main.rs` only parses arguments.
+
+use crate::app::Services;
+use crate::config::parse_duration;
+use crate::tokens::format::TokenKind;
+use crate::tokens::view::TokenView;
+use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime, RevokeOutcome};
+use anyhow::{bail, Context};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Arguments of `patgate admin token issue`.
+#[derive(Debug, Clone)]
+pub struct IssueArgs {
+    /// Owner subject (or group, for a service token).
+    pub owner: String,
+    /// Token name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// `30d`, `12h`, `never`; default from the config.
+    pub expires_in: Option<String>,
+    /// Give the token the admin role.
+    pub admin: bool,
+    /// Issue a service token (`sat_`).
+    pub service: bool,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// Parses `--expires-in`.
+pub fn parse_lifetime(value: Option<&str>) -> anyhow::Result<RequestedLifetime> {
+    Ok(match value {
+        None => RequestedLifetime::Default,
+        Some("never") => RequestedLifetime::Never,
+        Some(v) => RequestedLifetime::For(parse_duration(v).map_err(anyhow::Error::msg)?),
+    })
+}
+
+/// `patgate admin token issue`: the token alone on stdout, details on stderr.
+pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
+    let request = IssueRequest {
+        kind: if args.service { TokenKind::Service } else { TokenKind::Personal },
+        owner: args.owner,
+        name: args.name,
+        description: args.description,
+        scopes: args.scopes,
+        is_admin: args.admin,
+        client_id: None,
+        lifetime: parse_lifetime(args.expires_in.as_deref())?,
+    };
+    match tokens::issue(svc, request)? {
+        IssueOutcome::Issued(t) => {
+            let r = &t.record;
+            let expires = r.expires_at.map_or("never".to_string(), tokens::view::rfc3339);
+            eprintln!(
+                "issued {} token {} ({:?}) for {}, scopes [{}], expires {expires}",
+                r.kind, r.id, r.name, r.owner, r.scopes.join(" ")
+            );
+            println!("{}", t.raw.expose());
+            Ok(())
+        }
+        IssueOutcome::Invalid { field, message } => bail!("invalid {field}: {message}"),
+        IssueOutcome::NameTaken => bail!("the owner already has an active token with this name"),
+    }
+}
+
+/// `patgate admin token list`.
+pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
+    let now = svc.now();
+    let views: Vec<TokenView> = tokens::list_all(svc)?.iter().map(|r| TokenView::new(r, now)).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&views)?);
+        return Ok(());
+    }
+    println!(
+        "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  STATUS",
+        "ID", "KIND", "OWNER", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED"
+    );
+    let day = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| t[..10].to_string());
+    for v in &views {
+        println!(
+            "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  {}",
+            v.id,
+            v.kind,
+            v.owner,
+            v.name,
+            v.scopes.join(" "),
+            &v.created_at[..10],
+            day(&v.expires_at),
+            day(&v.last_used_at),
+            serde_json::to_value(v.status)?.as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// `patgate admin token revoke`.
+pub fn revoke_token(svc: &Services, id: &str) -> anyhow::Result<()> {
+    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
+    match tokens::revoke(svc, id, &actor)? {
+        RevokeOutcome::Revoked => eprintln!("revoked {id}"),
+        RevokeOutcome::AlreadyRevoked => eprintln!("{id} was already revoked"),
+        RevokeOutcome::NotFound => bail!("no token with id {id}"),
+    }
+    Ok(())
+}
+
+/// `patgate admin keys rotate`.
+pub fn rotate_keys(svc: &Services) -> anyhow::Result<()> {
+    let kid = svc.keys.rotate(
+        &mut *svc.conn()?,
+        svc.random.as_ref(),
+        svc.now(),
+        svc.config.access_token_ttl.duration(),
+    )?;
+    eprintln!("new active signing key {kid}; the previous key stays published until its tokens expire");
+    println!("{kid}");
+    Ok(())
+}
+
+/// On the first start of the embedded default (no token issued yet), issues
+/// a sample admin token and prints it once.
+pub fn issue_sample_admin(svc: &Services) -> anyhow::Result<()> {
+    if !svc.config.is_embedded_default() || !tokens::none_issued(svc)? {
+        return Ok(());
+    }
+    let request = IssueRequest {
+        kind: TokenKind::Personal,
+        owner: "admin".into(),
+        name: "sample admin token".into(),
+        description: None,
+        scopes: vec![],
+        is_admin: true,
+        client_id: None,
+        lifetime: RequestedLifetime::Default,
+    };
+    if let IssueOutcome::Issued(t) = tokens::issue(svc, request)? {
+        println!(
+            "First start of the embedded default: a sample admin token for owner \"admin\" \
+             (expires in {} days). It is shown only this once:\n\n    {}\n",
+            svc.config.token_default_ttl.seconds() / 86_400,
+            t.raw.expose()
+        );
+    }
+    Ok(())
+}
+
+/// `patgate serve`: binds, prints the address, and runs until stopped.
+pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
+    issue_sample_admin(&svc)?;
+    let listener = TcpListener::bind(svc.config.listen)
+        .with_context(|| format!("cannot listen on {}", svc.config.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!("patgate listening on http://{addr} (issuer {})", svc.config.issuer_id());
+    actix_web::rt::System::new().block_on(async move {
+        crate::web::server(Arc::new(svc), listener, workers)?.await
+    })?;
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Configuration: a TOML file, overridden by `PATGATE_*` environment variables,
+//! overridden by command-line flags. Unknown keys and bad values stop start-up
+//! with a message that names the key.
+
+mod durations;
+
+pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
+
+use crate::secret::SecretString;
+use serde::{Deserialize, Deserializer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// The settings patgate runs with. Every field has a default, so an empty file
+/// (or none) gives the embedded default: SQLite under `./patgate-data`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and the generated master key file.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite://path`, a plain path, or `postgres://…`; default: SQLite in `data_dir`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Largest number of pooled database connections.
+    #[serde(default = "defaults::pool_size", deserialize_with = "lenient_u32")]
+    pub database_pool_size: u32,
+    /// The `iss` of every JWT and the base of every published URL (RFC 8414 §2).
+    #[serde(default = "defaults::issuer")]
+    pub issuer: Url,
+    /// The `aud` of access tokens (RFC 9068 §2.2); default: the issuer.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Lifetime of an access token (JWT); 1 minute to 24 hours.
+    #[serde(default = "defaults::access_token_ttl")]
+    pub access_token_ttl: Ttl,
+    /// Lifetime of a PAT when none is asked for.
+    #[serde(default = "defaults::token_default_ttl")]
+    pub token_default_ttl: Ttl,
+    /// Longest lifetime a PAT may have; `"never"` allows tokens without expiry.
+    #[serde(default = "defaults::token_max_ttl")]
+    pub token_max_ttl: MaxTokenLifetime,
+    /// Algorithm of newly generated signing keys.
+    #[serde(default)]
+    pub signing_algorithm: SigningAlgorithm,
+    /// Master key (base64 of 32 bytes) that encrypts signing keys at rest; give
+    /// every instance on one database the same one (`PATGATE_MASTER_KEY`).
+    #[serde(default)]
+    pub master_key: Option<SecretKeyValue>,
+    /// File holding the master key; generated (mode 0600) when missing.
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+    /// Cost of secret hashing and how much of it may run at once.
+    #[serde(default)]
+    pub hashing: HashingConfig,
+}
+
+/// The JWS algorithm of generated signing keys (RFC 7518 §3.4, RFC 8037 §3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum SigningAlgorithm {
+    /// ECDSA with P-256 and SHA-256.
+    #[default]
+    ES256,
+    /// Ed25519.
+    EdDSA,
+}
+
+impl SigningAlgorithm {
+    /// The `alg` value of the JWS header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+}
+
+/// A secret configuration value; deserializes from a string.
+#[derive(Debug, Clone)]
+pub struct SecretKeyValue(pub SecretString);
+
+impl<'de> Deserialize<'de> for SecretKeyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(SecretString::new(String::deserialize(d)?)))
+    }
+}
+
+/// Argon2id cost for newly hashed secrets, and the bound on concurrent hashing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingConfig {
+    /// Argon2 memory cost in KiB (OWASP: 19456).
+    #[serde(default = "defaults::argon2_memory_kib", deserialize_with = "lenient_u32")]
+    pub argon2_memory_kib: u32,
+    /// Argon2 passes.
+    #[serde(default = "defaults::argon2_iterations", deserialize_with = "lenient_u32")]
+    pub argon2_iterations: u32,
+    /// Argon2 lanes.
+    #[serde(default = "defaults::argon2_parallelism", deserialize_with = "lenient_u32")]
+    pub argon2_parallelism: u32,
+    /// How many hash verifications may run at once (default: CPU count).
+    #[serde(default = "defaults::max_concurrent", deserialize_with = "lenient_u32")]
+    pub max_concurrent: u32,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: defaults::argon2_memory_kib(),
+            argon2_iterations: defaults::argon2_iterations(),
+            argon2_parallelism: defaults::argon2_parallelism(),
+            max_concurrent: defaults::max_concurrent(),
+        }
+    }
+}
+
+mod defaults {
+    use super::*;
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from("./patgate-data")
+    }
+    pub fn pool_size() -> u32 {
+        10
+    }
+    pub fn issuer() -> Url {
+        Url::parse("http://127.0.0.1:8080").expect("static URL")
+    }
+    pub fn access_token_ttl() -> Ttl {
+        Ttl::minutes(10)
+    }
+    pub fn token_default_ttl() -> Ttl {
+        Ttl::days(30)
+    }
+    pub fn token_max_ttl() -> MaxTokenLifetime {
+        MaxTokenLifetime::Limited(Ttl::days(365))
+    }
+    pub fn argon2_memory_kib() -> u32 {
+        19 * 1024
+    }
+    pub fn argon2_iterations() -> u32 {
+        2
+    }
+    pub fn argon2_parallelism() -> u32 {
+        1
+    }
+    pub fn max_concurrent() -> u32 {
+        std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
+    }
+}
+
+/// Accepts an integer or a string of digits (environment variables are strings).
+fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrString {
+        Int(i64),
+        Str(String),
+    }
+    match IntOrString::deserialize(d)? {
+        IntOrString::Int(i) => u32::try_from(i).map_err(serde::de::Error::custom),
+        IntOrString::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("expected a whole number, got {s:?}"))),
+    }
+}
+
+/// A configuration problem; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Environment variables that are not configuration keys.
+const NON_KEY_VARIABLES: &[&str] = &["PATGATE_CONFIG", "PATGATE_LOG"];
+
+impl Config {
+    /// Loads the file at `path` (if any), then applies `PATGATE_*` variables
+    /// from `env`, then `overrides` (`key`, `value`) from flags, and validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", p.display())))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("PATGATE_") else { continue };
+            if NON_KEY_VARIABLES.contains(&name.as_str()) {
+                continue;
+            }
+            // `PATGATE_HASHING__MAX_CONCURRENT` sets `hashing.max_concurrent`.
+            set_key(&mut table, &key.to_ascii_lowercase().replace("__", "."), value);
+        }
+        for (key, value) in overrides {
+            set_key(&mut table, key, value.clone());
+        }
+        Self::from_table(table)
+    }
+
+    /// Deserializes and validates an already merged table.
+    pub fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if path == "." {
+                    ConfigError(inner.to_string())
+                } else {
+                    ConfigError(format!("key `{path}`: {inner}"))
+                }
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("key `{key}`: {why}")));
+        let access = self.access_token_ttl.seconds();
+        if !(60..=86_400).contains(&access) {
+            return bad("access_token_ttl", "must be between 1 minute and 24 hours");
+        }
+        if !matches!(self.issuer.scheme(), "http" | "https") || self.issuer.query().is_some() {
+            return bad("issuer", "must be an http(s) URL without a query (RFC 8414 §2)");
+        }
+        if self.token_default_ttl.seconds() < 60 {
+            return bad("token_default_ttl", "must be at least 1 minute");
+        }
+        if let MaxTokenLifetime::Limited(max) = self.token_max_ttl {
+            if self.token_default_ttl.seconds() > max.seconds() {
+                return bad("token_default_ttl", "exceeds token_max_ttl");
+            }
+        }
+        if self.database_pool_size == 0 {
+            return bad("database_pool_size", "must be at least 1");
+        }
+        if let Some(url) = &self.database_url {
+            if url.trim().is_empty() {
+                return bad("database_url", "must not be empty");
+            }
+        }
+        let h = &self.hashing;
+        if h.argon2_memory_kib < 8 * h.argon2_parallelism.max(1) || h.argon2_iterations == 0 {
+            return bad("hashing", "argon2 memory must be at least 8 KiB per lane and iterations at least 1");
+        }
+        if h.argon2_parallelism == 0 || h.max_concurrent == 0 {
+            return bad("hashing", "argon2_parallelism and max_concurrent must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one or SQLite in `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("patgate.db").display()),
+        }
+    }
+
+    /// Whether this is the embedded default (no database configured).
+    pub fn is_embedded_default(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// The `aud` claim of access tokens.
+    pub fn audience(&self) -> String {
+        self.audience
+            .clone()
+            .unwrap_or_else(|| self.issuer.as_str().trim_end_matches('/').to_string())
+    }
+
+    /// The `iss` claim: the issuer URL without a trailing slash (RFC 8414 §2).
+    pub fn issuer_id(&self) -> String {
+        self.issuer.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// An absolute URL under the issuer.
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.issuer.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+}
+
+/// Sets a dotted `key` in `table` to the string `value`.
+fn set_key(table: &mut toml::Table, key: &str, value: String) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_string(), toml::Value::String(value));
+        }
+        Some((head, rest)) => {
+            let entry = table
+                .entry(head.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_key(inner, rest, value);
+            }
+        }
+    }
+}

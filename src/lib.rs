@@ -1,0 +1,16 @@
+//! patgate: an OAuth2 authorization server for personal access tokens.
+//!
+//! [`app::Services`] opens storage, keys and configuration once; [`web::server`]
+//! builds the HTTP app on them. `main` and the tests use the same two.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod oauth;
+pub mod secret;
+pub mod store;
+pub mod tokens;
+pub mod web;

@@ -1,0 +1,163 @@
+//! The `patgate` command line: parses arguments and calls into the library.
+
+use clap::{Parser, Subcommand};
+use patgate::app::Services;
+use patgate::cli::{self, IssueArgs};
+use patgate::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// patgate: personal access tokens as an OAuth2 authorization server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "PATGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (overrides the file and PATGATE_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Data directory (overrides the file and PATGATE_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks one).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Issuer URL.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// HTTP worker threads (default: one per CPU).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands that work on the configured database directly.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Personal and service tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; prints only the token on stdout.
+    Issue {
+        /// Owner subject (or owning group/service with --service).
+        #[arg(long)]
+        owner: String,
+        /// Token name, unique among the owner's active tokens.
+        #[arg(long)]
+        name: String,
+        /// A scope to grant (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime: 30d, 12h, 90m, or never (if the policy allows).
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Give the token the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Issue a service token (sat_) instead of a personal one (pat_).
+        #[arg(long)]
+        service: bool,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List tokens.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (the 21 characters after `pat_`/`sat_`).
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key active; the old one stays published until its tokens expire.
+    Rotate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PATGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("patgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut overrides: Vec<(&str, String)> = Vec::new();
+    if let Some(url) = cli.database_url {
+        overrides.push(("database_url", url));
+    }
+    if let Some(dir) = cli.data_dir {
+        overrides.push(("data_dir", dir.display().to_string()));
+    }
+    let mut workers = None;
+    if let Command::Serve { listen, issuer, workers: w } = &cli.command {
+        overrides.extend(listen.clone().map(|v| ("listen", v)));
+        overrides.extend(issuer.clone().map(|v| ("issuer", v)));
+        workers = *w;
+    }
+    let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
+    let svc = Services::open(config)?;
+    match cli.command {
+        Command::Serve { .. } => cli::serve(svc, workers),
+        Command::Migrate => {
+            eprintln!("migrations applied; database {}", svc.db.backend_name());
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Keys { command: KeysCommand::Rotate } } => {
+            cli::rotate_keys(&svc)
+        }
+        Command::Admin { command: AdminCommand::Token { command } } => match command {
+            TokenCommand::Issue { owner, name, scopes, expires_in, admin, service, description } => {
+                cli::issue_token(
+                    &svc,
+                    IssueArgs { owner, name, scopes, expires_in, admin, service, description },
+                )
+            }
+            TokenCommand::List { json } => cli::list_tokens(&svc, json),
+            TokenCommand::Revoke { id } => cli::revoke_token(&svc, &id),
+        },
+    }
+}

@@ -1,0 +1,66 @@
+//! OAuth2 error responses (RFC 6749 §5.2).
+
+/// An `error` code of RFC 6749 §5.2 (and §4.1.2.1 for `server_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    /// Missing, repeated or malformed parameter, or unparseable body.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The grant (code, refresh token) is invalid, expired or revoked.
+    InvalidGrant,
+    /// The client may not use this grant.
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    UnsupportedGrantType,
+    /// The requested scope is invalid or exceeds what was granted.
+    InvalidScope,
+    /// The server failed.
+    ServerError,
+    /// The server is overloaded.
+    TemporarilyUnavailable,
+}
+
+impl OAuthErrorCode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An OAuth2 error with its human-readable description.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    /// The `error` code.
+    pub code: OAuthErrorCode,
+    /// The `error_description`.
+    pub description: String,
+}
+
+impl OAuthError {
+    /// An error with `code` and `description`.
+    pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> Self {
+        Self { code, description: description.into() }
+    }
+
+    /// `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_grant` with the one message used for every refused token,
+    /// so nothing tells an unknown token from a revoked or expired one.
+    pub fn invalid_grant() -> Self {
+        Self::new(OAuthErrorCode::InvalidGrant, "the token is invalid, expired or revoked")
+    }
+}

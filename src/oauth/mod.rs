@@ -1,0 +1,10 @@
+//! The OAuth2 side: the token endpoint's grants, RFC 9068 access tokens, and
+//! server metadata. Free of the web framework.
+
+pub mod access_token;
+pub mod error;
+pub mod metadata;
+pub mod refresh_grant;
+pub mod token_request;
+
+pub use error::{OAuthError, OAuthErrorCode};

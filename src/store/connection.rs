@@ -1,0 +1,139 @@
+//! One connection enum over SQLite and PostgreSQL (`MultiConnection`), its
+//! pool, per-connection SQLite settings, and the embedded migrations.
+
+use super::StoreError;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// For several instances sharing one database.
+    Postgres(PgConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, bundled.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the backend from a URL's scheme: `postgres://`/`postgresql://`,
+    /// `sqlite://path`, or a bare path (SQLite). Returns the backend and the
+    /// string its driver expects.
+    pub fn from_url(url: &str) -> Result<(Backend, String), StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok((Backend::Postgres, url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Url(
+                "expected postgres://…, sqlite://path or a file path".into(),
+            ));
+        }
+        Ok((Backend::Sqlite, path.to_string()))
+    }
+}
+
+/// A pooled connection.
+pub type PooledConnection = diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>;
+
+/// The connection pool; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<DbConnection>>,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+struct SqliteSettings;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSettings {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Opens a pool of at most `size` connections to `url`. For SQLite the
+    /// file's directory is created if missing.
+    pub fn connect(url: &str, size: u32) -> Result<Db, StoreError> {
+        let (backend, target) = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            if let Some(dir) = std::path::Path::new(&target).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Url(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+        }
+        let manager = ConnectionManager::<DbConnection>::new(target);
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqliteSettings))
+            .build(manager)
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        Ok(Db { pool, backend })
+    }
+
+    /// The backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// A connection from the pool. Blocking: call from the blocking pool.
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Applies pending migrations; harmless when none are pending.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgres(c) => {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len())
+            }
+        };
+        applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}

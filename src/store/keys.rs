@@ -1,0 +1,61 @@
+//! Queries on `signing_keys`.
+
+use super::models::SigningKeyRow;
+use super::schema::signing_keys::dsl as k;
+use super::{DbConnection, StoreError};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// The key that signs new tokens, if any.
+pub fn active(conn: &mut DbConnection) -> Result<Option<SigningKeyRow>, StoreError> {
+    Ok(k::signing_keys
+        .filter(k::active.eq(true))
+        .select(SigningKeyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Keys to publish: the active one and retired ones still within their
+/// publication window, newest first.
+pub fn published(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<SigningKeyRow>, StoreError> {
+    Ok(k::signing_keys
+        .filter(k::active.eq(true).or(k::publish_until.gt(now.naive_utc())))
+        .order(k::created_at.desc())
+        .select(SigningKeyRow::as_select())
+        .load(conn)?)
+}
+
+/// Inserts `row` as the first active key. Returns `false` when another
+/// instance got there first (the one-active index refused it).
+pub fn insert_first(conn: &mut DbConnection, row: &SigningKeyRow) -> Result<bool, StoreError> {
+    match diesel::insert_into(k::signing_keys).values(row).execute(conn).map_err(StoreError::from) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Retires the active key (published until `publish_until`) and makes `row`
+/// active, in one transaction.
+pub fn rotate(
+    conn: &mut DbConnection,
+    row: &SigningKeyRow,
+    now: DateTime<Utc>,
+    publish_until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        diesel::update(k::signing_keys.filter(k::active.eq(true)))
+            .set((
+                k::active.eq(false),
+                k::retired_at.eq(now.naive_utc()),
+                k::publish_until.eq(publish_until.naive_utc()),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(k::signing_keys).values(row).execute(conn)?;
+        Ok(())
+    })?;
+    Ok(())
+}

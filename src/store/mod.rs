@@ -1,0 +1,41 @@
+//! Storage: the diesel schema, models and queries, one connection type over
+//! SQLite and PostgreSQL, the pool, and the embedded migrations. Only this
+//! module imports diesel.
+
+mod connection;
+pub mod keys;
+pub mod models;
+pub mod schema;
+pub mod tokens;
+
+pub use connection::{Backend, Db, DbConnection, PooledConnection};
+
+/// A storage failure that is not the caller's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection could be had.
+    #[error("database pool: {0}")]
+    Pool(String),
+    /// The database refused a query or could not be reached.
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// A migration failed.
+    #[error("migrations: {0}")]
+    Migration(String),
+    /// The URL names no backend patgate supports.
+    #[error("database URL: {0}")]
+    Url(String),
+}
+
+impl StoreError {
+    /// Whether this failure is a unique-constraint violation.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}

@@ -1,0 +1,127 @@
+//! Rows as diesel reads and writes them, and the records the domain sees.
+
+use super::schema::{access_tokens, signing_keys};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// A token as stored (times are UTC without zone).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = access_tokens)]
+pub(super) struct TokenRow {
+    pub id: String,
+    pub kind: String,
+    pub owner: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: String,
+    pub is_admin: bool,
+    pub secret_hash: String,
+    pub client_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by: Option<String>,
+}
+
+/// A personal or service access token's stored record (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public token id (21 alphanumerics).
+    pub id: String,
+    /// `personal` or `service`.
+    pub kind: String,
+    /// Owning subject (user) or group/service.
+    pub owner: String,
+    /// Name, unique among the owner's active tokens.
+    pub name: String,
+    /// Free text for service tokens.
+    pub description: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Whether the token carries the admin role.
+    pub is_admin: bool,
+    /// PHC string of the secret (argon2id, or scrypt when registered elsewhere).
+    pub secret_hash: String,
+    /// OAuth2 client the token was issued to.
+    pub client_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry; `None` never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last exchange time (written at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Address of the last exchange.
+    pub last_used_ip: Option<String>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+impl From<TokenRow> for TokenRecord {
+    fn from(r: TokenRow) -> Self {
+        TokenRecord {
+            id: r.id,
+            kind: r.kind,
+            owner: r.owner,
+            name: r.name,
+            description: r.description,
+            scopes: r.scopes.split_whitespace().map(str::to_string).collect(),
+            is_admin: r.is_admin,
+            secret_hash: r.secret_hash,
+            client_id: r.client_id,
+            created_at: utc(r.created_at),
+            expires_at: r.expires_at.map(utc),
+            last_used_at: r.last_used_at.map(utc),
+            last_used_ip: r.last_used_ip,
+            revoked_at: r.revoked_at.map(utc),
+            revoked_by: r.revoked_by,
+        }
+    }
+}
+
+/// A token to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = access_tokens)]
+pub(super) struct NewTokenRow<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub owner: &'a str,
+    pub name: &'a str,
+    pub active_name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub scopes: String,
+    pub is_admin: bool,
+    pub secret_hash: &'a str,
+    pub client_id: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// A signing key as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyRow {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// JWS algorithm.
+    pub alg: String,
+    /// Public JWK, JSON.
+    pub public_jwk: String,
+    /// nonce ‖ AES-256-GCM ciphertext of the private key (DER).
+    pub private_key_sealed: Vec<u8>,
+    /// Whether this key signs new tokens (at most one is).
+    pub active: bool,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// When it stopped signing.
+    pub retired_at: Option<NaiveDateTime>,
+    /// Published in the JWKS until then.
+    pub publish_until: Option<NaiveDateTime>,
+}

@@ -1,0 +1,144 @@
+//! Queries on `access_tokens`.
+
+use super::models::{NewTokenRow, TokenRecord, TokenRow};
+use super::schema::access_tokens::dsl as t;
+use super::{DbConnection, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+/// A token to store.
+#[derive(Debug)]
+pub struct NewToken<'a> {
+    /// Public id.
+    pub id: &'a str,
+    /// `personal` or `service`.
+    pub kind: &'a str,
+    /// Owner subject or group.
+    pub owner: &'a str,
+    /// Name (must be free among the owner's active tokens of this kind).
+    pub name: &'a str,
+    /// Description.
+    pub description: Option<&'a str>,
+    /// Granted scopes.
+    pub scopes: &'a [String],
+    /// Admin role.
+    pub is_admin: bool,
+    /// PHC string of the secret.
+    pub secret_hash: &'a str,
+    /// Client it was issued to.
+    pub client_id: Option<&'a str>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What an insert did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored.
+    Inserted,
+    /// The owner already has an active token of this kind with this name.
+    NameTaken,
+}
+
+/// Stores a token. Names held by the owner's *expired* tokens are released
+/// first, in the same transaction, so only active tokens keep a name.
+pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutcome, StoreError> {
+    let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        diesel::update(
+            t::access_tokens
+                .filter(t::kind.eq(new.kind))
+                .filter(t::owner.eq(new.owner))
+                .filter(t::active_name.eq(new.name))
+                .filter(t::expires_at.le(new.created_at.naive_utc())),
+        )
+        .set(t::active_name.eq(None::<String>))
+        .execute(conn)?;
+        diesel::insert_into(t::access_tokens)
+            .values(NewTokenRow {
+                id: new.id,
+                kind: new.kind,
+                owner: new.owner,
+                name: new.name,
+                active_name: Some(new.name),
+                description: new.description,
+                scopes: new.scopes.join(" "),
+                is_admin: new.is_admin,
+                secret_hash: new.secret_hash,
+                client_id: new.client_id,
+                created_at: new.created_at.naive_utc(),
+                expires_at: new.expires_at.map(|e| e.naive_utc()),
+            })
+            .execute(conn)
+    });
+    match result.map_err(StoreError::from) {
+        Ok(_) => Ok(InsertOutcome::Inserted),
+        Err(e) if e.is_unique_violation() => Ok(InsertOutcome::NameTaken),
+        Err(e) => Err(e),
+    }
+}
+
+/// The token with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+    Ok(t::access_tokens
+        .filter(t::id.eq(id))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(TokenRecord::from))
+}
+
+/// All tokens, newest first.
+pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError> {
+    Ok(t::access_tokens
+        .order((t::created_at.desc(), t::id.desc()))
+        .select(TokenRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(TokenRecord::from)
+        .collect())
+}
+
+/// Whether any token exists.
+pub fn any_exist(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    Ok(t::access_tokens.select(t::id).first::<String>(conn).optional()?.is_some())
+}
+
+/// Revokes a token that is not revoked yet; one conditional UPDATE. Returns
+/// whether this call revoked it.
+pub fn revoke(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(t::access_tokens.filter(t::id.eq(id)).filter(t::revoked_at.is_null()))
+        .set((
+            t::revoked_at.eq(now.naive_utc()),
+            t::revoked_by.eq(by),
+            t::active_name.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records a use, unless one was recorded less than `interval` ago (checked
+/// in the UPDATE itself, so concurrent instances write at most once).
+pub fn touch_last_used(
+    conn: &mut DbConnection,
+    id: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+    interval: Duration,
+) -> Result<bool, StoreError> {
+    let due = (now - interval).naive_utc();
+    let n = diesel::update(
+        t::access_tokens
+            .filter(t::id.eq(id))
+            .filter(t::last_used_at.is_null().or(t::last_used_at.le(due))),
+    )
+    .set((t::last_used_at.eq(now.naive_utc()), t::last_used_ip.eq(ip)))
+    .execute(conn)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,92 @@
+//! Errors as HTTP: the one place where a status code is chosen. Internal
+//! details are logged (with the request id, by the middleware) and never sent.
+
+use crate::error::InternalError;
+use crate::oauth::{OAuthError, OAuthErrorCode};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use serde_json::json;
+
+/// An error from an OAuth endpoint, answered as RFC 6749 §5.2 JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthEndpointError {
+    /// A protocol error the client can act on.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// The body exceeds the limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// The server failed.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl ResponseError for OAuthEndpointError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::OAuth(e) => match e.code {
+                OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+                OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+                OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (code, description) = match self {
+            Self::OAuth(e) => (e.code.as_str(), e.description.as_str()),
+            Self::TooLarge => ("invalid_request", "request body too large"),
+            Self::Internal(_) => ("server_error", "internal error; see the X-Request-Id header"),
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if let Self::OAuth(OAuthError { code: OAuthErrorCode::InvalidClient, .. }) = self {
+            res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"patgate\""));
+        }
+        no_store(&mut res).json(json!({ "error": code, "error_description": description }))
+    }
+}
+
+/// An error from a management or discovery endpoint, answered as
+/// `{"error":{"message","code"?}}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No such resource.
+    #[error("not found")]
+    NotFound,
+    /// A dependency is down (readiness).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The server failed.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (message, code) = match self {
+            Self::NotFound => ("not found", "not_found"),
+            Self::Unavailable(_) => ("service unavailable", "unavailable"),
+            Self::Internal(_) => ("internal error; see the X-Request-Id header", "internal"),
+        };
+        no_store(&mut HttpResponse::build(self.status_code()))
+            .json(json!({ "error": { "message": message, "code": code } }))
+    }
+}
+
+/// Marks a response as never to be cached (RFC 6749 §5.1).
+pub fn no_store(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
+    res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
+}

@@ -1,0 +1,90 @@
+//! `POST /api/auth/v1/token` (RFC 6749 §3.2).
+
+use super::errors::no_store;
+use super::{blocking, OAuthEndpointError};
+use crate::app::Services;
+use crate::error::InternalError;
+use crate::oauth::refresh_grant::{self, ExchangeStep};
+use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
+use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::tokens::format::PresentedToken;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+/// Reads at most `MAX_BODY_BYTES` of the body.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, OAuthEndpointError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(OAuthEndpointError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(OAuthEndpointError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The token endpoint: dispatches on `grant_type`.
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let body = read_body(&req, payload).await?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let params = TokenParams::parse(content_type, &body)?;
+    match params.require("grant_type")? {
+        "refresh_token" => refresh(&req, svc.into_inner(), &params).await,
+        other => Err(OAuthError::new(
+            OAuthErrorCode::UnsupportedGrantType,
+            format!("grant_type {other} is not supported"),
+        )
+        .into()),
+    }
+}
+
+/// The PAT → JWT exchange (see `oauth::refresh_grant`).
+async fn refresh(
+    req: &HttpRequest,
+    svc: std::sync::Arc<Services>,
+    params: &TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let raw = params.require("refresh_token")?;
+    let scope = params.get("scope").map(str::to_string);
+    let Ok(presented) = PresentedToken::parse(raw) else {
+        tracing::info!("exchange refused: malformed token");
+        return Err(OAuthError::invalid_grant().into());
+    };
+    let token_id = presented.id.clone();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let (s, sc) = (svc.clone(), scope.clone());
+    let mut step = blocking(move || refresh_grant::begin(&s, presented, sc.as_deref(), ip)).await?;
+    if let ExchangeStep::NeedsVerification(pending) = step {
+        let _permit = svc
+            .hashing_permits
+            .acquire()
+            .await
+            .map_err(|e| InternalError::Blocking(e.to_string()))?;
+        let s = svc.clone();
+        step = blocking(move || refresh_grant::verify(&s, *pending, scope.as_deref())).await?;
+    }
+    match step {
+        ExchangeStep::Issued(response) => Ok(no_store(&mut HttpResponse::Ok()).json(response)),
+        ExchangeStep::Denied(denial) => {
+            tracing::info!(token_id = %token_id, reason = ?denial, "exchange refused");
+            Err(denial.to_oauth_error().into())
+        }
+        ExchangeStep::NeedsVerification(_) => {
+            Err(InternalError::Blocking("verification step did not conclude".into()).into())
+        }
+    }
+}
