@@ -84,7 +84,8 @@ impl Services {
                 MasterKey::load_or_create(&path, random.as_ref())?
             }
         };
-        let hasher = SecretHasher::new(&config.hashing).map_err(|e| StartError::Other(e.to_string()))?;
+        let hasher =
+            SecretHasher::new(&config.hashing).map_err(|e| StartError::Other(e.to_string()))?;
         let services = Services {
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
@@ -96,7 +97,9 @@ impl Services {
             random,
         };
         let now = services.now();
-        services.keys.ensure_active(&mut *services.conn()?, services.random.as_ref(), now)?;
+        services
+            .keys
+            .ensure_active(&mut *services.conn()?, services.random.as_ref(), now)?;
         Ok(services)
     }
 

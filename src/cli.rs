@@ -40,7 +40,11 @@ pub fn parse_lifetime(value: Option<&str>) -> anyhow::Result<RequestedLifetime> 
 /// `patgate admin token issue`: the token alone on stdout, details on stderr.
 pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
     let request = IssueRequest {
-        kind: if args.service { TokenKind::Service } else { TokenKind::Personal },
+        kind: if args.service {
+            TokenKind::Service
+        } else {
+            TokenKind::Personal
+        },
         owner: args.owner,
         name: args.name,
         description: args.description,
@@ -52,10 +56,16 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
     match tokens::issue(svc, request)? {
         IssueOutcome::Issued(t) => {
             let r = &t.record;
-            let expires = r.expires_at.map_or("never".to_string(), tokens::view::rfc3339);
+            let expires = r
+                .expires_at
+                .map_or("never".to_string(), tokens::view::rfc3339);
             eprintln!(
                 "issued {} token {} ({:?}) for {}, scopes [{}], expires {expires}",
-                r.kind, r.id, r.name, r.owner, r.scopes.join(" ")
+                r.kind,
+                r.id,
+                r.name,
+                r.owner,
+                r.scopes.join(" ")
             );
             println!("{}", t.raw.expose());
             Ok(())
@@ -68,7 +78,10 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
 /// `patgate admin token list`.
 pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
     let now = svc.now();
-    let views: Vec<TokenView> = tokens::list_all(svc)?.iter().map(|r| TokenView::new(r, now)).collect();
+    let views: Vec<TokenView> = tokens::list_all(svc)?
+        .iter()
+        .map(|r| TokenView::new(r, now))
+        .collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&views)?);
         return Ok(());
@@ -77,7 +90,10 @@ pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
         "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  STATUS",
         "ID", "KIND", "OWNER", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED"
     );
-    let day = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| t[..10].to_string());
+    let day = |t: &Option<String>| {
+        t.as_deref()
+            .map_or("-".to_string(), |t| t[..10].to_string())
+    };
     for v in &views {
         println!(
             "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  {}",
@@ -97,7 +113,10 @@ pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
 
 /// `patgate admin token revoke`.
 pub fn revoke_token(svc: &Services, id: &str) -> anyhow::Result<()> {
-    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
     match tokens::revoke(svc, id, &actor)? {
         RevokeOutcome::Revoked => eprintln!("revoked {id}"),
         RevokeOutcome::AlreadyRevoked => eprintln!("{id} was already revoked"),
@@ -114,7 +133,9 @@ pub fn rotate_keys(svc: &Services) -> anyhow::Result<()> {
         svc.now(),
         svc.config.access_token_ttl.duration(),
     )?;
-    eprintln!("new active signing key {kid}; the previous key stays published until its tokens expire");
+    eprintln!(
+        "new active signing key {kid}; the previous key stays published until its tokens expire"
+    );
     println!("{kid}");
     Ok(())
 }
@@ -152,9 +173,11 @@ pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(svc.config.listen)
         .with_context(|| format!("cannot listen on {}", svc.config.listen))?;
     let addr = listener.local_addr()?;
-    eprintln!("patgate listening on http://{addr} (issuer {})", svc.config.issuer_id());
-    actix_web::rt::System::new().block_on(async move {
-        crate::web::server(Arc::new(svc), listener, workers)?.await
-    })?;
+    eprintln!(
+        "patgate listening on http://{addr} (issuer {})",
+        svc.config.issuer_id()
+    );
+    actix_web::rt::System::new()
+        .block_on(async move { crate::web::server(Arc::new(svc), listener, workers)?.await })?;
     Ok(())
 }

@@ -94,13 +94,22 @@ impl<'de> Deserialize<'de> for SecretKeyValue {
 #[serde(deny_unknown_fields)]
 pub struct HashingConfig {
     /// Argon2 memory cost in KiB (OWASP: 19456).
-    #[serde(default = "defaults::argon2_memory_kib", deserialize_with = "lenient_u32")]
+    #[serde(
+        default = "defaults::argon2_memory_kib",
+        deserialize_with = "lenient_u32"
+    )]
     pub argon2_memory_kib: u32,
     /// Argon2 passes.
-    #[serde(default = "defaults::argon2_iterations", deserialize_with = "lenient_u32")]
+    #[serde(
+        default = "defaults::argon2_iterations",
+        deserialize_with = "lenient_u32"
+    )]
     pub argon2_iterations: u32,
     /// Argon2 lanes.
-    #[serde(default = "defaults::argon2_parallelism", deserialize_with = "lenient_u32")]
+    #[serde(
+        default = "defaults::argon2_parallelism",
+        deserialize_with = "lenient_u32"
+    )]
     pub argon2_parallelism: u32,
     /// How many hash verifications may run at once (default: CPU count).
     #[serde(default = "defaults::max_concurrent", deserialize_with = "lenient_u32")]
@@ -198,12 +207,18 @@ impl Config {
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("PATGATE_") else { continue };
+            let Some(key) = name.strip_prefix("PATGATE_") else {
+                continue;
+            };
             if NON_KEY_VARIABLES.contains(&name.as_str()) {
                 continue;
             }
             // `PATGATE_HASHING__MAX_CONCURRENT` sets `hashing.max_concurrent`.
-            set_key(&mut table, &key.to_ascii_lowercase().replace("__", "."), value);
+            set_key(
+                &mut table,
+                &key.to_ascii_lowercase().replace("__", "."),
+                value,
+            );
         }
         for (key, value) in overrides {
             set_key(&mut table, key, value.clone());
@@ -213,8 +228,8 @@ impl Config {
 
     /// Deserializes and validates an already merged table.
     pub fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if path == "." {
@@ -234,7 +249,10 @@ impl Config {
             return bad("access_token_ttl", "must be between 1 minute and 24 hours");
         }
         if !matches!(self.issuer.scheme(), "http" | "https") || self.issuer.query().is_some() {
-            return bad("issuer", "must be an http(s) URL without a query (RFC 8414 §2)");
+            return bad(
+                "issuer",
+                "must be an http(s) URL without a query (RFC 8414 §2)",
+            );
         }
         if self.token_default_ttl.seconds() < 60 {
             return bad("token_default_ttl", "must be at least 1 minute");
@@ -254,10 +272,16 @@ impl Config {
         }
         let h = &self.hashing;
         if h.argon2_memory_kib < 8 * h.argon2_parallelism.max(1) || h.argon2_iterations == 0 {
-            return bad("hashing", "argon2 memory must be at least 8 KiB per lane and iterations at least 1");
+            return bad(
+                "hashing",
+                "argon2 memory must be at least 8 KiB per lane and iterations at least 1",
+            );
         }
         if h.argon2_parallelism == 0 || h.max_concurrent == 0 {
-            return bad("hashing", "argon2_parallelism and max_concurrent must be at least 1");
+            return bad(
+                "hashing",
+                "argon2_parallelism and max_concurrent must be at least 1",
+            );
         }
         Ok(())
     }

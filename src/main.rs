@@ -133,7 +133,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         overrides.push(("data_dir", dir.display().to_string()));
     }
     let mut workers = None;
-    if let Command::Serve { listen, issuer, workers: w } = &cli.command {
+    if let Command::Serve {
+        listen,
+        issuer,
+        workers: w,
+    } = &cli.command
+    {
         overrides.extend(listen.clone().map(|v| ("listen", v)));
         overrides.extend(issuer.clone().map(|v| ("issuer", v)));
         workers = *w;
@@ -146,16 +151,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied; database {}", svc.db.backend_name());
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Keys { command: KeysCommand::Rotate } } => {
-            cli::rotate_keys(&svc)
-        }
-        Command::Admin { command: AdminCommand::Token { command } } => match command {
-            TokenCommand::Issue { owner, name, scopes, expires_in, admin, service, description } => {
-                cli::issue_token(
-                    &svc,
-                    IssueArgs { owner, name, scopes, expires_in, admin, service, description },
-                )
-            }
+        Command::Admin {
+            command:
+                AdminCommand::Keys {
+                    command: KeysCommand::Rotate,
+                },
+        } => cli::rotate_keys(&svc),
+        Command::Admin {
+            command: AdminCommand::Token { command },
+        } => match command {
+            TokenCommand::Issue {
+                owner,
+                name,
+                scopes,
+                expires_in,
+                admin,
+                service,
+                description,
+            } => cli::issue_token(
+                &svc,
+                IssueArgs {
+                    owner,
+                    name,
+                    scopes,
+                    expires_in,
+                    admin,
+                    service,
+                    description,
+                },
+            ),
             TokenCommand::List { json } => cli::list_tokens(&svc, json),
             TokenCommand::Revoke { id } => cli::revoke_token(&svc, &id),
         },

@@ -32,7 +32,9 @@ impl Ttl {
 /// Parses `45s`, `10m`, `12h`, `30d`, `2w`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Ttl, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: i64 = digits
         .parse()
@@ -43,11 +45,17 @@ pub fn parse_duration(text: &str) -> Result<Ttl, String> {
         "h" => 3_600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => return Err(format!("unknown duration unit {unit:?} in {text:?} (use s, m, h, d or w)")),
+        _ => {
+            return Err(format!(
+                "unknown duration unit {unit:?} in {text:?} (use s, m, h, d or w)"
+            ))
+        }
     };
     match n.checked_mul(factor) {
         Some(s) if s > 0 && s <= 100 * 365 * 86_400 => Ok(Ttl(s)),
-        _ => Err(format!("duration {text:?} must be positive and at most 100 years")),
+        _ => Err(format!(
+            "duration {text:?} must be positive and at most 100 years"
+        )),
     }
 }
 

@@ -47,7 +47,12 @@ impl MasterKey {
             let mut key = [0u8; 32];
             random.fill(&mut key);
             // create_new: if another process created it meanwhile, read theirs.
-            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
                 Ok(mut f) => {
                     f.write_all(STANDARD.encode(key).as_bytes()).map_err(io)?;
                     f.sync_all().map_err(io)?;
@@ -71,7 +76,13 @@ impl MasterKey {
         random.fill(&mut nonce);
         let cipher = Aes256Gcm::new((&self.0).into());
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: label.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: label.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption of a short message cannot fail");
         [nonce.as_slice(), &ct].concat()
     }
@@ -83,7 +94,13 @@ impl MasterKey {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         Aes256Gcm::new((&self.0).into())
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: label.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: label.as_bytes(),
+                },
+            )
             .map_err(|_| KeyError::WrongMasterKey)
     }
 }

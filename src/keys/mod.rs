@@ -12,7 +12,7 @@ use crate::store::models::SigningKeyRow;
 use crate::store::{keys as key_store, DbConnection, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use josekit::jwk::KeyPair;
-use josekit::jws::{JwsHeader, JwsSigner, EdDSA, ES256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, ES256};
 use josekit::jwt::JwtPayload;
 use serde_json::{Map, Value};
 use std::sync::{Arc, RwLock};
@@ -77,7 +77,11 @@ pub struct KeyRing {
 impl KeyRing {
     /// A key ring that seals with `master` and generates `algorithm` keys.
     pub fn new(master: MasterKey, algorithm: SigningAlgorithm) -> Self {
-        Self { master, algorithm, cached: RwLock::new(None) }
+        Self {
+            master,
+            algorithm,
+            cached: RwLock::new(None),
+        }
     }
 
     /// Makes sure a key is active, generating one on first start; when two
@@ -101,7 +105,12 @@ impl KeyRing {
 
     /// The active key, re-read from the database at most every `KEY_REFRESH`.
     pub fn active(&self, conn: &mut DbConnection) -> Result<Arc<ActiveKey>, KeyError> {
-        if let Some(key) = self.cached.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(key) = self
+            .cached
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             if key.loaded.elapsed() < KEY_REFRESH {
                 return Ok(key.clone());
             }
@@ -111,9 +120,17 @@ impl KeyRing {
         let signer: Box<dyn JwsSigner> = match row.alg.as_str() {
             "ES256" => Box::new(ES256.signer_from_der(&der).map_err(jose)?),
             "EdDSA" => Box::new(EdDSA.signer_from_der(&der).map_err(jose)?),
-            other => return Err(KeyError::Jose(format!("unsupported stored algorithm {other}"))),
+            other => {
+                return Err(KeyError::Jose(format!(
+                    "unsupported stored algorithm {other}"
+                )))
+            }
         };
-        let key = Arc::new(ActiveKey { kid: row.kid, signer, loaded: Instant::now() });
+        let key = Arc::new(ActiveKey {
+            kid: row.kid,
+            signer,
+            loaded: Instant::now(),
+        });
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
         Ok(key)
     }
@@ -152,7 +169,11 @@ impl KeyRing {
         Ok(serde_json::json!({ "keys": keys }))
     }
 
-    fn generate(&self, random: &dyn RandomSource, now: DateTime<Utc>) -> Result<SigningKeyRow, KeyError> {
+    fn generate(
+        &self,
+        random: &dyn RandomSource,
+        now: DateTime<Utc>,
+    ) -> Result<SigningKeyRow, KeyError> {
         let kid = random_alphanumeric(random, 16);
         let (der, mut jwk) = match self.algorithm {
             SigningAlgorithm::ES256 => {
@@ -160,14 +181,17 @@ impl KeyRing {
                 (pair.to_der_private_key(), pair.to_jwk_public_key())
             }
             SigningAlgorithm::EdDSA => {
-                let pair = EdDSA.generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519).map_err(jose)?;
+                let pair = EdDSA
+                    .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                    .map_err(jose)?;
                 (pair.to_der_private_key(), pair.to_jwk_public_key())
             }
         };
         jwk.set_key_id(&kid);
         jwk.set_algorithm(self.algorithm.as_str());
         jwk.set_key_use("sig");
-        let public_jwk = serde_json::to_string(jwk.as_ref()).map_err(|e| KeyError::Jose(e.to_string()))?;
+        let public_jwk =
+            serde_json::to_string(jwk.as_ref()).map_err(|e| KeyError::Jose(e.to_string()))?;
         Ok(SigningKeyRow {
             private_key_sealed: self.master.seal(&kid, &der, random),
             kid,

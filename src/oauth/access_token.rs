@@ -54,7 +54,9 @@ pub fn mint(
         "token_kind": token.kind,
         "admin": token.is_admin,
     });
-    let Value::Object(claims) = claims else { unreachable!("json! object") };
+    let Value::Object(claims) = claims else {
+        unreachable!("json! object")
+    };
     let access_token = key.sign(JWT_TYPE, claims)?;
     Ok(TokenResponse {
         access_token,

@@ -50,7 +50,10 @@ pub struct OAuthError {
 impl OAuthError {
     /// An error with `code` and `description`.
     pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into() }
+        Self {
+            code,
+            description: description.into(),
+        }
     }
 
     /// `invalid_request`.
@@ -61,6 +64,9 @@ impl OAuthError {
     /// `invalid_grant` with the one message used for every refused token,
     /// so nothing tells an unknown token from a revoked or expired one.
     pub fn invalid_grant() -> Self {
-        Self::new(OAuthErrorCode::InvalidGrant, "the token is invalid, expired or revoked")
+        Self::new(
+            OAuthErrorCode::InvalidGrant,
+            "the token is invalid, expired or revoked",
+        )
     }
 }

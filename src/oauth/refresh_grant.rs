@@ -76,7 +76,9 @@ pub enum ExchangeStep {
 
 /// Parses a requested `scope`; `None` asks for every granted scope.
 fn narrow(granted: &[String], requested: Option<&str>) -> Result<Vec<String>, Denial> {
-    let Some(requested) = requested else { return Ok(granted.to_vec()) };
+    let Some(requested) = requested else {
+        return Ok(granted.to_vec());
+    };
     let mut out: Vec<String> = Vec::new();
     for s in requested.split(' ').filter(|s| !s.is_empty()) {
         if !is_scope_token(s) || !granted.iter().any(|g| g == s) {
@@ -110,8 +112,16 @@ pub fn begin(
     if record.expires_at.is_some_and(|e| e <= now) {
         return Ok(ExchangeStep::Denied(Denial::Expired));
     }
-    let pending = PendingExchange { presented, record, ip };
-    if !svc.verified.contains(&pending.record.id, &pending.record.secret_hash, pending.presented.secret.expose()) {
+    let pending = PendingExchange {
+        presented,
+        record,
+        ip,
+    };
+    if !svc.verified.contains(
+        &pending.record.id,
+        &pending.record.secret_hash,
+        pending.presented.secret.expose(),
+    ) {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
     }
     drop(conn);
@@ -120,12 +130,17 @@ pub fn begin(
 
 /// Step 2: the full secret check (argon2 or scrypt). Blocking and costly:
 /// the caller bounds how many run at once. On success the result is cached.
-pub fn verify(svc: &Services, pending: PendingExchange, requested_scope: Option<&str>) -> Result<ExchangeStep, InternalError> {
+pub fn verify(
+    svc: &Services,
+    pending: PendingExchange,
+    requested_scope: Option<&str>,
+) -> Result<ExchangeStep, InternalError> {
     let secret = pending.presented.secret.expose();
     if !svc.hasher.verify(secret, &pending.record.secret_hash) {
         return Ok(ExchangeStep::Denied(Denial::WrongSecret));
     }
-    svc.verified.insert(&pending.record.id, &pending.record.secret_hash, secret);
+    svc.verified
+        .insert(&pending.record.id, &pending.record.secret_hash, secret);
     finish(svc, pending, requested_scope)
 }
 
@@ -144,7 +159,10 @@ fn finish(
     let mut conn = svc.conn()?;
     let key = svc.keys.active(&mut conn)?;
     let response = mint(svc, &key, &pending.record, &scopes, now)?;
-    let due = pending.record.last_used_at.is_none_or(|t| now - t >= LAST_USED_INTERVAL);
+    let due = pending
+        .record
+        .last_used_at
+        .is_none_or(|t| now - t >= LAST_USED_INTERVAL);
     if due {
         token_store::touch_last_used(
             &mut conn,
@@ -166,7 +184,13 @@ mod tests {
         let granted = vec!["read".to_string(), "write".to_string()];
         assert_eq!(narrow(&granted, None).unwrap(), granted);
         assert_eq!(narrow(&granted, Some("write")).unwrap(), vec!["write"]);
-        assert_eq!(narrow(&granted, Some("write write")).unwrap(), vec!["write"]);
-        assert_eq!(narrow(&granted, Some("admin")), Err(Denial::ScopeNotGranted));
+        assert_eq!(
+            narrow(&granted, Some("write write")).unwrap(),
+            vec!["write"]
+        );
+        assert_eq!(
+            narrow(&granted, Some("admin")),
+            Err(Denial::ScopeNotGranted)
+        );
     }
 }

@@ -63,7 +63,9 @@ impl TokenParams {
                 continue;
             }
             if out.insert(k.clone(), v).is_some() {
-                return Err(OAuthError::invalid_request(format!("parameter {k} is repeated")));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {k} is repeated"
+                )));
             }
         }
         Ok(Self(out))
@@ -92,13 +94,19 @@ mod tests {
         assert_eq!(p.get("scope"), None);
         assert_eq!(p.get("x"), Some(" y"));
         assert!(TokenParams::parse(None, b"a=1&a=2").is_err());
-        let j = TokenParams::parse(Some("application/json; charset=utf-8"), br#"{"a":"1","b":null}"#)
-            .unwrap();
+        let j = TokenParams::parse(
+            Some("application/json; charset=utf-8"),
+            br#"{"a":"1","b":null}"#,
+        )
+        .unwrap();
         assert_eq!((j.get("a"), j.get("b")), (Some("1"), None));
         assert!(TokenParams::parse(Some("application/json"), b"{").is_err());
         assert!(TokenParams::parse(Some("application/json"), br#"{"a":1}"#).is_err());
         assert!(TokenParams::parse(Some("text/plain"), b"a=1").is_err());
-        assert!(!format!("{:?}", TokenParams::parse(None, b"refresh_token=SECRET").unwrap())
-            .contains("SECRET"));
+        assert!(!format!(
+            "{:?}",
+            TokenParams::parse(None, b"refresh_token=SECRET").unwrap()
+        )
+        .contains("SECRET"));
     }
 }

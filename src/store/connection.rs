@@ -11,6 +11,9 @@ use std::time::Duration;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// PostgreSQL advisory-lock key held while migrating ("patgate" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0070_6174_6761_7465;
+
 /// A connection to either backend; queries are written once against it.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -93,7 +96,9 @@ impl Db {
         let manager = ConnectionManager::<DbConnection>::new(target);
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // No background replenishing: a connection being opened (TLS in
+            // libpq) while the process exits races OpenSSL's exit handlers.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqliteSettings))
             .build(manager)
@@ -125,7 +130,13 @@ impl Db {
         let applied = match &mut *conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConnection::Postgres(c) => {
-                c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len())
+                // Instances starting together take turns (a session-level lock).
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                applied
             }
         };
         applied.map_err(|e| StoreError::Migration(e.to_string()))

@@ -23,7 +23,7 @@ pub fn published(
 ) -> Result<Vec<SigningKeyRow>, StoreError> {
     Ok(k::signing_keys
         .filter(k::active.eq(true).or(k::publish_until.gt(now.naive_utc())))
-        .order(k::created_at.desc())
+        .order((k::active.desc(), k::created_at.desc()))
         .select(SigningKeyRow::as_select())
         .load(conn)?)
 }
@@ -31,7 +31,11 @@ pub fn published(
 /// Inserts `row` as the first active key. Returns `false` when another
 /// instance got there first (the one-active index refused it).
 pub fn insert_first(conn: &mut DbConnection, row: &SigningKeyRow) -> Result<bool, StoreError> {
-    match diesel::insert_into(k::signing_keys).values(row).execute(conn).map_err(StoreError::from) {
+    match diesel::insert_into(k::signing_keys)
+        .values(row)
+        .execute(conn)
+        .map_err(StoreError::from)
+    {
         Ok(_) => Ok(true),
         Err(e) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e),
@@ -54,7 +58,9 @@ pub fn rotate(
                 k::publish_until.eq(publish_until.naive_utc()),
             ))
             .execute(conn)?;
-        diesel::insert_into(k::signing_keys).values(row).execute(conn)?;
+        diesel::insert_into(k::signing_keys)
+            .values(row)
+            .execute(conn)?;
         Ok(())
     })?;
     Ok(())

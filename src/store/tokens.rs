@@ -102,7 +102,11 @@ pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError>
 
 /// Whether any token exists.
 pub fn any_exist(conn: &mut DbConnection) -> Result<bool, StoreError> {
-    Ok(t::access_tokens.select(t::id).first::<String>(conn).optional()?.is_some())
+    Ok(t::access_tokens
+        .select(t::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// Revokes a token that is not revoked yet; one conditional UPDATE. Returns
@@ -113,13 +117,17 @@ pub fn revoke(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(t::access_tokens.filter(t::id.eq(id)).filter(t::revoked_at.is_null()))
-        .set((
-            t::revoked_at.eq(now.naive_utc()),
-            t::revoked_by.eq(by),
-            t::active_name.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        t::access_tokens
+            .filter(t::id.eq(id))
+            .filter(t::revoked_at.is_null()),
+    )
+    .set((
+        t::revoked_at.eq(now.naive_utc()),
+        t::revoked_by.eq(by),
+        t::active_name.eq(None::<String>),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 

@@ -95,7 +95,11 @@ impl PresentedToken {
         if checksum(body) != sum {
             return Err(MalformedToken);
         }
-        Ok(PresentedToken { kind, id: id.to_string(), secret: SecretString::new(secret) })
+        Ok(PresentedToken {
+            kind,
+            id: id.to_string(),
+            secret: SecretString::new(secret),
+        })
     }
 }
 
@@ -117,7 +121,11 @@ pub fn generate(kind: TokenKind, id: Option<&str>, random: &dyn RandomSource) ->
     let body = format!("{}_{id}.{random_part}", kind.prefix());
     let raw = with_checksum(&body);
     let secret = SecretString::new(&raw[raw.len() - SECRET_RANDOM_LEN - CHECKSUM_LEN..]);
-    GeneratedToken { raw: SecretString::new(raw), id, secret }
+    GeneratedToken {
+        raw: SecretString::new(raw),
+        id,
+        secret,
+    }
 }
 
 /// Appends the checksum to `pat_<id>.<random>`.
@@ -155,7 +163,10 @@ mod tests {
 
     #[test]
     fn any_changed_character_or_length_is_refused() {
-        let raw = generate(TokenKind::Personal, None, &OsRandom).raw.expose().to_string();
+        let raw = generate(TokenKind::Personal, None, &OsRandom)
+            .raw
+            .expose()
+            .to_string();
         for i in 0..raw.len() {
             let mut bytes = raw.clone().into_bytes();
             bytes[i] = if bytes[i] == b'x' { b'y' } else { b'x' };

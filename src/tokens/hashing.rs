@@ -31,7 +31,10 @@ impl SecretHasher {
             None,
         )
         .map_err(|e| HashingError(e.to_string()))?;
-        Ok(Self { params, verifications: AtomicU64::new(0) })
+        Ok(Self {
+            params,
+            verifications: AtomicU64::new(0),
+        })
     }
 
     /// Hashes `secret` with a fresh 16-byte salt into an argon2id PHC string.
@@ -50,12 +53,16 @@ impl SecretHasher {
     /// unsupported PHC string never matches.
     pub fn verify(&self, secret: &str, phc: &str) -> bool {
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        let Ok(parsed) = PasswordHash::new(phc) else { return false };
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
         match parsed.algorithm.as_str() {
-            "argon2id" | "argon2i" | "argon2d" => {
-                Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok()
-            }
-            "scrypt" => scrypt::Scrypt::new().verify_password(secret.as_bytes(), &parsed).is_ok(),
+            "argon2id" | "argon2i" | "argon2d" => Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok(),
+            "scrypt" => scrypt::Scrypt::new()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok(),
             _ => false,
         }
     }
@@ -63,7 +70,10 @@ impl SecretHasher {
     /// Whether `phc` is a PHC string this hasher can verify.
     pub fn is_supported(phc: &str) -> bool {
         PasswordHash::new(phc).is_ok_and(|p| {
-            matches!(p.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d" | "scrypt")
+            matches!(
+                p.algorithm.as_str(),
+                "argon2id" | "argon2i" | "argon2d" | "scrypt"
+            )
         })
     }
 

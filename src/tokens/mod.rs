@@ -52,7 +52,7 @@ pub struct IssuedToken {
 #[derive(Debug)]
 pub enum IssueOutcome {
     /// Issued.
-    Issued(IssuedToken),
+    Issued(Box<IssuedToken>),
     /// A field is invalid; nothing was stored.
     Invalid {
         /// Which field.
@@ -72,7 +72,9 @@ pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, Internal
         Err((field, message)) => return Ok(IssueOutcome::Invalid { field, message }),
     };
     let generated = format::generate(req.kind, None, svc.random.as_ref());
-    let secret_hash = svc.hasher.hash(generated.secret.expose(), svc.random.as_ref())?;
+    let secret_hash = svc
+        .hasher
+        .hash(generated.secret.expose(), svc.random.as_ref())?;
     let new = NewToken {
         id: &generated.id,
         kind: req.kind.as_str(),
@@ -92,7 +94,10 @@ pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, Internal
     }
     let record = token_store::find(&mut conn, &generated.id)?
         .ok_or_else(|| InternalError::Blocking("token vanished after insert".into()))?;
-    Ok(IssueOutcome::Issued(IssuedToken { raw: generated.raw, record }))
+    Ok(IssueOutcome::Issued(Box::new(IssuedToken {
+        raw: generated.raw,
+        record,
+    })))
 }
 
 /// The result of a revocation.

@@ -21,7 +21,8 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// Whether `s` is a scope token: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), (&'static str, String)> {
@@ -33,7 +34,10 @@ fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), (&'sta
         return Err((field, format!("{field} must be at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err((field, format!("{field} must not contain control characters")));
+        return Err((
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(())
 }
@@ -48,23 +52,38 @@ pub(super) fn request(
     text_field(&req.name, "name", MAX_NAME_CHARS)?;
     if let Some(d) = &req.description {
         if d.chars().count() > 1000 {
-            return Err(("description", "description must be at most 1000 characters".into()));
+            return Err((
+                "description",
+                "description must be at most 1000 characters".into(),
+            ));
         }
     }
     if let Some(bad) = req.scopes.iter().find(|s| !is_scope_token(s)) {
-        return Err(("scopes", format!("{bad:?} is not a valid scope (RFC 6749 §3.3)")));
+        return Err((
+            "scopes",
+            format!("{bad:?} is not a valid scope (RFC 6749 §3.3)"),
+        ));
     }
     let ttl = match (req.lifetime, config.token_max_ttl) {
         (RequestedLifetime::Never, MaxTokenLifetime::Unlimited) => return Ok(None),
         (RequestedLifetime::Never, MaxTokenLifetime::Limited(_)) => {
-            return Err(("expires", "tokens without expiry are not allowed by policy".into()))
+            return Err((
+                "expires",
+                "tokens without expiry are not allowed by policy".into(),
+            ))
         }
         (RequestedLifetime::Default, _) => config.token_default_ttl,
         (RequestedLifetime::For(ttl), _) => ttl,
     };
     if let MaxTokenLifetime::Limited(max) = config.token_max_ttl {
         if ttl.seconds() > max.seconds() {
-            return Err(("expires", format!("lifetime exceeds the maximum of {} days", max.seconds() / 86_400)));
+            return Err((
+                "expires",
+                format!(
+                    "lifetime exceeds the maximum of {} days",
+                    max.seconds() / 86_400
+                ),
+            ));
         }
     }
     Ok(Some(now + ttl.duration()))

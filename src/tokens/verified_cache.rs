@@ -30,7 +30,9 @@ pub struct VerifiedSecretCache {
 
 impl std::fmt::Debug for VerifiedSecretCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifiedSecretCache").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("VerifiedSecretCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,12 +41,23 @@ impl VerifiedSecretCache {
     pub fn new(random: &dyn RandomSource, ttl: Duration, capacity: usize) -> Self {
         let mut key = [0u8; 32];
         random.fill(&mut key);
-        Self { key, ttl, capacity, entries: Mutex::new(HashMap::new()) }
+        Self {
+            key,
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn digest(&self, id: &str, phc: &str, secret: &str) -> Digest {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        for part in [id.as_bytes(), b"\0", phc.as_bytes(), b"\0", secret.as_bytes()] {
+        for part in [
+            id.as_bytes(),
+            b"\0",
+            phc.as_bytes(),
+            b"\0",
+            secret.as_bytes(),
+        ] {
             mac.update(part);
         }
         mac.finalize().into_bytes().into()
@@ -82,7 +95,10 @@ mod tests {
         let c = VerifiedSecretCache::new(&OsRandom, Duration::from_secs(60), 10);
         c.insert("id1", "$argon2id$a", "secret");
         assert!(c.contains("id1", "$argon2id$a", "secret"));
-        assert!(!c.contains("id1", "$argon2id$b", "secret"), "changed hash must miss");
+        assert!(
+            !c.contains("id1", "$argon2id$b", "secret"),
+            "changed hash must miss"
+        );
         assert!(!c.contains("id1", "$argon2id$a", "secreT"));
         assert!(!c.contains("id2", "$argon2id$a", "secret"));
     }

@@ -40,10 +40,17 @@ impl ResponseError for OAuthEndpointError {
         let (code, description) = match self {
             Self::OAuth(e) => (e.code.as_str(), e.description.as_str()),
             Self::TooLarge => ("invalid_request", "request body too large"),
-            Self::Internal(_) => ("server_error", "internal error; see the X-Request-Id header"),
+            Self::Internal(_) => (
+                "server_error",
+                "internal error; see the X-Request-Id header",
+            ),
         };
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::OAuth(OAuthError { code: OAuthErrorCode::InvalidClient, .. }) = self {
+        if let Self::OAuth(OAuthError {
+            code: OAuthErrorCode::InvalidClient,
+            ..
+        }) = self
+        {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"patgate\""));
         }
         no_store(&mut res).json(json!({ "error": code, "error_description": description }))

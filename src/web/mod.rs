@@ -22,7 +22,10 @@ use std::sync::Arc;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(TOKEN_PATH, web::post().to(token_endpoint::token))
         .route(JWKS_PATH, web::get().to(well_known::jwks))
-        .route("/.well-known/oauth-authorization-server", web::get().to(well_known::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(well_known::metadata),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }
@@ -57,5 +60,7 @@ pub fn server(
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, InternalError> + Send + 'static,
 ) -> Result<T, InternalError> {
-    web::block(f).await.map_err(|e| InternalError::Blocking(e.to_string()))?
+    web::block(f)
+        .await
+        .map_err(|e| InternalError::Blocking(e.to_string()))?
 }

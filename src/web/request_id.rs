@@ -19,8 +19,12 @@ pub async fn assign(
     let mut res = next.call(req).await?;
     if res.status().is_server_error() {
         match res.response().error() {
-            Some(err) => tracing::error!(request_id = %id, %method, %path, error = %err, "request failed"),
-            None => tracing::warn!(request_id = %id, %method, %path, status = %res.status(), "server error"),
+            Some(err) => {
+                tracing::error!(request_id = %id, %method, %path, error = %err, "request failed")
+            }
+            None => {
+                tracing::warn!(request_id = %id, %method, %path, status = %res.status(), "server error")
+            }
         }
     }
     if let Ok(value) = HeaderValue::from_str(&id) {

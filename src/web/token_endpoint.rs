@@ -13,7 +13,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 /// Reads at most `MAX_BODY_BYTES` of the body.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, OAuthEndpointError> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Vec<u8>, OAuthEndpointError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -24,7 +27,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        let chunk =
+            chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(OAuthEndpointError::TooLarge);
         }
@@ -40,7 +44,10 @@ pub async fn token(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let body = read_body(&req, payload).await?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let params = TokenParams::parse(content_type, &body)?;
     match params.require("grant_type")? {
         "refresh_token" => refresh(&req, svc.into_inner(), &params).await,

@@ -1,1 +1,13 @@
+//! patgate's integration tests: one binary; every storage test runs on SQLite
+//! and, when `POSTGRES_TEST_URL` is set, on PostgreSQL.
 
+mod support;
+
+mod config;
+mod discovery;
+mod exchange;
+mod exchange_refusals;
+mod instances;
+mod keys;
+mod migrations;
+mod processes;

@@ -1,0 +1,85 @@
+//! Configuration: defaults, precedence, and errors that name the key.
+
+use patgate::config::{Config, MaxTokenLifetime, SigningAlgorithm};
+use std::io::Write;
+
+fn load(file: &str, env: &[(&str, &str)], flags: &[(&str, &str)]) -> Result<Config, String> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(file.as_bytes()).unwrap();
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    let flags: Vec<(&str, String)> = flags.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    Config::load(Some(f.path()), env, &flags).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_need_nothing() {
+    let c = Config::load(None, Vec::new(), &[]).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.issuer_id(), "http://127.0.0.1:8080");
+    assert_eq!(c.access_token_ttl.seconds(), 600);
+    assert_eq!(c.token_default_ttl.seconds(), 30 * 86_400);
+    assert!(matches!(c.token_max_ttl, MaxTokenLifetime::Limited(t) if t.seconds() == 365 * 86_400));
+    assert_eq!(c.signing_algorithm, SigningAlgorithm::ES256);
+    assert_eq!(
+        c.effective_database_url(),
+        "sqlite://./patgate-data/patgate.db"
+    );
+    assert!(c.is_embedded_default());
+}
+
+#[test]
+fn file_then_environment_then_flags() {
+    let file =
+        "listen = \"127.0.0.1:9000\"\naccess_token_ttl = \"5m\"\n[hashing]\nmax_concurrent = 3\n";
+    let c = load(file, &[], &[]).unwrap();
+    assert_eq!(
+        (
+            c.listen.port(),
+            c.access_token_ttl.seconds(),
+            c.hashing.max_concurrent
+        ),
+        (9000, 300, 3)
+    );
+    let env = [
+        ("PATGATE_LISTEN", "127.0.0.1:9001"),
+        ("PATGATE_HASHING__MAX_CONCURRENT", "5"),
+        ("HOME", "/x"),
+    ];
+    let c = load(file, &env, &[]).unwrap();
+    assert_eq!((c.listen.port(), c.hashing.max_concurrent), (9001, 5));
+    let c = load(file, &env, &[("listen", "127.0.0.1:9002")]).unwrap();
+    assert_eq!(c.listen.port(), 9002);
+    let c = load("token_max_ttl = \"never\"", &[], &[]).unwrap();
+    assert_eq!(c.token_max_ttl, MaxTokenLifetime::Unlimited);
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_the_key() {
+    let cases = [
+        ("listn = \"127.0.0.1:1\"", "listn"),
+        ("[hashing]\nargon2_memroy_kib = 1", "argon2_memroy_kib"),
+        ("listen = \"nowhere\"", "listen"),
+        ("access_token_ttl = \"30s\"", "access_token_ttl"),
+        ("access_token_ttl = \"25h\"", "access_token_ttl"),
+        ("access_token_ttl = \"ten minutes\"", "access_token_ttl"),
+        ("token_default_ttl = \"400d\"", "token_default_ttl"),
+        ("issuer = \"ftp://x\"", "issuer"),
+        ("signing_algorithm = \"HS256\"", "signing_algorithm"),
+        (
+            "[hashing]\nargon2_iterations = \"many\"",
+            "hashing.argon2_iterations",
+        ),
+    ];
+    for (file, key) in cases {
+        let err = load(file, &[], &[]).expect_err(file);
+        assert!(
+            err.contains(key),
+            "{file:?} gave {err:?}, which does not name {key}"
+        );
+    }
+    let err = load("", &[("PATGATE_LISTNE", "x")], &[]).unwrap_err();
+    assert!(err.contains("listne"), "{err}");
+    let err = load("", &[("PATGATE_ACCESS_TOKEN_TTL", "2d")], &[]).unwrap_err();
+    assert!(err.contains("access_token_ttl"), "{err}");
+    assert!(load("not toml [", &[], &[]).is_err());
+}

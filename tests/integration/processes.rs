@@ -1,0 +1,268 @@
+//! The real binary: operator commands, restarts on the same database, the
+//! first start of the embedded default, and logs free of secrets.
+
+use crate::both_backends;
+use crate::support::{process, run, verify_jwt, write_config, PatgateProcess, TestDb};
+use serde_json::Value;
+
+both_backends!(
+    a_restarted_server_accepts_old_pats_and_verifies_old_jwts,
+    operator_commands_issue_list_revoke_migrate_rotate,
+);
+
+async fn exchange(base: &url::Url, pat: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(base.join("/api/auth/v1/token").unwrap())
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", pat)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn jwks(base: &url::Url) -> Value {
+    reqwest::get(base.join("/.well-known/jwks.json").unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+async fn a_restarted_server_accepts_old_pats_and_verifies_old_jwts(db: TestDb) {
+    let config = write_config(&db, |t| {
+        t.insert("issuer".into(), "https://patgate.test".into());
+    });
+    let out = run(
+        &config,
+        &[
+            "admin", "token", "issue", "--owner", "kim", "--name", "laptop", "--scope", "read",
+        ],
+    );
+    let pat = stdout(&out).trim().to_string();
+    assert!(
+        pat.starts_with("pat_") && !pat.contains(char::is_whitespace),
+        "only the token on stdout"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("laptop"),
+        "details on stderr"
+    );
+
+    let first = PatgateProcess::spawn(&config);
+    let res = exchange(&first.base, &pat).await;
+    assert_eq!(res.status(), 200);
+    let jwt = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    first.stop();
+
+    let second = PatgateProcess::spawn(&config);
+    assert_eq!(
+        exchange(&second.base, &pat).await.status(),
+        200,
+        "old PAT still accepted"
+    );
+    let claims = verify_jwt(
+        &jwt,
+        &jwks(&second.base).await,
+        "https://patgate.test",
+        "https://patgate.test",
+    )
+    .expect("JWT signed before the restart verifies against the new process's JWKS");
+    assert_eq!(claims["sub"], "kim");
+}
+
+async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
+    let config = write_config(&db, |_| {});
+    stdout(&run(&config, &["migrate"]));
+    stdout(&run(&config, &["migrate"]));
+    let issue = |name: &str, extra: &[&str]| {
+        let mut args = vec!["admin", "token", "issue", "--owner", "ci", "--name", name];
+        args.extend_from_slice(extra);
+        run(&config, &args)
+    };
+    let svc = stdout(&issue(
+        "deploy",
+        &["--service", "--expires-in", "12h", "--scope", "deploy"],
+    ));
+    assert!(svc.trim().starts_with("sat_"));
+    stdout(&issue("nightly", &["--admin"]));
+    let dup = issue("nightly", &[]);
+    assert!(!dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("name"));
+    let never = issue("forever", &["--expires-in", "never"]);
+    assert!(
+        !never.status.success(),
+        "no expiry is refused by the default policy"
+    );
+    let long = issue("long", &["--expires-in", "400d"]);
+    assert!(
+        !long.status.success(),
+        "beyond the maximum lifetime is refused"
+    );
+
+    let list: Vec<Value> = serde_json::from_str(&stdout(&run(
+        &config,
+        &["admin", "token", "list", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(list.len(), 2);
+    let deploy = list.iter().find(|t| t["name"] == "deploy").unwrap();
+    assert_eq!(
+        (deploy["kind"].as_str(), deploy["status"].as_str()),
+        (Some("service"), Some("expiring")),
+        "12h is within 7 days"
+    );
+    assert_eq!(deploy["scopes"], serde_json::json!(["deploy"]));
+    let id = deploy["id"].as_str().unwrap();
+    assert!(svc.contains(id));
+    assert!(list
+        .iter()
+        .all(|t| t.get("secretHash").is_none() && !t.to_string().contains("argon2")));
+
+    stdout(&run(&config, &["admin", "token", "revoke", id]));
+    let again = run(&config, &["admin", "token", "revoke", id]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+    assert!(!run(
+        &config,
+        &["admin", "token", "revoke", "AAAAAAAAAAAAAAAAAAAAA"]
+    )
+    .status
+    .success());
+    let table = stdout(&run(&config, &["admin", "token", "list"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(id) && l.ends_with("revoked")),
+        "{table}"
+    );
+
+    let server = PatgateProcess::spawn(&config);
+    assert_eq!(
+        exchange(&server.base, svc.trim()).await.status(),
+        400,
+        "revoked by the CLI"
+    );
+    let kid = stdout(&run(&config, &["admin", "keys", "rotate"]))
+        .trim()
+        .to_string();
+    let keys = jwks(&server.base).await;
+    let kids: Vec<&str> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[0], kid);
+}
+
+#[actix_web::test]
+async fn first_start_of_the_embedded_default_prints_a_sample_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("patgate.toml");
+    let data = dir.path().join("data");
+    let settings = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[hashing]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+        data.display().to_string()
+    );
+    std::fs::write(&config, settings).unwrap();
+    let first = PatgateProcess::spawn_capturing(&config);
+    let printed = first.stdout_text();
+    let pat = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("pat_"))
+        .expect("sample admin token printed");
+    let res = exchange(&first.base, pat).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let claims: Value = {
+        use base64::Engine;
+        let payload = body["access_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        (claims["sub"].as_str(), claims["admin"].as_bool()),
+        (Some("admin"), Some(true))
+    );
+    first.stop();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    assert_eq!(mode(&data), 0o700);
+
+    let second = PatgateProcess::spawn_capturing(&config);
+    assert!(!second.stdout_text().contains("pat_"), "shown only once");
+    second.stop();
+
+    // No secret was stored in clear: neither the token nor the signing key.
+    let secret = pat.split('.').nth(1).unwrap();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "master.key" {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{path:?} holds the secret"
+        );
+        assert!(!bytes
+            .windows(8)
+            .any(|w| w == b"\"d\":\"".as_slice() || w == b"PRIVATE ".as_slice()));
+    }
+}
+
+#[actix_web::test]
+async fn logs_never_show_secrets() {
+    let db = TestDb::sqlite();
+    let config = write_config(&db, |_| {});
+    let pat = stdout(&run(
+        &config,
+        &["admin", "token", "issue", "--owner", "lee", "--name", "t"],
+    ))
+    .trim()
+    .to_string();
+    let mut server = PatgateProcess::spawn_with_log(&config, "debug");
+    assert_eq!(exchange(&server.base, &pat).await.status(), 200);
+    let wrong = format!("{}x", &pat[..pat.len() - 1]);
+    assert_eq!(exchange(&server.base, &wrong).await.status(), 400);
+    let logs = server.stop_and_logs();
+    assert!(logs.contains("exchange refused"), "the refusal is logged");
+    let secret = pat.split('.').nth(1).unwrap();
+    assert!(!logs.contains(secret), "a secret reached the logs");
+    assert!(
+        !logs.contains(&wrong[30..]),
+        "a presented secret reached the logs"
+    );
+}
+
+#[test]
+fn a_bad_config_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "access_token_ttl = \"2d\"\n").unwrap();
+    let out = process::command(&config).arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access_token_ttl"));
+}

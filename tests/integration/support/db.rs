@@ -1,0 +1,90 @@
+//! A fresh database per test: a SQLite file in a temp dir, or a new schema in
+//! the PostgreSQL database named by `POSTGRES_TEST_URL`.
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use std::io::Write;
+use std::sync::Once;
+
+/// The environment variable naming the PostgreSQL database for tests.
+pub const POSTGRES_ENV: &str = "POSTGRES_TEST_URL";
+
+/// One test's database.
+pub struct TestDb {
+    /// URL patgate connects with.
+    pub url: String,
+    /// Holds the SQLite file and the data dir.
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A SQLite database in a new temp dir.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("patgate.db").display());
+        TestDb {
+            url,
+            dir,
+            postgres: None,
+        }
+    }
+
+    /// A new schema in the test PostgreSQL database; `None` (with a notice
+    /// printed once) when `POSTGRES_TEST_URL` is not set.
+    pub fn postgres() -> Option<TestDb> {
+        let Ok(base) = std::env::var(POSTGRES_ENV) else {
+            static NOTICE: Once = Once::new();
+            NOTICE.call_once(|| {
+                // Written past the test harness's capture, so it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nnotice: {POSTGRES_ENV} is not set: the PostgreSQL variant of every storage test is skipped\n"
+                );
+            });
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&base)
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
+        conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .expect("create schema");
+        let mut url = url::Url::parse(&base).expect("POSTGRES_TEST_URL is a URL");
+        url.set_query(Some(&format!("options=-c%20search_path%3D{schema}")));
+        Some(TestDb {
+            url: url.to_string(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            postgres: Some((base, schema)),
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.postgres {
+            if let Ok(mut conn) = diesel::PgConnection::establish(base) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// Runs each named `async fn name(db: TestDb)` once on SQLite and once on
+/// PostgreSQL, as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::support::TestDb::sqlite()).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(db) = $crate::support::TestDb::postgres() {
+                    super::$name(db).await
+                }
+            }
+        }
+    )*};
+}

@@ -1,0 +1,213 @@
+//! The test harness: `TestApp` boots the real app on a fresh database.
+
+mod db;
+mod jwt;
+pub mod process;
+
+pub use db::TestDb;
+pub use jwt::verify_jwt;
+pub use process::{run, write_config, PatgateProcess};
+
+use patgate::app::Services;
+use patgate::clock::{ManualClock, OsRandom};
+use patgate::config::Config;
+use patgate::store::models::TokenRecord;
+use patgate::tokens::format::TokenKind;
+use patgate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// A master key shared by every instance a test starts on one database.
+pub const TEST_MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// The settings every test app starts from: light argon2, a fixed master key.
+pub fn base_config(db: &TestDb) -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("database_url".into(), db.url.clone().into());
+    t.insert(
+        "data_dir".into(),
+        db.dir.path().display().to_string().into(),
+    );
+    t.insert("master_key".into(), TEST_MASTER_KEY.into());
+    t.insert("database_pool_size".into(), 4.into());
+    let mut hashing = toml::Table::new();
+    hashing.insert("argon2_memory_kib".into(), 64.into());
+    hashing.insert("argon2_iterations".into(), 1.into());
+    t.insert("hashing".into(), hashing.into());
+    t
+}
+
+/// A running patgate on a loopback port, with a clock the test moves.
+pub struct TestApp {
+    /// `http://127.0.0.1:port`.
+    pub base: url::Url,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    /// The app's services (same process).
+    pub svc: Arc<Services>,
+    /// The app's clock.
+    pub clock: Arc<ManualClock>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// Boots patgate on `db` with the base configuration.
+    pub async fn start(db: &TestDb) -> TestApp {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// Boots patgate on `db` after `tweak` edits the configuration.
+    pub async fn start_with(db: &TestDb, tweak: impl FnOnce(&mut toml::Table)) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let mut table = base_config(db);
+        table.insert("issuer".into(), base.as_str().into());
+        tweak(&mut table);
+        let config = Config::from_table(table).expect("test config is valid");
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let c = clock.clone();
+        let svc = actix_web::rt::task::spawn_blocking(move || {
+            Services::open_with(config, c, Arc::new(OsRandom))
+        })
+        .await
+        .unwrap()
+        .expect("services open");
+        let svc = Arc::new(svc);
+        let server = patgate::web::server(svc.clone(), listener, Some(1)).unwrap();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            http,
+            svc,
+            clock,
+            handle,
+        }
+    }
+
+    /// An absolute URL on this app.
+    pub fn url(&self, path: &str) -> url::Url {
+        self.base.join(path).unwrap()
+    }
+
+    /// Runs blocking domain work off the test's runtime thread.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Services) -> T + Send + 'static,
+    ) -> T {
+        let svc = self.svc.clone();
+        actix_web::rt::task::spawn_blocking(move || f(&svc))
+            .await
+            .unwrap()
+    }
+
+    /// Issues a personal token with `scopes` and the given lifetime.
+    pub async fn issue(
+        &self,
+        owner: &str,
+        name: &str,
+        scopes: &[&str],
+        lifetime: RequestedLifetime,
+    ) -> String {
+        self.issue_request(IssueRequest {
+            kind: TokenKind::Personal,
+            owner: owner.into(),
+            name: name.into(),
+            description: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            is_admin: false,
+            client_id: None,
+            lifetime,
+        })
+        .await
+    }
+
+    /// Issues `req`, expecting success; returns the raw token.
+    pub async fn issue_request(&self, req: IssueRequest) -> String {
+        match self.blocking(move |s| tokens::issue(s, req)).await.unwrap() {
+            IssueOutcome::Issued(t) => t.raw.expose().to_string(),
+            other => panic!("issue failed: {other:?}"),
+        }
+    }
+
+    /// The stored record of token `id`.
+    pub async fn record(&self, id: &str) -> TokenRecord {
+        let id = id.to_string();
+        self.blocking(move |s| patgate::store::tokens::find(&mut s.conn().unwrap(), &id))
+            .await
+            .unwrap()
+            .expect("token exists")
+    }
+
+    /// `POST /api/auth/v1/token` with a form body.
+    pub async fn token_form(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/auth/v1/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Exchanges `pat` (refresh grant).
+    pub async fn exchange(&self, pat: &str) -> reqwest::Response {
+        self.token_form(&[("grant_type", "refresh_token"), ("refresh_token", pat)])
+            .await
+    }
+
+    /// Exchanges `pat`, expecting 200; returns the JSON body.
+    pub async fn exchange_ok(&self, pat: &str) -> Value {
+        let res = self.exchange(pat).await;
+        assert_eq!(res.status(), 200, "exchange should succeed");
+        res.json().await.unwrap()
+    }
+
+    /// The served JWKS.
+    pub async fn jwks(&self) -> Value {
+        let res = self
+            .http
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the server winds down with the runtime.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The token id inside a raw token.
+pub fn token_id(raw: &str) -> String {
+    patgate::tokens::format::PresentedToken::parse(raw)
+        .unwrap()
+        .id
+}
+
+/// Asserts an RFC 6749 §5.2 error response with `code` and `no-store`.
+pub async fn assert_oauth_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status(), status, "status");
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], code, "error code in {body}");
+    assert!(
+        body["error_description"].is_string(),
+        "error_description in {body}"
+    );
+    body
+}

@@ -1,0 +1,132 @@
+//! The real `patgate` binary as a child process.
+
+use super::{base_config, TestDb};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// Writes a config file for `db` (listening on a free port) and returns its path.
+pub fn write_config(db: &TestDb, extra: impl FnOnce(&mut toml::Table)) -> PathBuf {
+    let mut t = base_config(db);
+    t.insert("listen".into(), "127.0.0.1:0".into());
+    extra(&mut t);
+    let path = db
+        .dir
+        .path()
+        .join(format!("patgate-{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, toml::to_string(&t).unwrap()).unwrap();
+    path
+}
+
+/// A `patgate` command with `config` and no inherited `PATGATE_*` settings.
+pub fn command(config: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patgate"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PATGATE_")) {
+        cmd.env_remove(k);
+    }
+    cmd.arg("--config").arg(config).env("PATGATE_LOG", "warn");
+    cmd
+}
+
+/// Runs `patgate <args>` to completion.
+pub fn run(config: &Path, args: &[&str]) -> Output {
+    command(config).args(args).output().expect("patgate runs")
+}
+
+/// A `patgate serve` child process; killed on drop.
+pub struct PatgateProcess {
+    child: Child,
+    /// `http://127.0.0.1:port`.
+    pub base: url::Url,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+fn collect(
+    pipe: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    tx: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if let (Some(tx), Some(addr)) = (&tx, line.strip_prefix("patgate listening on ")) {
+                let _ = tx.send(
+                    addr.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+            let mut text = into.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+}
+
+impl PatgateProcess {
+    /// Starts `patgate serve` and waits for its listening line.
+    pub fn spawn(config: &Path) -> PatgateProcess {
+        Self::spawn_with_log(config, "warn")
+    }
+
+    /// Same as `spawn`; named for tests that read what it prints.
+    pub fn spawn_capturing(config: &Path) -> PatgateProcess {
+        Self::spawn_with_log(config, "warn")
+    }
+
+    /// Starts `patgate serve` logging at `level`.
+    pub fn spawn_with_log(config: &Path, level: &str) -> PatgateProcess {
+        let mut child = command(config)
+            .env("PATGATE_LOG", level)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("patgate serve starts");
+        let (stdout, stderr) = (Arc::default(), Arc::default());
+        let (tx, rx) = mpsc::channel();
+        collect(child.stdout.take().unwrap(), Arc::clone(&stdout), None);
+        collect(child.stderr.take().unwrap(), Arc::clone(&stderr), Some(tx));
+        let Ok(addr) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("patgate serve did not start: {}", stderr.lock().unwrap());
+        };
+        PatgateProcess {
+            child,
+            base: url::Url::parse(&addr).unwrap(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// What the process printed on stdout so far.
+    pub fn stdout_text(&self) -> String {
+        // Lines printed before the listening line may still be in the pipe.
+        std::thread::sleep(Duration::from_millis(300));
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Stops the process and returns everything it logged.
+    pub fn stop_and_logs(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(200));
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Stops the process and waits for it.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PatgateProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
