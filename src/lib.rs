@@ -3,6 +3,8 @@
 //! [`app::Services`] opens storage, keys and configuration once; [`web::server`]
 //! builds the HTTP app on them. `main` and the tests use the same two.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod cli;
 pub mod clock;

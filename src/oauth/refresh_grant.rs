@@ -17,6 +17,7 @@ use crate::app::Services;
 use crate::error::InternalError;
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
+use crate::store::DbConnection;
 use crate::tokens::format::{PresentedToken, TokenKind};
 use crate::tokens::is_scope_token;
 use chrono::Duration;
@@ -124,8 +125,7 @@ pub fn begin(
     ) {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
     }
-    drop(conn);
-    finish(svc, pending, requested_scope)
+    finish(svc, &mut conn, pending, requested_scope)
 }
 
 /// Step 2: the full secret check (argon2 or scrypt). Blocking and costly:
@@ -139,15 +139,15 @@ pub fn verify(
     if !svc.hasher.verify(secret, &pending.record.secret_hash) {
         return Ok(ExchangeStep::Denied(Denial::WrongSecret));
     }
-    svc.verified
-        .insert(&pending.record.id, &pending.record.secret_hash, secret);
-    finish(svc, pending, requested_scope)
+    svc.verified.insert(&pending.record.id, &pending.record.secret_hash, secret);
+    finish(svc, &mut *svc.conn()?, pending, requested_scope)
 }
 
 /// Step 3, once the secret is proven: narrows the scope, mints the JWT and
 /// records the use (at most once a minute).
 fn finish(
     svc: &Services,
+    conn: &mut DbConnection,
     pending: PendingExchange,
     requested_scope: Option<&str>,
 ) -> Result<ExchangeStep, InternalError> {
@@ -156,8 +156,7 @@ fn finish(
         Err(denial) => return Ok(ExchangeStep::Denied(denial)),
     };
     let now = svc.now();
-    let mut conn = svc.conn()?;
-    let key = svc.keys.active(&mut conn)?;
+    let key = svc.keys.active(conn)?;
     let response = mint(svc, &key, &pending.record, &scopes, now)?;
     let due = pending
         .record
@@ -165,7 +164,7 @@ fn finish(
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL);
     if due {
         token_store::touch_last_used(
-            &mut conn,
+            conn,
             &pending.record.id,
             pending.ip.as_deref(),
             now,
