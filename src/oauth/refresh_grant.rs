@@ -139,7 +139,8 @@ pub fn verify(
     if !svc.hasher.verify(secret, &pending.record.secret_hash) {
         return Ok(ExchangeStep::Denied(Denial::WrongSecret));
     }
-    svc.verified.insert(&pending.record.id, &pending.record.secret_hash, secret);
+    svc.verified
+        .insert(&pending.record.id, &pending.record.secret_hash, secret);
     finish(svc, &mut *svc.conn()?, pending, requested_scope)
 }
 

@@ -156,11 +156,26 @@ mod tests {
     #[test]
     fn backend_follows_the_url_scheme() {
         let pg = "postgres://u@h:5432/db";
-        assert_eq!(Backend::from_url(pg).unwrap(), (Backend::Postgres, pg.to_string()));
-        assert_eq!(Backend::from_url("postgresql://h/db").unwrap().0, Backend::Postgres);
-        assert_eq!(Backend::from_url("sqlite://data/p.db").unwrap(), (Backend::Sqlite, "data/p.db".into()));
-        assert_eq!(Backend::from_url("sqlite:///abs/p.db").unwrap().1, "/abs/p.db");
-        assert_eq!(Backend::from_url("./p.db").unwrap(), (Backend::Sqlite, "./p.db".into()));
+        assert_eq!(
+            Backend::from_url(pg).unwrap(),
+            (Backend::Postgres, pg.to_string())
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/p.db").unwrap(),
+            (Backend::Sqlite, "data/p.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///abs/p.db").unwrap().1,
+            "/abs/p.db"
+        );
+        assert_eq!(
+            Backend::from_url("./p.db").unwrap(),
+            (Backend::Sqlite, "./p.db".into())
+        );
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert!(Backend::from_url("sqlite://").is_err());
     }
