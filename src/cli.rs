@@ -10,21 +10,28 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 /// Arguments of `patgate admin token issue`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct IssueArgs {
-    /// Owner subject (or group, for a service token).
+    /// Owner subject (or owning group/service with --service).
+    #[arg(long)]
     pub owner: String,
-    /// Token name.
+    /// Token name, unique among the owner's active tokens.
+    #[arg(long)]
     pub name: String,
-    /// Scopes.
+    /// A scope to grant (repeatable).
+    #[arg(long = "scope")]
     pub scopes: Vec<String>,
-    /// `30d`, `12h`, `never`; default from the config.
+    /// Lifetime: 30d, 12h, 90m, or never (if the policy allows).
+    #[arg(long)]
     pub expires_in: Option<String>,
     /// Give the token the admin role.
+    #[arg(long)]
     pub admin: bool,
-    /// Issue a service token (`sat_`).
+    /// Issue a service token (sat_) instead of a personal one (pat_).
+    #[arg(long)]
     pub service: bool,
     /// Description.
+    #[arg(long)]
     pub description: Option<String>,
 }
 

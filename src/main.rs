@@ -64,29 +64,7 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token; prints only the token on stdout.
-    Issue {
-        /// Owner subject (or owning group/service with --service).
-        #[arg(long)]
-        owner: String,
-        /// Token name, unique among the owner's active tokens.
-        #[arg(long)]
-        name: String,
-        /// A scope to grant (repeatable).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// Lifetime: 30d, 12h, 90m, or never (if the policy allows).
-        #[arg(long)]
-        expires_in: Option<String>,
-        /// Give the token the admin role.
-        #[arg(long)]
-        admin: bool,
-        /// Issue a service token (sat_) instead of a personal one (pat_).
-        #[arg(long)]
-        service: bool,
-        /// Description.
-        #[arg(long)]
-        description: Option<String>,
-    },
+    Issue(IssueArgs),
     /// List tokens.
     List {
         /// JSON instead of a table.
@@ -160,26 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Token { command },
         } => match command {
-            TokenCommand::Issue {
-                owner,
-                name,
-                scopes,
-                expires_in,
-                admin,
-                service,
-                description,
-            } => cli::issue_token(
-                &svc,
-                IssueArgs {
-                    owner,
-                    name,
-                    scopes,
-                    expires_in,
-                    admin,
-                    service,
-                    description,
-                },
-            ),
+            TokenCommand::Issue(args) => cli::issue_token(&svc, args),
             TokenCommand::List { json } => cli::list_tokens(&svc, json),
             TokenCommand::Revoke { id } => cli::revoke_token(&svc, &id),
         },
