@@ -8,6 +8,7 @@ pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
 
 use crate::secret::SecretString;
 use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use url::Url;
@@ -57,6 +58,39 @@ pub struct Config {
     /// Cost of secret hashing and how much of it may run at once.
     #[serde(default)]
     pub hashing: HashingConfig,
+    /// The scope catalogue: scope name → description shown on the consent page.
+    #[serde(default = "defaults::scopes")]
+    pub scopes: BTreeMap<String, String>,
+    /// OAuth2 clients defined in the file (more with `patgate admin client add`).
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    /// A browser session ends after this long without a request.
+    #[serde(default = "defaults::session_idle_timeout")]
+    pub session_idle_timeout: Ttl,
+    /// A browser session ends this long after sign-in, whatever happens.
+    #[serde(default = "defaults::session_max_age")]
+    pub session_max_age: Ttl,
+}
+
+/// An OAuth2 client defined in the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// `client_id`.
+    pub id: String,
+    /// Name shown on the consent page.
+    pub name: String,
+    /// Exact redirect URIs (a loopback `http://127.0.0.1/…` one matches any port, RFC 8252 §7.3).
+    pub redirect_uris: Vec<String>,
+    /// argon2id PHC string of the client secret; absent for a public client.
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    /// Scopes it may request; empty means any in the catalogue.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Shown as first-party on the consent page.
+    #[serde(default)]
+    pub first_party: bool,
 }
 
 /// The JWS algorithm of generated signing keys (RFC 7518 §3.4, RFC 8037 §3.1).
@@ -149,6 +183,27 @@ mod defaults {
     }
     pub fn token_max_ttl() -> MaxTokenLifetime {
         MaxTokenLifetime::Limited(Ttl::days(365))
+    }
+    pub fn scopes() -> BTreeMap<String, String> {
+        [
+            (
+                "read",
+                "Read your data through the APIs that accept patgate tokens",
+            ),
+            (
+                "write",
+                "Create, change and delete your data through those APIs",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+    pub fn session_idle_timeout() -> Ttl {
+        Ttl::minutes(120)
+    }
+    pub fn session_max_age() -> Ttl {
+        Ttl::minutes(12 * 60)
     }
     pub fn argon2_memory_kib() -> u32 {
         19 * 1024
@@ -269,6 +324,44 @@ impl Config {
             if url.trim().is_empty() {
                 return bad("database_url", "must not be empty");
             }
+        }
+        if let Some(name) = self
+            .scopes
+            .keys()
+            .find(|s| !crate::tokens::is_scope_token(s))
+        {
+            return bad(
+                "scopes",
+                &format!("{name:?} is not a valid scope name (RFC 6749 §3.3)"),
+            );
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            let key = format!("clients[{i}]");
+            if c.id.trim().is_empty() || c.redirect_uris.is_empty() {
+                return bad(&key, "needs an id and at least one redirect URI");
+            }
+            if let Some(u) = c
+                .redirect_uris
+                .iter()
+                .find(|u| Url::parse(u).map_or(true, |u| u.fragment().is_some()))
+            {
+                return bad(
+                    &key,
+                    &format!("redirect URI {u:?} is not an absolute URL without fragment"),
+                );
+            }
+            if let Some(s) = c.scopes.iter().find(|s| !self.scopes.contains_key(*s)) {
+                return bad(&key, &format!("scope {s:?} is not in the scope catalogue"));
+            }
+            if c.secret_hash
+                .as_deref()
+                .is_some_and(|h| !crate::tokens::hashing::SecretHasher::is_supported(h))
+            {
+                return bad(&key, "secret_hash must be an argon2id PHC string");
+            }
+        }
+        if self.session_idle_timeout.seconds() > self.session_max_age.seconds() {
+            return bad("session_idle_timeout", "exceeds session_max_age");
         }
         let h = &self.hashing;
         if h.argon2_memory_kib < 8 * h.argon2_parallelism.max(1) || h.argon2_iterations == 0 {

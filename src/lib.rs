@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use patgate::app::Services;
+use patgate::cli::access::{self, ClientArgs};
 use patgate::cli::{self, IssueArgs};
 use patgate::config::Config;
 use std::path::PathBuf;
@@ -54,6 +55,16 @@ enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Local user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// OAuth2 clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -74,6 +85,38 @@ enum TokenCommand {
     /// Revoke a token by id.
     Revoke {
         /// Token id (the 21 characters after `pat_`/`sat_`).
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a local account; prints a generated password unless --password-stdin.
+    Add {
+        /// User name (the subject of its tokens).
+        name: String,
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints the generated secret of a confidential one.
+    Add(ClientArgs),
+    /// List clients from the database and the config file.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a registered client.
+    Remove {
+        /// The client_id.
         id: String,
     },
 }
@@ -135,6 +178,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     command: KeysCommand::Rotate,
                 },
         } => cli::rotate_keys(&svc),
+        Command::Admin {
+            command:
+                AdminCommand::User {
+                    command:
+                        UserCommand::Add {
+                            name,
+                            admin,
+                            password_stdin,
+                        },
+                },
+        } => access::add_user(&svc, &name, admin, password_stdin),
+        Command::Admin {
+            command: AdminCommand::Client { command },
+        } => match command {
+            ClientCommand::Add(args) => access::add_client(&svc, args),
+            ClientCommand::List { json } => access::list_clients(&svc, json),
+            ClientCommand::Remove { id } => access::remove_client(&svc, &id),
+        },
         Command::Admin {
             command: AdminCommand::Token { command },
         } => match command {

@@ -2,6 +2,10 @@
 //! server metadata. Free of the web framework.
 
 pub mod access_token;
+pub mod authorize;
+pub mod clients;
+pub mod code_grant;
+pub mod consent;
 pub mod error;
 pub mod metadata;
 pub mod refresh_grant;

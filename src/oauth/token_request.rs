@@ -56,6 +56,13 @@ impl TokenParams {
         }
     }
 
+    /// Parses a URL query string (the authorization endpoint's GET form).
+    pub fn from_query(query: &str) -> Result<Self, OAuthError> {
+        Self::from_pairs(
+            form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
+    }
+
     fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Result<Self, OAuthError> {
         let mut out = HashMap::new();
         for (k, v) in pairs {

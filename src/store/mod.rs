@@ -2,6 +2,8 @@
 //! SQLite and PostgreSQL, the pool, and the embedded migrations. Only this
 //! module imports diesel.
 
+pub mod accounts;
+pub mod authorization;
 mod connection;
 pub mod keys;
 pub mod models;

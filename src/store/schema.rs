@@ -34,3 +34,66 @@ diesel::table! {
         publish_until -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    users (subject) {
+        subject -> Text,
+        password_hash -> Nullable<Text>,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        name -> Text,
+        redirect_uris -> Text,
+        secret_hash -> Nullable<Text>,
+        scopes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    browser_sessions (id_hash) {
+        id_hash -> Text,
+        subject -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_sessions (id) {
+        id -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        scopes -> Text,
+        token_name_hint -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        token_name -> Nullable<Text>,
+        token_scopes -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+        token_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        last_failure_at -> Timestamp,
+        blocked_until -> Nullable<Timestamp>,
+    }
+}

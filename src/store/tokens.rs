@@ -100,15 +100,6 @@ pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError>
         .collect())
 }
 
-/// Whether any token exists.
-pub fn any_exist(conn: &mut DbConnection) -> Result<bool, StoreError> {
-    Ok(t::access_tokens
-        .select(t::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
-}
-
 /// Revokes a token that is not revoked yet; one conditional UPDATE. Returns
 /// whether this call revoked it.
 pub fn revoke(
@@ -149,4 +140,27 @@ pub fn touch_last_used(
     .set((t::last_used_at.eq(now.naive_utc()), t::last_used_ip.eq(ip)))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Whether `owner` has an active (unrevoked, unexpired) token of `kind` named `name`.
+pub fn active_name_taken(
+    conn: &mut DbConnection,
+    kind: &str,
+    owner: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(t::access_tokens
+        .filter(t::kind.eq(kind))
+        .filter(t::owner.eq(owner))
+        .filter(t::active_name.eq(name))
+        .filter(
+            t::expires_at
+                .is_null()
+                .or(t::expires_at.gt(now.naive_utc())),
+        )
+        .select(t::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }

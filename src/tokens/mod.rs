@@ -152,8 +152,3 @@ pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
 pub fn list_all(svc: &Services) -> Result<Vec<TokenRecord>, InternalError> {
     Ok(token_store::list_all(&mut *svc.conn()?)?)
 }
-
-/// Whether no token was ever issued (a fresh database). Blocking.
-pub fn none_issued(svc: &Services) -> Result<bool, InternalError> {
-    Ok(!token_store::any_exist(&mut *svc.conn()?)?)
-}

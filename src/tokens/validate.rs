@@ -13,6 +13,8 @@ pub enum RequestedLifetime {
     For(Ttl),
     /// No expiry (only where `token_max_ttl = "never"`).
     Never,
+    /// Until this instant (as approved on the consent page).
+    Until(DateTime<Utc>),
 }
 
 /// Longest token name, in characters.
@@ -74,6 +76,12 @@ pub(super) fn request(
         }
         (RequestedLifetime::Default, _) => config.token_default_ttl,
         (RequestedLifetime::For(ttl), _) => ttl,
+        (RequestedLifetime::Until(at), _) if at > now => {
+            Ttl::from_seconds((at - now).num_seconds().max(1))
+        }
+        (RequestedLifetime::Until(_), _) => {
+            return Err(("expires", "the expiry must be in the future".into()))
+        }
     };
     if let MaxTokenLifetime::Limited(max) = config.token_max_ttl {
         if ttl.seconds() > max.seconds() {

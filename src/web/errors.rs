@@ -97,3 +97,17 @@ pub fn no_store(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
     res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
 }
+
+/// An internal failure while rendering a page: a plain 500 page; details go
+/// to the log with the request id.
+impl ResponseError for InternalError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        no_store(&mut HttpResponse::build(self.status_code()))
+            .content_type("text/plain; charset=utf-8")
+            .body("patgate had an internal error; the X-Request-Id header identifies it in the server log.")
+    }
+}

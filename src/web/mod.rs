@@ -1,8 +1,11 @@
 //! The HTTP layer (actix-web): the one route table, handlers that call the
 //! domain on the blocking pool, and error mapping. No diesel here.
 
+mod consent;
 mod errors;
 mod health;
+mod login;
+mod pages;
 mod request_id;
 mod token_endpoint;
 mod well_known;
@@ -11,9 +14,9 @@ pub use errors::{ApiError, OAuthEndpointError};
 
 use crate::app::Services;
 use crate::error::InternalError;
-use crate::oauth::metadata::{JWKS_PATH, TOKEN_PATH};
+use crate::oauth::metadata::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -27,7 +30,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(well_known::metadata),
         )
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .route(AUTHORIZE_PATH, web::get().to(consent::authorize_get))
+        .route(AUTHORIZE_PATH, web::post().to(consent::authorize_post))
+        .route("/oauth2/authorize/{id}", web::get().to(consent::show))
+        .route("/oauth2/authorize/{id}", web::post().to(consent::submit))
+        .route("/login", web::get().to(login::show))
+        .route("/login", web::post().to(login::submit))
+        .route("/logout", web::post().to(login::logout))
+        .route("/", web::get().to(login::home))
+        .route("/static/patgate.css", web::get().to(stylesheet));
+}
+
+/// `GET /static/patgate.css`, compiled in.
+async fn stylesheet() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../static/patgate.css"))
+}
+
+/// Name/value pairs of a form-encoded body, repeated names kept in order.
+pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
@@ -44,6 +71,11 @@ pub fn server(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(
+                pages::SECURITY_HEADERS
+                    .iter()
+                    .fold(DefaultHeaders::new(), |h, pair| h.add(*pair)),
+            )
             .wrap(from_fn(request_id::assign))
             .wrap(Logger::new("%a \"%m %U\" %s %b %Dms %{x-request-id}o"))
             .configure(routes)

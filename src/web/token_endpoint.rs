@@ -4,12 +4,16 @@ use super::errors::no_store;
 use super::{blocking, OAuthEndpointError};
 use crate::app::Services;
 use crate::error::InternalError;
+use crate::oauth::code_grant::{self, ClientCredentials};
 use crate::oauth::refresh_grant::{self, ExchangeStep};
 use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
 use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::secret::SecretString;
 use crate::tokens::format::PresentedToken;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use futures_util::StreamExt;
 
 /// Reads at most `MAX_BODY_BYTES` of the body.
@@ -51,12 +55,55 @@ pub async fn token(
     let params = TokenParams::parse(content_type, &body)?;
     match params.require("grant_type")? {
         "refresh_token" => refresh(&req, svc.into_inner(), &params).await,
+        "authorization_code" => authorization_code(&req, svc.into_inner(), params).await,
         other => Err(OAuthError::new(
             OAuthErrorCode::UnsupportedGrantType,
             format!("grant_type {other} is not supported"),
         )
         .into()),
     }
+}
+
+/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: id and
+/// secret are form-encoded before base64).
+fn basic_credentials(req: &HttpRequest) -> Result<ClientCredentials, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(ClientCredentials::default());
+    };
+    let bad = || {
+        OAuthError::new(
+            OAuthErrorCode::InvalidClient,
+            "malformed Authorization header",
+        )
+    };
+    let encoded = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Basic "))
+        .ok_or_else(bad)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(ClientCredentials {
+        basic: Some((unescape(id), SecretString::new(unescape(secret)))),
+    })
+}
+
+/// Code → PAT (see `oauth::code_grant`).
+async fn authorization_code(
+    req: &HttpRequest,
+    svc: std::sync::Arc<Services>,
+    params: TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let creds = basic_credentials(req)?;
+    let response = blocking(move || code_grant::exchange(&svc, &params, &creds)).await??;
+    Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 
 /// The PAT → JWT exchange (see `oauth::refresh_grant`).

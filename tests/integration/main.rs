@@ -4,6 +4,7 @@
 mod support;
 
 mod config;
+mod consent;
 mod discovery;
 mod exchange;
 mod exchange_refusals;

@@ -2,6 +2,7 @@
 //! first start of the embedded default, and logs free of secrets.
 
 use crate::both_backends;
+use crate::support::browser::Browser;
 use crate::support::{process, run, verify_jwt, write_config, PatgateProcess, TestDb};
 use serde_json::Value;
 
@@ -168,7 +169,7 @@ async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
 }
 
 #[actix_web::test]
-async fn first_start_of_the_embedded_default_prints_a_sample_admin_once() {
+async fn first_start_of_the_embedded_default_prints_an_admin_password_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("patgate.toml");
     let data = dir.path().join("data");
@@ -179,32 +180,18 @@ async fn first_start_of_the_embedded_default_prints_a_sample_admin_once() {
     std::fs::write(&config, settings).unwrap();
     let first = PatgateProcess::spawn_capturing(&config);
     let printed = first.stdout_text();
-    let pat = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("pat_"))
-        .expect("sample admin token printed");
-    let res = exchange(&first.base, pat).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    let claims: Value = {
-        use base64::Engine;
-        let payload = body["access_token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .nth(1)
-            .unwrap();
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    assert_eq!(
-        (claims["sub"].as_str(), claims["admin"].as_bool()),
-        (Some("admin"), Some(true))
-    );
+    assert!(printed.contains("\"admin\""), "{printed}");
+    let password = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 20)
+        .expect("a generated password line")
+        .to_string();
+    let browser = Browser::at(first.base.clone());
+    let res = browser.sign_in("admin", &password, "/").await;
+    assert_eq!(res.status(), 303, "the printed password signs in");
+    let home = browser.get("/").await.text().await.unwrap();
+    assert!(home.contains("Signed in") && home.contains("admin"));
     first.stop();
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -212,11 +199,13 @@ async fn first_start_of_the_embedded_default_prints_a_sample_admin_once() {
     assert_eq!(mode(&data), 0o700);
 
     let second = PatgateProcess::spawn_capturing(&config);
-    assert!(!second.stdout_text().contains("pat_"), "shown only once");
+    assert!(
+        !second.stdout_text().contains("password"),
+        "shown only once"
+    );
     second.stop();
 
-    // No secret was stored in clear: neither the token nor the signing key.
-    let secret = pat.split('.').nth(1).unwrap();
+    // Nothing secret was stored in clear: neither the password nor the signing key.
     for entry in std::fs::read_dir(&data).unwrap() {
         let path = entry.unwrap().path();
         if path.file_name().unwrap() == "master.key" {
@@ -224,8 +213,10 @@ async fn first_start_of_the_embedded_default_prints_a_sample_admin_once() {
         }
         let bytes = std::fs::read(&path).unwrap();
         assert!(
-            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-            "{path:?} holds the secret"
+            !bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "{path:?} holds the password"
         );
         assert!(!bytes
             .windows(8)

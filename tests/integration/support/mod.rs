@@ -1,5 +1,6 @@
 //! The test harness: `TestApp` boots the real app on a fresh database.
 
+pub mod browser;
 mod db;
 mod jwt;
 pub mod process;
@@ -133,6 +134,19 @@ impl TestApp {
             IssueOutcome::Issued(t) => t.raw.expose().to_string(),
             other => panic!("issue failed: {other:?}"),
         }
+    }
+
+    /// Adds a local account.
+    pub async fn add_user(&self, name: &str, password: &str, admin: bool) {
+        let (name, password) = (
+            name.to_string(),
+            patgate::secret::SecretString::new(password),
+        );
+        let outcome = self
+            .blocking(move |s| patgate::accounts::add_user(s, &name, &password, admin))
+            .await
+            .unwrap();
+        assert_eq!(outcome, patgate::accounts::AddUserOutcome::Added);
     }
 
     /// The stored record of token `id`.

@@ -1,5 +1,7 @@
 //! What the `patgate` commands do; `main.rs` only parses arguments.
 
+pub mod access;
+
 use crate::app::Services;
 use crate::config::parse_duration;
 use crate::tokens::format::TokenKind;
@@ -147,28 +149,14 @@ pub fn rotate_keys(svc: &Services) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// On the first start of the embedded default (no token issued yet), issues
-/// a sample admin token and prints it once.
-pub fn issue_sample_admin(svc: &Services) -> anyhow::Result<()> {
-    if !svc.config.is_embedded_default() || !tokens::none_issued(svc)? {
-        return Ok(());
-    }
-    let request = IssueRequest {
-        kind: TokenKind::Personal,
-        owner: "admin".into(),
-        name: "sample admin token".into(),
-        description: None,
-        scopes: vec![],
-        is_admin: true,
-        client_id: None,
-        lifetime: RequestedLifetime::Default,
-    };
-    if let IssueOutcome::Issued(t) = tokens::issue(svc, request)? {
+/// On the first start of the embedded default (no user yet), creates the
+/// `admin` account and prints its generated password once.
+pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {
+    if let Some(password) = crate::accounts::create_first_admin(svc)? {
         println!(
-            "First start of the embedded default: a sample admin token for owner \"admin\" \
-             (expires in {} days). It is shown only this once:\n\n    {}\n",
-            svc.config.token_default_ttl.seconds() / 86_400,
-            t.raw.expose()
+            "First start of the embedded default: sign in at {} as \"admin\" with password\n\n    {}\n\n(shown only this once; add more accounts with `patgate admin user add`)",
+            svc.config.url("/login"),
+            password.expose()
         );
     }
     Ok(())
@@ -176,7 +164,7 @@ pub fn issue_sample_admin(svc: &Services) -> anyhow::Result<()> {
 
 /// `patgate serve`: binds, prints the address, and runs until stopped.
 pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
-    issue_sample_admin(&svc)?;
+    create_first_admin(&svc)?;
     let listener = TcpListener::bind(svc.config.listen)
         .with_context(|| format!("cannot listen on {}", svc.config.listen))?;
     let addr = listener.local_addr()?;

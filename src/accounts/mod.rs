@@ -1,0 +1,168 @@
+//! People: local accounts with argon2id passwords, throttled sign-in, and
+//! browser sessions stored in the database (so every instance accepts them).
+
+pub mod sessions;
+
+use crate::app::Services;
+use crate::clock::random_alphanumeric;
+use crate::error::InternalError;
+use crate::secret::SecretString;
+use crate::store::accounts as store;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::OnceLock;
+
+/// Failed sign-ins are counted over this window.
+const FAILURE_WINDOW: Duration = Duration::minutes(15);
+/// Free failures per account before sign-in slows down.
+const FREE_ACCOUNT_FAILURES: i32 = 5;
+/// Free failures per address before sign-in slows down.
+const FREE_ADDRESS_FAILURES: i32 = 20;
+
+/// The result of adding a user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddUserOutcome {
+    /// Added.
+    Added,
+    /// A user with that name exists.
+    Exists,
+    /// The name or password is not acceptable.
+    Invalid(String),
+}
+
+/// Adds a local account. Blocking (argon2).
+pub fn add_user(
+    svc: &Services,
+    name: &str,
+    password: &SecretString,
+    admin: bool,
+) -> Result<AddUserOutcome, InternalError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
+        return Ok(AddUserOutcome::Invalid(
+            "user names are 1–64 of A-Z a-z 0-9 . _ - @".into(),
+        ));
+    }
+    if password.expose().chars().count() < 12 {
+        return Ok(AddUserOutcome::Invalid(
+            "passwords need at least 12 characters".into(),
+        ));
+    }
+    let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
+    let added = store::insert_user(&mut *svc.conn()?, name, Some(&hash), admin, svc.now())?;
+    Ok(if added {
+        AddUserOutcome::Added
+    } else {
+        AddUserOutcome::Exists
+    })
+}
+
+/// On the first start of the embedded default (no user yet), creates the
+/// `admin` account with a generated password and returns the password.
+pub fn create_first_admin(svc: &Services) -> Result<Option<SecretString>, InternalError> {
+    if !svc.config.is_embedded_default() || store::any_user(&mut *svc.conn()?)? {
+        return Ok(None);
+    }
+    let password = SecretString::new(random_alphanumeric(svc.random.as_ref(), 20));
+    Ok(match add_user(svc, "admin", &password, true)? {
+        AddUserOutcome::Added => Some(password),
+        _ => None,
+    })
+}
+
+/// The result of a sign-in attempt. Unknown user and wrong password give the
+/// same `Invalid`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// Signed in as this subject.
+    SignedIn(String),
+    /// Wrong user name or password.
+    Invalid,
+    /// Too many failures lately; try again after this many seconds.
+    Throttled(i64),
+}
+
+fn slow_down(free: i32) -> impl Fn(i32) -> Option<Duration> {
+    move |failures| {
+        let over = failures - free;
+        (over > 0).then(|| Duration::seconds((1i64 << over.min(10)).min(15 * 60)))
+    }
+}
+
+fn wait_for(
+    svc: &Services,
+    keys: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, InternalError> {
+    let mut conn = svc.conn()?;
+    let mut longest = None;
+    for key in keys {
+        if let Some(until) = store::blocked_until(&mut conn, key)? {
+            if until > now {
+                longest = longest.max(Some((until - now).num_seconds().max(1)));
+            }
+        }
+    }
+    Ok(longest)
+}
+
+/// Checks a local user name and password, slowed down per account and per
+/// address after repeated failures. Blocking (argon2).
+pub fn sign_in(
+    svc: &Services,
+    name: &str,
+    password: &SecretString,
+    ip: &str,
+) -> Result<SignInOutcome, InternalError> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let now = svc.now();
+    let (user_key, ip_key) = (format!("user:{}", name.trim()), format!("ip:{ip}"));
+    if let Some(wait) = wait_for(svc, &[&user_key, &ip_key], now)? {
+        return Ok(SignInOutcome::Throttled(wait));
+    }
+    let user = store::find_user(&mut *svc.conn()?, name.trim())?;
+    let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+        Some(h) => h,
+        // Same work for unknown users, so timing does not tell them apart.
+        None => DUMMY
+            .get_or_init(|| {
+                svc.hasher
+                    .hash("dummy password", svc.random.as_ref())
+                    .unwrap_or_default()
+            })
+            .clone(),
+    };
+    let matches = svc.hasher.verify(password.expose(), &hash) && user.is_some();
+    let mut conn = svc.conn()?;
+    if !matches {
+        store::record_failure(
+            &mut conn,
+            &user_key,
+            now,
+            FAILURE_WINDOW,
+            slow_down(FREE_ACCOUNT_FAILURES),
+        )?;
+        store::record_failure(
+            &mut conn,
+            &ip_key,
+            now,
+            FAILURE_WINDOW,
+            slow_down(FREE_ADDRESS_FAILURES),
+        )?;
+        tracing::info!(user = %name.trim(), %ip, "sign-in failed");
+        return Ok(SignInOutcome::Invalid);
+    }
+    let subject = user.map(|u| u.subject).unwrap_or_default();
+    store::clear_failures(&mut conn, &user_key)?;
+    store::record_login(&mut conn, &subject, now)?;
+    Ok(SignInOutcome::SignedIn(subject))
+}
+
+/// Whether `subject` has the admin role. Blocking.
+pub fn is_admin(svc: &Services, subject: &str) -> Result<bool, InternalError> {
+    Ok(store::find_user(&mut *svc.conn()?, subject)?.is_some_and(|u| u.is_admin))
+}

@@ -1,0 +1,165 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, RFC 7636 §4.3): validates a
+//! request and stores an authorization session for the consent page.
+
+use super::clients::{self, Client};
+use super::token_request::TokenParams;
+use crate::app::Services;
+use crate::clock::random_alphanumeric;
+use crate::error::InternalError;
+use crate::store::authorization::{self as store, AuthSessionRow};
+use chrono::Duration;
+use url::Url;
+
+/// How long a person has to approve a request.
+pub const SESSION_LIFETIME: Duration = Duration::minutes(10);
+
+/// What the endpoint answers.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// The client or redirect URI cannot be trusted: show this message and
+    /// never redirect (RFC 6749 §4.1.2.1).
+    ErrorPage(String),
+    /// Send the browser back to the client with an error.
+    RedirectError(Url),
+    /// Stored; continue at `/oauth2/authorize/{id}`.
+    Created(String),
+}
+
+/// Builds `redirect_uri?error=…&error_description=…&state=…`.
+fn error_redirect(
+    redirect_uri: &str,
+    code: &str,
+    description: &str,
+    state: Option<&str>,
+) -> AuthorizeOutcome {
+    match Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("error", code)
+                    .append_pair("error_description", description);
+                if let Some(state) = state {
+                    q.append_pair("state", state);
+                }
+            }
+            AuthorizeOutcome::RedirectError(url)
+        }
+        Err(_) => AuthorizeOutcome::ErrorPage("the redirect URI is not a URL".into()),
+    }
+}
+
+/// Whether `s` is a PKCE S256 challenge: 43 base64url characters (RFC 7636 §4.2).
+fn is_s256_challenge(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Validates an authorization request and stores its session. Blocking.
+pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, InternalError> {
+    let mut conn = svc.conn()?;
+    let client: Client = match params.get("client_id") {
+        None => {
+            return Ok(AuthorizeOutcome::ErrorPage(
+                "the request names no client (client_id)".into(),
+            ))
+        }
+        Some(id) => match clients::find(svc, &mut conn, id)? {
+            Some(c) => c,
+            None => {
+                return Ok(AuthorizeOutcome::ErrorPage(
+                    "the client is not registered with patgate".into(),
+                ))
+            }
+        },
+    };
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|u| client.accepts_redirect(u))
+    else {
+        return Ok(AuthorizeOutcome::ErrorPage(
+            "the redirect URI is missing or not registered for this client".into(),
+        ));
+    };
+    let state = params.get("state");
+    let fail =
+        |code: &str, description: &str| Ok(error_redirect(redirect_uri, code, description, state));
+    if params.get("response_type") != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    let Some(challenge) = params.get("code_challenge") else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        );
+    };
+    if params.get("code_challenge_method") != Some("S256") {
+        return fail(
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is refused)",
+        );
+    }
+    if !is_s256_challenge(challenge) {
+        return fail("invalid_request", "code_challenge is not an S256 challenge");
+    }
+    let requested: Vec<String> = match params.get("scope") {
+        Some(scope) => scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => svc
+            .config
+            .scopes
+            .keys()
+            .filter(|s| client.may_request(s))
+            .cloned()
+            .collect(),
+    };
+    if let Some(bad) = requested
+        .iter()
+        .find(|s| !svc.config.scopes.contains_key(*s) || !client.may_request(s))
+    {
+        return fail(
+            "invalid_scope",
+            &format!("scope {bad} is unknown or not allowed for this client"),
+        );
+    }
+    let hint = params
+        .get("token_name")
+        .map(|n| n.chars().take(100).collect::<String>());
+    let now = svc.now();
+    let id = random_alphanumeric(svc.random.as_ref(), 32);
+    let mut scopes: Vec<String> = Vec::new();
+    for s in requested {
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    store::insert_session(
+        &mut conn,
+        &AuthSessionRow {
+            id: id.clone(),
+            client_id: client.id,
+            redirect_uri: redirect_uri.to_string(),
+            state: state.map(str::to_string),
+            code_challenge: challenge.to_string(),
+            scopes: scopes.join(" "),
+            token_name_hint: hint,
+            subject: None,
+            status: "pending".into(),
+            created_at: now.naive_utc(),
+            expires_at: (now + SESSION_LIFETIME).naive_utc(),
+            code_hash: None,
+            code_expires_at: None,
+            token_name: None,
+            token_scopes: None,
+            token_expires_at: None,
+            token_id: None,
+        },
+    )?;
+    Ok(AuthorizeOutcome::Created(id))
+}

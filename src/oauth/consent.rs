@@ -1,0 +1,325 @@
+//! The "Create personal access token" consent screen behind
+//! `/oauth2/authorize/{id}`: what it shows, and what approving or cancelling
+//! does (RFC 6749 §4.1.2).
+
+use super::clients;
+use crate::accounts::sessions::digest;
+use crate::app::Services;
+use crate::clock::random_alphanumeric;
+use crate::config::MaxTokenLifetime;
+use crate::error::InternalError;
+use crate::store::authorization::{self as store, Approval, AuthSessionRow};
+use crate::store::tokens::active_name_taken;
+use crate::store::DbConnection;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use url::Url;
+
+/// How long an authorization code lives (RFC 6749 §4.1.2: short).
+pub const CODE_LIFETIME: Duration = Duration::seconds(60);
+const EXPIRY_DAYS: [i64; 4] = [7, 30, 60, 90];
+
+/// A scope on the screen.
+#[derive(Debug, Clone)]
+pub struct ScopeChoice {
+    /// Scope name.
+    pub name: String,
+    /// Its description from the catalogue.
+    pub description: String,
+    /// Ticked.
+    pub checked: bool,
+}
+
+/// Everything the consent screen shows.
+#[derive(Debug, Clone)]
+pub struct ConsentScreen {
+    /// Authorization session id.
+    pub session_id: String,
+    /// Client display name.
+    pub client_name: String,
+    /// Client id.
+    pub client_id: String,
+    /// Whether the client is first-party.
+    pub first_party: bool,
+    /// Where the token will be sent.
+    pub redirect_uri: String,
+    /// The signed-in user.
+    pub subject: String,
+    /// Token name in the form.
+    pub token_name: String,
+    /// Requested scopes.
+    pub scopes: Vec<ScopeChoice>,
+    /// Day counts offered, each within the policy.
+    pub expiry_days: Vec<i64>,
+    /// The selected expiry: a day count, `custom` or `never`.
+    pub expiry: String,
+    /// The custom date in the form (YYYY-MM-DD).
+    pub custom_date: String,
+    /// Latest allowed custom date.
+    pub max_date: Option<String>,
+    /// Whether "no expiry" is offered.
+    pub allow_never: bool,
+    /// A problem with the last submission.
+    pub error: Option<String>,
+}
+
+/// Why a session cannot be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No such session.
+    Unknown,
+    /// Its ten minutes are over.
+    Expired,
+    /// It was approved or cancelled already.
+    Finished,
+    /// It belongs to another user.
+    OtherUser,
+}
+
+/// What `GET /oauth2/authorize/{id}` shows.
+#[derive(Debug)]
+pub enum ConsentPage {
+    /// The form.
+    Show(Box<ConsentScreen>),
+    /// A clear page instead.
+    Unavailable(Unavailable),
+}
+
+/// The submitted form.
+#[derive(Debug, Default)]
+pub struct ConsentForm {
+    /// Create token (true) or Cancel.
+    pub approve: bool,
+    /// Token name.
+    pub token_name: String,
+    /// Ticked scopes.
+    pub scopes: Vec<String>,
+    /// A day count, `custom` or `never`.
+    pub expiry: String,
+    /// YYYY-MM-DD when `expiry` is `custom`.
+    pub custom_date: String,
+}
+
+/// What a submission leads to.
+#[derive(Debug)]
+pub enum ConsentDecision {
+    /// Back to the client: `redirect_uri?code&state` or `?error=access_denied&state`.
+    Redirect(Url),
+    /// Show the form again with the error; the session stays usable.
+    Invalid(Box<ConsentScreen>),
+    /// A clear page instead.
+    Unavailable(Unavailable),
+}
+
+fn load(
+    svc: &Services,
+    conn: &mut DbConnection,
+    id: &str,
+    subject: &str,
+) -> Result<Result<AuthSessionRow, Unavailable>, InternalError> {
+    let Some(mut row) = store::find_session(conn, id)? else {
+        return Ok(Err(Unavailable::Unknown));
+    };
+    if row.subject.is_none() {
+        store::bind_subject(conn, id, subject)?;
+        row = store::find_session(conn, id)?
+            .ok_or(InternalError::Blocking("session vanished".into()))?;
+    }
+    Ok(if row.subject.as_deref() != Some(subject) {
+        Err(Unavailable::OtherUser)
+    } else if row.status != "pending" {
+        Err(Unavailable::Finished)
+    } else if row.expires_at.and_utc() <= svc.now() {
+        Err(Unavailable::Expired)
+    } else {
+        Ok(row)
+    })
+}
+
+fn screen(
+    svc: &Services,
+    conn: &mut DbConnection,
+    row: &AuthSessionRow,
+    subject: &str,
+) -> Result<ConsentScreen, InternalError> {
+    let client = clients::find(svc, conn, &row.client_id)?;
+    let now = svc.now();
+    let (max_days, allow_never) = match svc.config.token_max_ttl {
+        MaxTokenLifetime::Unlimited => (None, true),
+        MaxTokenLifetime::Limited(t) => (Some(t.seconds() / 86_400), false),
+    };
+    let default_days = svc.config.token_default_ttl.seconds() / 86_400;
+    let expiry_days: Vec<i64> = EXPIRY_DAYS
+        .into_iter()
+        .filter(|d| max_days.is_none_or(|m| *d <= m))
+        .collect();
+    let client_name = client
+        .as_ref()
+        .map_or(row.client_id.clone(), |c| c.name.clone());
+    Ok(ConsentScreen {
+        session_id: row.id.clone(),
+        token_name: row
+            .token_name_hint
+            .clone()
+            .unwrap_or_else(|| format!("{client_name} {}", now.format("%Y-%m-%d"))),
+        client_name,
+        client_id: row.client_id.clone(),
+        first_party: client.is_some_and(|c| c.first_party),
+        redirect_uri: row.redirect_uri.clone(),
+        subject: subject.to_string(),
+        scopes: row
+            .scopes
+            .split_whitespace()
+            .map(|s| ScopeChoice {
+                name: s.to_string(),
+                description: svc.config.scopes.get(s).cloned().unwrap_or_default(),
+                checked: true,
+            })
+            .collect(),
+        expiry: if expiry_days.contains(&default_days) {
+            default_days.to_string()
+        } else {
+            "custom".into()
+        },
+        custom_date: (now + svc.config.token_default_ttl.duration())
+            .format("%Y-%m-%d")
+            .to_string(),
+        max_date: max_days.map(|d| (now + Duration::days(d)).format("%Y-%m-%d").to_string()),
+        expiry_days,
+        allow_never,
+        error: None,
+    })
+}
+
+/// The consent screen for session `id`, shown to `subject`. The first user
+/// to see a session owns it. Blocking.
+pub fn show(svc: &Services, id: &str, subject: &str) -> Result<ConsentPage, InternalError> {
+    let mut conn = svc.conn()?;
+    Ok(match load(svc, &mut conn, id, subject)? {
+        Ok(row) => ConsentPage::Show(Box::new(screen(svc, &mut conn, &row, subject)?)),
+        Err(why) => ConsentPage::Unavailable(why),
+    })
+}
+
+fn back_to_client(row: &AuthSessionRow, pairs: &[(&str, &str)]) -> Result<Url, InternalError> {
+    let mut url =
+        Url::parse(&row.redirect_uri).map_err(|e| InternalError::Blocking(e.to_string()))?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(state) = &row.state {
+            q.append_pair("state", state);
+        }
+    }
+    Ok(url)
+}
+
+/// The token expiry the form asks for, or why it is not allowed.
+fn chosen_expiry(
+    svc: &Services,
+    form: &ConsentForm,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, String> {
+    let at = match form.expiry.as_str() {
+        "never" if svc.config.token_max_ttl == MaxTokenLifetime::Unlimited => return Ok(None),
+        "never" => return Err("tokens without expiry are not allowed here".into()),
+        "custom" => NaiveDate::parse_from_str(form.custom_date.trim(), "%Y-%m-%d")
+            .map_err(|_| "enter the expiry date as YYYY-MM-DD".to_string())?
+            .and_hms_opt(23, 59, 59)
+            .expect("valid time")
+            .and_utc(),
+        days => {
+            now + Duration::days(
+                days.parse::<i64>()
+                    .ok()
+                    .filter(|d| EXPIRY_DAYS.contains(d))
+                    .ok_or("choose an expiry")?,
+            )
+        }
+    };
+    if at <= now {
+        return Err("the expiry date must be in the future".into());
+    }
+    if let MaxTokenLifetime::Limited(max) = svc.config.token_max_ttl {
+        if at > now + max.duration() {
+            return Err(format!(
+                "tokens may live at most {} days",
+                max.seconds() / 86_400
+            ));
+        }
+    }
+    Ok(Some(at))
+}
+
+/// Handles Create token / Cancel for session `id` by `subject`. Blocking.
+pub fn submit(
+    svc: &Services,
+    id: &str,
+    subject: &str,
+    form: &ConsentForm,
+) -> Result<ConsentDecision, InternalError> {
+    let mut conn = svc.conn()?;
+    let row = match load(svc, &mut conn, id, subject)? {
+        Ok(row) => row,
+        Err(why) => return Ok(ConsentDecision::Unavailable(why)),
+    };
+    let now = svc.now();
+    if !form.approve {
+        if !store::deny(&mut conn, id, subject, now)? {
+            return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
+        }
+        let url = back_to_client(
+            &row,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "the user cancelled"),
+            ],
+        )?;
+        return Ok(ConsentDecision::Redirect(url));
+    }
+    let requested: Vec<&str> = row.scopes.split_whitespace().collect();
+    let name = form.token_name.trim();
+    let problem =
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            Some("the token name must be 1–100 printable characters".to_string())
+        } else if form.scopes.iter().any(|s| !requested.contains(&s.as_str())) {
+            Some("you can only remove scopes the client asked for".to_string())
+        } else if active_name_taken(&mut conn, "personal", subject, name, now)? {
+            Some(format!(
+                "you already have an active token named \u{201c}{name}\u{201d}"
+            ))
+        } else {
+            chosen_expiry(svc, form, now).err()
+        };
+    if let Some(message) = problem {
+        let mut screen = screen(svc, &mut conn, &row, subject)?;
+        screen.token_name = form.token_name.clone();
+        for s in &mut screen.scopes {
+            s.checked = form.scopes.contains(&s.name);
+        }
+        screen.expiry = form.expiry.clone();
+        screen.custom_date = form.custom_date.clone();
+        screen.error = Some(message);
+        return Ok(ConsentDecision::Invalid(Box::new(screen)));
+    }
+    let expires = chosen_expiry(svc, form, now).unwrap_or(None);
+    let code = random_alphanumeric(svc.random.as_ref(), 43);
+    let scopes: Vec<String> = requested
+        .iter()
+        .filter(|s| form.scopes.iter().any(|f| f == *s))
+        .map(|s| s.to_string())
+        .collect();
+    let approval = Approval {
+        code_hash: &digest(&code),
+        code_expires_at: now + CODE_LIFETIME,
+        token_name: name,
+        token_scopes: &scopes,
+        token_expires_at: expires,
+    };
+    if !store::approve(&mut conn, id, subject, now, &approval)? {
+        return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
+    }
+    let url = back_to_client(&row, &[("code", &code)])?;
+    Ok(ConsentDecision::Redirect(url))
+}
