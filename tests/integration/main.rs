@@ -3,6 +3,7 @@
 
 mod support;
 
+mod clients;
 mod config;
 mod consent;
 mod discovery;
@@ -12,3 +13,4 @@ mod instances;
 mod keys;
 mod migrations;
 mod processes;
+mod sign_in;
