@@ -163,7 +163,8 @@ pub async fn submit(
     let (s, subject) = (svc.clone(), user.subject.clone());
     Ok(
         match blocking(move || consent::submit(&s, &id, &subject, &form)).await? {
-            ConsentDecision::Redirect(url) => redirect(StatusCode::SEE_OTHER, url.as_str()),
+            // 302, as RFC 6749 §4.1.2 shows; browsers follow it with a GET.
+            ConsentDecision::Redirect(url) => redirect(StatusCode::FOUND, url.as_str()),
             ConsentDecision::Invalid(screen) => html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ConsentTemplate {

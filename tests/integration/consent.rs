@@ -85,7 +85,7 @@ async fn approve(
 
 /// The code from a redirect to the client, after checking `state`.
 fn code_of(res: &reqwest::Response, state: &CsrfToken) -> String {
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), 302);
     let url = location(res);
     assert!(url.as_str().starts_with(LOOPBACK_REDIRECT), "{url}");
     let get = |k: &str| {
@@ -184,10 +184,29 @@ async fn cancel_redirects_with_access_denied(db: TestDb) {
     let (app, browser) = setup(&db).await;
     let flow = begin(&browser, &app, &["read"]).await;
     let csrf = open_as(&browser, &flow, "alice").await;
+    let (_, html, _) = browser.consent_page(&flow.consent_path).await;
+    let today = app.svc.now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        hidden_value(&html, "token_name"),
+        Some(format!("patgate CLI {today}")),
+        "default name"
+    );
+    let client = cli_client(&app, "patgate-cli", LOOPBACK_REDIRECT);
+    let (mut url, _, _) = authorize_url(&client, &["read"]);
+    url.query_pairs_mut()
+        .append_pair("token_name", "deploy key for ci");
+    let hinted = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
+    let (_, html, _) = browser.consent_page(&hinted).await;
+    assert!(
+        html.contains("value=\"deploy key for ci\""),
+        "the token_name hint prefills the name"
+    );
     let res = browser
         .post(&flow.consent_path, &[("csrf", &csrf), ("action", "cancel")])
         .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), 302);
     let url = location(&res);
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     assert!(pairs.contains(&("error".into(), "access_denied".into())));
