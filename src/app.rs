@@ -113,6 +113,19 @@ impl Services {
         self.db.conn()
     }
 
+    /// Deletes expired authorization sessions (a day after expiry, so a late
+    /// code replay is still recognised), ended browser sessions and old
+    /// sign-in failures. Blocking.
+    pub fn purge_expired(&self) -> Result<crate::store::housekeeping::Purged, InternalError> {
+        let idle = self.config.session_idle_timeout.duration();
+        Ok(crate::store::housekeeping::purge(
+            &mut *self.conn()?,
+            self.now(),
+            chrono::Duration::days(1),
+            idle,
+        )?)
+    }
+
     /// The JWKS document (RFC 7517 §5) of the keys published now. Blocking.
     pub fn jwks(&self) -> Result<serde_json::Value, InternalError> {
         Ok(KeyRing::jwks(&mut *self.conn()?, self.now())?)

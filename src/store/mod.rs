@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod authorization;
 mod connection;
+pub mod housekeeping;
 pub mod keys;
 pub mod models;
 pub mod schema;

@@ -68,6 +68,7 @@ pub fn server(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let data = web::Data::from(services);
+    let data_for_purge = data.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -85,7 +86,22 @@ pub fn server(
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    Ok(server.run())
+    let server = server.run();
+    actix_web::rt::spawn(purge_hourly(data_for_purge));
+    Ok(server)
+}
+
+/// Runs `Services::purge_expired` now and every hour, on the blocking pool.
+async fn purge_hourly(svc: web::Data<Services>) {
+    let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let s = svc.clone().into_inner();
+        match blocking(move || s.purge_expired()).await {
+            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
 }
 
 /// Runs blocking work (diesel, argon2) on the blocking pool.

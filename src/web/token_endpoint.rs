@@ -102,7 +102,14 @@ async fn authorization_code(
     params: TokenParams,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let creds = basic_credentials(req)?;
-    let response = blocking(move || code_grant::exchange(&svc, &params, &creds)).await??;
+    // Client authentication may run argon2: bounded like every verification.
+    let _permit = svc
+        .hashing_permits
+        .acquire()
+        .await
+        .map_err(|e| InternalError::Blocking(e.to_string()))?;
+    let s = svc.clone();
+    let response = blocking(move || code_grant::exchange(&s, &params, &creds)).await??;
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 

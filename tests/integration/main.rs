@@ -10,6 +10,7 @@ mod consent;
 mod discovery;
 mod exchange;
 mod exchange_refusals;
+mod housekeeping;
 mod instances;
 mod keys;
 mod migrations;
