@@ -65,6 +65,9 @@ pub struct Config {
     /// OAuth2 clients defined in the file (more with `patgate admin client add`).
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDR ranges).
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A browser session ends after this long without a request.
     #[serde(default = "defaults::session_idle_timeout")]
     pub session_idle_timeout: Ttl,

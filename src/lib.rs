@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod net;
 pub mod oauth;
 pub mod secret;
 pub mod store;

@@ -82,6 +82,14 @@ enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue a new secret for a token (same id, name and scopes); prints only the token.
+    Rotate {
+        /// Token id.
+        id: String,
+        /// How long the old secret keeps working (0 to 7d; default 0).
+        #[arg(long)]
+        grace: Option<String>,
+    },
     /// Revoke a token by id.
     Revoke {
         /// Token id (the 21 characters after `pat_`/`sat_`).
@@ -202,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             TokenCommand::Issue(args) => cli::issue_token(&svc, args),
             TokenCommand::List { json } => cli::list_tokens(&svc, json),
             TokenCommand::Revoke { id } => cli::revoke_token(&svc, &id),
+            TokenCommand::Rotate { id, grace } => cli::rotate_token(&svc, &id, grace.as_deref()),
         },
     }
 }

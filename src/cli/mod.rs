@@ -35,6 +35,9 @@ pub struct IssueArgs {
     /// Description.
     #[arg(long)]
     pub description: Option<String>,
+    /// A network allowed to exchange the token, e.g. 10.0.0.0/8 (repeatable; none allows any).
+    #[arg(long = "cidr")]
+    pub cidrs: Vec<String>,
 }
 
 /// Parses `--expires-in`.
@@ -61,6 +64,7 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
         is_admin: args.admin,
         client_id: None,
         lifetime: parse_lifetime(args.expires_in.as_deref())?,
+        cidrs: args.cidrs,
     };
     match tokens::issue(svc, request)? {
         IssueOutcome::Issued(t) => {
@@ -122,16 +126,46 @@ pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
 
 /// `patgate admin token revoke`.
 pub fn revoke_token(svc: &Services, id: &str) -> anyhow::Result<()> {
-    let actor = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "operator".into())
-    );
-    match tokens::revoke(svc, id, &actor)? {
+    match tokens::revoke(svc, id, &operator())? {
         RevokeOutcome::Revoked => eprintln!("revoked {id}"),
         RevokeOutcome::AlreadyRevoked => eprintln!("{id} was already revoked"),
         RevokeOutcome::NotFound => bail!("no token with id {id}"),
     }
     Ok(())
+}
+
+/// `patgate admin token rotate ID [--grace 1d]`: prints the new token only.
+pub fn rotate_token(svc: &Services, id: &str, grace: Option<&str>) -> anyhow::Result<()> {
+    let grace = match grace {
+        None | Some("0") => chrono::Duration::zero(),
+        Some(g) => parse_duration(g).map_err(anyhow::Error::msg)?.duration(),
+    };
+    match tokens::rotate(svc, id, grace, &operator())? {
+        tokens::RotateOutcome::Rotated(t) => {
+            match t.record.previous_secret_expires_at {
+                Some(until) => eprintln!(
+                    "rotated {id}; the old secret works until {}",
+                    tokens::view::rfc3339(until)
+                ),
+                None => eprintln!("rotated {id}; the old secret no longer works"),
+            }
+            println!("{}", t.raw.expose());
+            Ok(())
+        }
+        tokens::RotateOutcome::NotFound => bail!("no token with id {id}"),
+        tokens::RotateOutcome::Inactive => bail!("token {id} is revoked or expired"),
+        tokens::RotateOutcome::InvalidGrace => {
+            bail!("the grace period must be between 0 and 7 days")
+        }
+    }
+}
+
+/// Who an operator command acts as, for `revoked_by` and logs.
+fn operator() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    )
 }
 
 /// `patgate admin keys rotate`.

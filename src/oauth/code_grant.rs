@@ -137,6 +137,7 @@ pub fn exchange(
         scopes: scopes.clone(),
         is_admin: false,
         client_id: Some(client.id.clone()),
+        cidrs: vec![],
         lifetime: session
             .token_expires_at
             .map_or(RequestedLifetime::Never, |t| {

@@ -15,12 +15,14 @@ use super::access_token::{mint, TokenResponse};
 use super::OAuthError;
 use crate::app::Services;
 use crate::error::InternalError;
+use crate::net;
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use crate::store::DbConnection;
 use crate::tokens::format::{PresentedToken, TokenKind};
 use crate::tokens::is_scope_token;
 use chrono::Duration;
+use std::net::IpAddr;
 
 /// Last-used time and IP are written at most this often per token.
 pub const LAST_USED_INTERVAL: Duration = Duration::seconds(60);
@@ -41,6 +43,8 @@ pub enum Denial {
     KindMismatch,
     /// A requested scope was not granted to the token (RFC 6749 §6).
     ScopeNotGranted,
+    /// The client address is outside the token's CIDR allowlist.
+    AddressNotAllowed,
 }
 
 impl Denial {
@@ -61,7 +65,7 @@ impl Denial {
 pub struct PendingExchange {
     presented: PresentedToken,
     record: TokenRecord,
-    ip: Option<String>,
+    ip: Option<IpAddr>,
 }
 
 /// Where an exchange stands after a step.
@@ -92,12 +96,26 @@ fn narrow(granted: &[String], requested: Option<&str>) -> Result<Vec<String>, De
     Ok(out)
 }
 
+/// The hashes the presented secret may match now: the current one, and the
+/// previous one while a rotation's grace period lasts.
+fn accepted_hashes(
+    record: &TokenRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl Iterator<Item = &str> {
+    let previous = record.previous_secret_hash.as_deref().filter(|_| {
+        record
+            .previous_secret_expires_at
+            .is_some_and(|until| until > now)
+    });
+    std::iter::once(record.secret_hash.as_str()).chain(previous)
+}
+
 /// Step 1: reads the token and checks it. Blocking (one indexed read).
 pub fn begin(
     svc: &Services,
     presented: PresentedToken,
     requested_scope: Option<&str>,
-    ip: Option<String>,
+    ip: Option<IpAddr>,
 ) -> Result<ExchangeStep, InternalError> {
     let now = svc.now();
     let mut conn = svc.conn()?;
@@ -113,16 +131,18 @@ pub fn begin(
     if record.expires_at.is_some_and(|e| e <= now) {
         return Ok(ExchangeStep::Denied(Denial::Expired));
     }
+    if !net::allowed(ip, &record.cidrs) {
+        return Ok(ExchangeStep::Denied(Denial::AddressNotAllowed));
+    }
+    let secret = presented.secret.expose();
+    let cached =
+        accepted_hashes(&record, now).any(|hash| svc.verified.contains(&record.id, hash, secret));
     let pending = PendingExchange {
         presented,
         record,
         ip,
     };
-    if !svc.verified.contains(
-        &pending.record.id,
-        &pending.record.secret_hash,
-        pending.presented.secret.expose(),
-    ) {
+    if !cached {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
     }
     finish(svc, &mut conn, pending, requested_scope)
@@ -135,12 +155,16 @@ pub fn verify(
     pending: PendingExchange,
     requested_scope: Option<&str>,
 ) -> Result<ExchangeStep, InternalError> {
-    let secret = pending.presented.secret.expose();
-    if !svc.hasher.verify(secret, &pending.record.secret_hash) {
+    let (now, secret, record) = (
+        svc.now(),
+        pending.presented.secret.expose(),
+        &pending.record,
+    );
+    let Some(matched) = accepted_hashes(record, now).find(|hash| svc.hasher.verify(secret, hash))
+    else {
         return Ok(ExchangeStep::Denied(Denial::WrongSecret));
-    }
-    svc.verified
-        .insert(&pending.record.id, &pending.record.secret_hash, secret);
+    };
+    svc.verified.insert(&record.id, matched, secret);
     finish(svc, &mut *svc.conn()?, pending, requested_scope)
 }
 
@@ -167,7 +191,7 @@ fn finish(
         token_store::touch_last_used(
             conn,
             &pending.record.id,
-            pending.ip.as_deref(),
+            pending.ip.map(|ip| ip.to_string()).as_deref(),
             now,
             LAST_USED_INTERVAL,
         )?;

@@ -23,6 +23,9 @@ pub(super) struct TokenRow {
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by: Option<String>,
+    pub cidrs: String,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
 }
 
 /// A personal or service access token's stored record (never its secret).
@@ -58,6 +61,12 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// Addresses allowed to exchange it (CIDR); empty allows any.
+    pub cidrs: Vec<String>,
+    /// During a rotation's grace period: the previous secret's PHC string.
+    pub previous_secret_hash: Option<String>,
+    /// When the previous secret stops working.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -82,6 +91,9 @@ impl From<TokenRow> for TokenRecord {
             last_used_ip: r.last_used_ip,
             revoked_at: r.revoked_at.map(utc),
             revoked_by: r.revoked_by,
+            cidrs: r.cidrs.split_whitespace().map(str::to_string).collect(),
+            previous_secret_hash: r.previous_secret_hash,
+            previous_secret_expires_at: r.previous_secret_expires_at.map(utc),
         }
     }
 }
@@ -102,6 +114,7 @@ pub(super) struct NewTokenRow<'a> {
     pub client_id: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub cidrs: String,
 }
 
 /// A signing key as stored.

@@ -19,6 +19,9 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
         revoked_by -> Nullable<Text>,
+        cidrs -> Text,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct NewToken<'a> {
     pub created_at: DateTime<Utc>,
     /// Expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Allowed client networks (CIDR); empty allows any.
+    pub cidrs: &'a [String],
 }
 
 /// What an insert did.
@@ -69,6 +71,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutco
                 client_id: new.client_id,
                 created_at: new.created_at.naive_utc(),
                 expires_at: new.expires_at.map(|e| e.naive_utc()),
+                cidrs: new.cidrs.join(" "),
             })
             .execute(conn)
     });
@@ -163,4 +166,29 @@ pub fn active_name_taken(
         .first::<String>(conn)
         .optional()?
         .is_some())
+}
+
+/// Replaces the secret of an active token whose hash is still `old_hash`
+/// (one conditional UPDATE, so two rotations cannot both win). With `grace`,
+/// the old hash keeps working until the given time. Returns whether it did.
+pub fn replace_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    grace: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        t::access_tokens
+            .filter(t::id.eq(id))
+            .filter(t::secret_hash.eq(old_hash))
+            .filter(t::revoked_at.is_null()),
+    )
+    .set((
+        t::secret_hash.eq(new_hash),
+        t::previous_secret_hash.eq(grace.map(|_| old_hash)),
+        t::previous_secret_expires_at.eq(grace.map(|g| g.naive_utc())),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }

@@ -37,6 +37,8 @@ pub struct IssueRequest {
     pub client_id: Option<String>,
     /// Asked-for lifetime.
     pub lifetime: RequestedLifetime,
+    /// Networks allowed to exchange the token (CIDR or address); empty allows any.
+    pub cidrs: Vec<String>,
 }
 
 /// A token just issued: its raw string (show once) and its record.
@@ -71,6 +73,18 @@ pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, Internal
         Ok(expires_at) => expires_at,
         Err((field, message)) => return Ok(IssueOutcome::Invalid { field, message }),
     };
+    let mut cidrs = Vec::new();
+    for entry in &req.cidrs {
+        match crate::net::parse_cidr(entry) {
+            Some(net) => cidrs.push(net.to_string()),
+            None => {
+                return Ok(IssueOutcome::Invalid {
+                    field: "cidrs",
+                    message: format!("{entry:?} is not a CIDR range or address"),
+                })
+            }
+        }
+    }
     let generated = format::generate(req.kind, None, svc.random.as_ref());
     let secret_hash = svc
         .hasher
@@ -87,6 +101,7 @@ pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, Internal
         client_id: req.client_id.as_deref(),
         created_at: now,
         expires_at,
+        cidrs: &cidrs,
     };
     let mut conn = svc.conn()?;
     if token_store::insert(&mut conn, &new)? == InsertOutcome::NameTaken {
@@ -151,4 +166,60 @@ pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
 /// Every token, newest first. Blocking.
 pub fn list_all(svc: &Services) -> Result<Vec<TokenRecord>, InternalError> {
     Ok(token_store::list_all(&mut *svc.conn()?)?)
+}
+
+/// Longest grace period of a rotation, during which the old secret still works.
+pub const MAX_ROTATION_GRACE: Duration = Duration::days(7);
+
+/// The result of a rotation.
+#[derive(Debug)]
+pub enum RotateOutcome {
+    /// A new secret for the same token (same id, name, scopes): show it once.
+    Rotated(Box<IssuedToken>),
+    /// No such token.
+    NotFound,
+    /// Revoked or expired tokens are not rotated.
+    Inactive,
+    /// The grace period is outside 0 to 7 days.
+    InvalidGrace,
+}
+
+/// Issues a new secret for token `id`; the old one keeps working for `grace`
+/// (0 to 7 days), as GitLab's rotate does. Blocking (argon2).
+pub fn rotate(
+    svc: &Services,
+    id: &str,
+    grace: Duration,
+    actor: &str,
+) -> Result<RotateOutcome, InternalError> {
+    if grace < Duration::zero() || grace > MAX_ROTATION_GRACE {
+        return Ok(RotateOutcome::InvalidGrace);
+    }
+    let now = svc.now();
+    let mut conn = svc.conn()?;
+    let Some(record) = token_store::find(&mut conn, id)? else {
+        return Ok(RotateOutcome::NotFound);
+    };
+    let Some(kind) = TokenKind::from_stored(&record.kind) else {
+        return Ok(RotateOutcome::NotFound);
+    };
+    if status(&record, now) == TokenStatus::Revoked || status(&record, now) == TokenStatus::Expired
+    {
+        return Ok(RotateOutcome::Inactive);
+    }
+    let generated = format::generate(kind, Some(id), svc.random.as_ref());
+    let new_hash = svc
+        .hasher
+        .hash(generated.secret.expose(), svc.random.as_ref())?;
+    let until = (grace > Duration::zero()).then(|| now + grace);
+    if !token_store::replace_secret(&mut conn, id, &record.secret_hash, &new_hash, until)? {
+        return Ok(RotateOutcome::Inactive);
+    }
+    tracing::info!(token_id = %id, %actor, grace_seconds = grace.num_seconds(), "token rotated");
+    let record = token_store::find(&mut conn, id)?
+        .ok_or_else(|| InternalError::Blocking("token vanished".into()))?;
+    Ok(RotateOutcome::Rotated(Box::new(IssuedToken {
+        raw: generated.raw,
+        record,
+    })))
 }

@@ -39,6 +39,8 @@ pub struct TokenView {
     pub revoked_at: Option<String>,
     /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// Networks allowed to exchange it; empty allows any.
+    pub cidrs: Vec<String>,
     /// Status now.
     pub status: TokenStatus,
 }
@@ -68,6 +70,7 @@ impl TokenView {
             last_used_ip: r.last_used_ip.clone(),
             revoked_at: r.revoked_at.map(rfc3339),
             revoked_by: r.revoked_by.clone(),
+            cidrs: r.cidrs.clone(),
             status: status(r, now),
         }
     }

@@ -92,9 +92,8 @@ pub async fn submit(
             Some("The form expired; please try again.".into()),
         ));
     }
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let ip = super::client_ip(&req, &svc.config.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let password = SecretString::new(field("password"));
     let (s, name) = (svc.clone(), username.clone());

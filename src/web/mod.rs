@@ -50,6 +50,21 @@ async fn stylesheet() -> actix_web::HttpResponse {
         .body(include_str!("../../static/patgate.css"))
 }
 
+/// The client's address: the peer, or the `X-Forwarded-For` hop a trusted
+/// proxy names (see `net::client_address`).
+pub(crate) fn client_ip(
+    req: &actix_web::HttpRequest,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(crate::net::client_address(peer, &forwarded, trusted))
+}
+
 /// Name/value pairs of a form-encoded body, repeated names kept in order.
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)

@@ -126,7 +126,7 @@ async fn refresh(
         return Err(OAuthError::invalid_grant().into());
     };
     let token_id = presented.id.clone();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = super::client_ip(req, &svc.config.trusted_proxies);
     let (s, sc) = (svc.clone(), scope.clone());
     let mut step = blocking(move || refresh_grant::begin(&s, presented, sc.as_deref(), ip)).await?;
     if let ExchangeStep::NeedsVerification(pending) = step {

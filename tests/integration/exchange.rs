@@ -155,6 +155,7 @@ async fn scrypt_registered_token_exchanges(db: TestDb) {
                 client_id: None,
                 created_at: now,
                 expires_at: None,
+                cidrs: &[],
             },
         )
     })

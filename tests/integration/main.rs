@@ -16,3 +16,4 @@ mod keys;
 mod migrations;
 mod processes;
 mod sign_in;
+mod token_controls;

@@ -124,6 +124,7 @@ impl TestApp {
             is_admin: false,
             client_id: None,
             lifetime,
+            cidrs: vec![],
         })
         .await
     }
