@@ -35,6 +35,8 @@ pub struct Services {
     pub keys: KeyRing,
     /// Bounds how many secret verifications run at once.
     pub hashing_permits: tokio::sync::Semaphore,
+    /// Exchange counts waiting to be written to the audit log.
+    pub exchange_counts: crate::audit::ExchangeCounter,
 }
 
 /// Why patgate could not start.
@@ -89,6 +91,7 @@ impl Services {
         let services = Services {
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
+            exchange_counts: Default::default(),
             keys: KeyRing::new(master, config.signing_algorithm),
             hasher,
             config,

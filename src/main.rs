@@ -65,6 +65,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -126,6 +131,16 @@ enum ClientCommand {
     Remove {
         /// The client_id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print audit events as JSON lines, oldest first.
+    Export {
+        /// Only events at or after this RFC 3339 time, or this long ago (24h, 7d).
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -197,6 +212,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         },
                 },
         } => access::add_user(&svc, &name, admin, password_stdin),
+        Command::Admin {
+            command:
+                AdminCommand::Audit {
+                    command: AuditCommand::Export { since },
+                },
+        } => cli::export_audit(&svc, since.as_deref()),
         Command::Admin {
             command: AdminCommand::Client { command },
         } => match command {

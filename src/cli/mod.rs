@@ -66,7 +66,7 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
         lifetime: parse_lifetime(args.expires_in.as_deref())?,
         cidrs: args.cidrs,
     };
-    match tokens::issue(svc, request)? {
+    match tokens::issue(svc, request, &crate::audit::Actor::named(&operator()))? {
         IssueOutcome::Issued(t) => {
             let r = &t.record;
             let expires = r
@@ -168,6 +168,30 @@ fn operator() -> String {
     )
 }
 
+/// `patgate admin audit export [--since T]`: JSON lines, oldest first. `T`
+/// is an RFC 3339 time or a duration back from now (`24h`, `7d`).
+pub fn export_audit(svc: &Services, since: Option<&str>) -> anyhow::Result<()> {
+    let since = match since {
+        None => None,
+        Some(t) => Some(match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(at) => at.with_timezone(&chrono::Utc),
+            Err(_) => {
+                svc.now()
+                    - parse_duration(t)
+                        .map_err(|e| anyhow::anyhow!("--since: {e}; or give an RFC 3339 time"))?
+                        .duration()
+            }
+        }),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for event in crate::audit::export(svc, since)? {
+        serde_json::to_writer(&mut out, &event)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
 /// `patgate admin keys rotate`.
 pub fn rotate_keys(svc: &Services) -> anyhow::Result<()> {
     let kid = svc.keys.rotate(
@@ -206,7 +230,11 @@ pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
         "patgate listening on http://{addr} (issuer {})",
         svc.config.issuer_id()
     );
+    let svc = Arc::new(svc);
+    let running = svc.clone();
     actix_web::rt::System::new()
-        .block_on(async move { crate::web::server(Arc::new(svc), listener, workers)?.await })?;
+        .block_on(async move { crate::web::server(running, listener, workers)?.await })?;
+    // Counted exchanges not yet written go to the audit log before exit.
+    svc.exchange_counts.flush(&svc)?;
     Ok(())
 }

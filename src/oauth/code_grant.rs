@@ -144,7 +144,8 @@ pub fn exchange(
                 RequestedLifetime::Until(t.and_utc())
             }),
     };
-    let issued = match tokens::issue(svc, request)? {
+    let actor = crate::audit::Actor::named(&request.owner);
+    let issued = match tokens::issue(svc, request, &actor)? {
         IssueOutcome::Issued(t) => t,
         IssueOutcome::NameTaken => {
             return Ok(Err(OAuthError::new(

@@ -48,6 +48,19 @@ pub enum Denial {
 }
 
 impl Denial {
+    /// The reason as recorded in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Denial::Unknown => "unknown",
+            Denial::WrongSecret => "wrong_secret",
+            Denial::Revoked => "revoked",
+            Denial::Expired => "expired",
+            Denial::KindMismatch => "kind_mismatch",
+            Denial::ScopeNotGranted => "scope_not_granted",
+            Denial::AddressNotAllowed => "address_not_allowed",
+        }
+    }
+
     /// The error sent to the client.
     pub fn to_oauth_error(self) -> OAuthError {
         match self {

@@ -3,6 +3,7 @@
 //! module imports diesel.
 
 pub mod accounts;
+pub mod audit;
 pub mod authorization;
 mod connection;
 pub mod housekeeping;

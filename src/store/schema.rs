@@ -100,3 +100,18 @@ diesel::table! {
         blocked_until -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        token_id -> Text,
+        event -> Text,
+        actor -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        count -> Integer,
+        details -> Text,
+        occurred_at -> Timestamp,
+        bucket -> Nullable<Text>,
+    }
+}

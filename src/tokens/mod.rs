@@ -10,6 +10,7 @@ pub mod view;
 pub use validate::{is_scope_token, RequestedLifetime};
 
 use crate::app::Services;
+use crate::audit::{self, Actor, Event};
 use crate::error::InternalError;
 use crate::secret::SecretString;
 use crate::store::models::TokenRecord;
@@ -66,8 +67,13 @@ pub enum IssueOutcome {
     NameTaken,
 }
 
-/// Validates and issues a token. Blocking (argon2 and the database).
-pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, InternalError> {
+/// Validates and issues a token on behalf of `actor`, and audits it.
+/// Blocking (argon2 and the database).
+pub fn issue(
+    svc: &Services,
+    req: IssueRequest,
+    actor: &Actor,
+) -> Result<IssueOutcome, InternalError> {
     let now = svc.now();
     let expires_at = match validate::request(&req, &svc.config, now) {
         Ok(expires_at) => expires_at,
@@ -109,6 +115,8 @@ pub fn issue(svc: &Services, req: IssueRequest) -> Result<IssueOutcome, Internal
     }
     let record = token_store::find(&mut conn, &generated.id)?
         .ok_or_else(|| InternalError::Blocking("token vanished after insert".into()))?;
+    let details = serde_json::json!({ "name": record.name, "kind": record.kind, "scopes": record.scopes, "clientId": record.client_id });
+    audit::record(svc, &mut conn, &record.id, Event::Created, actor, details)?;
     Ok(IssueOutcome::Issued(Box::new(IssuedToken {
         raw: generated.raw,
         record,
@@ -126,11 +134,19 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
-/// Revokes token `id` on behalf of `by`. Blocking.
+/// Revokes token `id` on behalf of `by`, and audits it. Blocking.
 pub fn revoke(svc: &Services, id: &str, by: &str) -> Result<RevokeOutcome, InternalError> {
     let mut conn = svc.conn()?;
     if token_store::revoke(&mut conn, id, by, svc.now())? {
         tracing::info!(token_id = %id, actor = %by, "token revoked");
+        audit::record(
+            svc,
+            &mut conn,
+            id,
+            Event::Revoked,
+            &Actor::named(by),
+            serde_json::json!({}),
+        )?;
         return Ok(RevokeOutcome::Revoked);
     }
     Ok(match token_store::find(&mut conn, id)? {
@@ -216,6 +232,15 @@ pub fn rotate(
         return Ok(RotateOutcome::Inactive);
     }
     tracing::info!(token_id = %id, %actor, grace_seconds = grace.num_seconds(), "token rotated");
+    let details = serde_json::json!({ "graceSeconds": grace.num_seconds() });
+    audit::record(
+        svc,
+        &mut conn,
+        id,
+        Event::Rotated,
+        &Actor::named(actor),
+        details,
+    )?;
     let record = token_store::find(&mut conn, id)?
         .ok_or_else(|| InternalError::Blocking("token vanished".into()))?;
     Ok(RotateOutcome::Rotated(Box::new(IssuedToken {

@@ -20,6 +20,10 @@ use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How often counted exchanges are written to the audit log.
+pub const AUDIT_FLUSH_PERIOD: Duration = Duration::from_secs(5);
 
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -83,7 +87,7 @@ pub fn server(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let data = web::Data::from(services);
-    let data_for_purge = data.clone();
+    let data_for_jobs = data.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -102,19 +106,40 @@ pub fn server(
         server = server.workers(n);
     }
     let server = server.run();
-    actix_web::rt::spawn(purge_hourly(data_for_purge));
+    let purge = |s: &Services| {
+        s.purge_expired()
+            .map(|p| p.authorization_sessions + p.browser_sessions + p.throttle_entries)
+    };
+    let flush = |s: &Services| s.exchange_counts.flush(s);
+    actix_web::rt::spawn(periodically(
+        data_for_jobs.clone(),
+        Duration::from_secs(3600),
+        "purging expired rows",
+        purge,
+    ));
+    actix_web::rt::spawn(periodically(
+        data_for_jobs,
+        AUDIT_FLUSH_PERIOD,
+        "writing exchange counts",
+        flush,
+    ));
     Ok(server)
 }
 
-/// Runs `Services::purge_expired` now and every hour, on the blocking pool.
-async fn purge_hourly(svc: web::Data<Services>) {
-    let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+/// Runs `job` on the blocking pool now and then every `period`.
+async fn periodically(
+    svc: web::Data<Services>,
+    period: Duration,
+    what: &'static str,
+    job: fn(&Services) -> Result<usize, InternalError>,
+) {
+    let mut every = actix_web::rt::time::interval(period);
     loop {
         every.tick().await;
         let s = svc.clone().into_inner();
-        match blocking(move || s.purge_expired()).await {
-            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
-            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        match blocking(move || job(&s)).await {
+            Ok(n) => tracing::debug!(rows = n, "{what} done"),
+            Err(e) => tracing::warn!(error = %e, "{what} failed"),
         }
     }
 }

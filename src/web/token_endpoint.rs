@@ -3,9 +3,10 @@
 use super::errors::no_store;
 use super::{blocking, OAuthEndpointError};
 use crate::app::Services;
+use crate::audit::{Actor, Event};
 use crate::error::InternalError;
 use crate::oauth::code_grant::{self, ClientCredentials};
-use crate::oauth::refresh_grant::{self, ExchangeStep};
+use crate::oauth::refresh_grant::{self, Denial, ExchangeStep};
 use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
 use crate::oauth::{OAuthError, OAuthErrorCode};
 use crate::secret::SecretString;
@@ -138,10 +139,33 @@ async fn refresh(
         let s = svc.clone();
         step = blocking(move || refresh_grant::verify(&s, *pending, scope.as_deref())).await?;
     }
+    let actor = Actor {
+        name: Some(format!("token:{token_id}")),
+        ip: ip.map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect()),
+    };
+    let now = svc.now();
     match step {
-        ExchangeStep::Issued(response) => Ok(no_store(&mut HttpResponse::Ok()).json(response)),
+        ExchangeStep::Issued(response) => {
+            svc.exchange_counts
+                .count(&token_id, Event::Exchanged, None, actor, now);
+            Ok(no_store(&mut HttpResponse::Ok()).json(response))
+        }
         ExchangeStep::Denied(denial) => {
-            tracing::info!(token_id = %token_id, reason = ?denial, "exchange refused");
+            tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
+            if denial != Denial::Unknown {
+                svc.exchange_counts.count(
+                    &token_id,
+                    Event::ExchangeDenied,
+                    Some(denial.as_str()),
+                    actor,
+                    now,
+                );
+            }
             Err(denial.to_oauth_error().into())
         }
         ExchangeStep::NeedsVerification(_) => {

@@ -164,7 +164,7 @@ async fn cidr_allowlists_use_forwarded_for_only_from_trusted_proxies(db: TestDb)
                 lifetime: RequestedLifetime::Default,
                 cidrs: vec!["10.0.0.0/33".into()],
             };
-            patgate::tokens::issue(s, req)
+            patgate::tokens::issue(s, req, &patgate::audit::Actor::named("test"))
         })
         .await
         .unwrap();

@@ -131,7 +131,12 @@ impl TestApp {
 
     /// Issues `req`, expecting success; returns the raw token.
     pub async fn issue_request(&self, req: IssueRequest) -> String {
-        match self.blocking(move |s| tokens::issue(s, req)).await.unwrap() {
+        let actor = patgate::audit::Actor::named("test");
+        match self
+            .blocking(move |s| tokens::issue(s, req, &actor))
+            .await
+            .unwrap()
+        {
             IssueOutcome::Issued(t) => t.raw.expose().to_string(),
             other => panic!("issue failed: {other:?}"),
         }

@@ -117,6 +117,18 @@ impl PatgateProcess {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Asks the process to stop (SIGTERM) and waits until it has.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = self.child.wait().expect("patgate exits");
+        assert!(status.success(), "graceful stop exits 0, got {status}");
+    }
+
     /// Stops the process and waits for it.
     pub fn stop(mut self) {
         let _ = self.child.kill();
