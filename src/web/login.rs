@@ -97,11 +97,7 @@ pub async fn submit(
         .unwrap_or_default();
     let password = SecretString::new(field("password"));
     let (s, name) = (svc.clone(), username.clone());
-    let permit = svc
-        .hashing_permits
-        .acquire()
-        .await
-        .map_err(|e| InternalError::Blocking(e.to_string()))?;
+    let permit = super::hashing_permit(&svc).await?;
     let outcome = blocking(move || accounts::sign_in(&s, &name, &password, &ip)).await?;
     drop(permit);
     match outcome {

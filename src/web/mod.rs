@@ -144,6 +144,16 @@ async fn periodically(
     }
 }
 
+/// Waits for a turn to run argon2/scrypt (bounded by `hashing.max_concurrent`).
+pub(crate) async fn hashing_permit(
+    svc: &Services,
+) -> Result<tokio::sync::SemaphorePermit<'_>, InternalError> {
+    svc.hashing_permits
+        .acquire()
+        .await
+        .map_err(|e| InternalError::Blocking(e.to_string()))
+}
+
 /// Runs blocking work (diesel, argon2) on the blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, InternalError> + Send + 'static,

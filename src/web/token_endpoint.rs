@@ -104,11 +104,7 @@ async fn authorization_code(
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let creds = basic_credentials(req)?;
     // Client authentication may run argon2: bounded like every verification.
-    let _permit = svc
-        .hashing_permits
-        .acquire()
-        .await
-        .map_err(|e| InternalError::Blocking(e.to_string()))?;
+    let _permit = super::hashing_permit(&svc).await?;
     let s = svc.clone();
     let response = blocking(move || code_grant::exchange(&s, &params, &creds)).await??;
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
@@ -131,11 +127,7 @@ async fn refresh(
     let (s, sc) = (svc.clone(), scope.clone());
     let mut step = blocking(move || refresh_grant::begin(&s, presented, sc.as_deref(), ip)).await?;
     if let ExchangeStep::NeedsVerification(pending) = step {
-        let _permit = svc
-            .hashing_permits
-            .acquire()
-            .await
-            .map_err(|e| InternalError::Blocking(e.to_string()))?;
+        let _permit = super::hashing_permit(&svc).await?;
         let s = svc.clone();
         step = blocking(move || refresh_grant::verify(&s, *pending, scope.as_deref())).await?;
     }

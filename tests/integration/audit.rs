@@ -3,7 +3,7 @@
 //! counts flushed on a graceful shutdown.
 
 use crate::both_backends;
-use crate::support::{run, token_id, write_config, PatgateProcess, TestApp, TestDb};
+use crate::support::{run, succeeded, token_id, write_config, PatgateProcess, TestApp, TestDb};
 use chrono::Duration;
 use patgate::audit::{for_token, AuditView};
 use patgate::tokens::RequestedLifetime;
@@ -150,14 +150,7 @@ async fn instances_add_their_counts_to_one_row(db: TestDb) {
 
 async fn export_prints_json_lines_and_shutdown_flushes_counts(db: TestDb) {
     let config = write_config(&db, |_| {});
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let ok = succeeded;
     let pat = ok(run(
         &config,
         &["admin", "token", "issue", "--owner", "carol", "--name", "n"],

@@ -4,7 +4,7 @@
 use crate::both_backends;
 use crate::support::browser::{location, Browser};
 use crate::support::process::command;
-use crate::support::{assert_oauth_error, run, write_config, TestApp, TestDb};
+use crate::support::{assert_oauth_error, run, succeeded, write_config, TestApp, TestDb};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
@@ -168,14 +168,7 @@ async fn confidential_clients_authenticate_at_the_token_endpoint(db: TestDb) {
 
 async fn operator_commands_manage_users_and_clients(db: TestDb) {
     let config = write_config(&db, |_| {});
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let ok = succeeded;
     let generated = ok(run(&config, &["admin", "user", "add", "carol"]));
     assert_eq!(
         generated.trim().len(),

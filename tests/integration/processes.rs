@@ -3,7 +3,7 @@
 
 use crate::both_backends;
 use crate::support::browser::Browser;
-use crate::support::{process, run, verify_jwt, write_config, PatgateProcess, TestDb};
+use crate::support::{process, run, succeeded, verify_jwt, write_config, PatgateProcess, TestDb};
 use serde_json::Value;
 
 both_backends!(
@@ -30,13 +30,7 @@ async fn jwks(base: &url::Url) -> Value {
 }
 
 fn stdout(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "command failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    succeeded(out.clone())
 }
 
 async fn a_restarted_server_accepts_old_pats_and_verifies_old_jwts(db: TestDb) {

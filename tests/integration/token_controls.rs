@@ -2,7 +2,7 @@
 //! exchange behind trusted proxies only.
 
 use crate::both_backends;
-use crate::support::{assert_oauth_error, run, token_id, write_config, TestApp, TestDb};
+use crate::support::{assert_oauth_error, run, succeeded, token_id, write_config, TestApp, TestDb};
 use chrono::Duration;
 use patgate::tokens::format::TokenKind;
 use patgate::tokens::{rotate, IssueRequest, RequestedLifetime, RotateOutcome};
@@ -176,14 +176,7 @@ async fn cidr_allowlists_use_forwarded_for_only_from_trusted_proxies(db: TestDb)
 
 async fn operator_commands_rotate_and_restrict_tokens(db: TestDb) {
     let config = write_config(&db, |_| {});
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let ok = |out| succeeded(out).trim().to_string();
     let pat = ok(run(
         &config,
         &[

@@ -7,7 +7,7 @@ pub mod process;
 
 pub use db::TestDb;
 pub use jwt::verify_jwt;
-pub use process::{run, write_config, PatgateProcess};
+pub use process::{run, succeeded, write_config, PatgateProcess};
 
 use patgate::app::Services;
 use patgate::clock::{ManualClock, OsRandom};

@@ -30,6 +30,17 @@ pub fn command(config: &Path) -> Command {
     cmd
 }
 
+/// Asserts `out` succeeded and returns its stdout.
+pub fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Runs `patgate <args>` to completion.
 pub fn run(config: &Path, args: &[&str]) -> Output {
     command(config).args(args).output().expect("patgate runs")
