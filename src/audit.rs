@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 /// What happened to a token.
@@ -108,14 +109,19 @@ pub fn record(
 #[derive(Debug)]
 struct Pending {
     count: i32,
-    actor: Actor,
-    details: Value,
+    ip: Option<IpAddr>,
+    user_agent: Option<String>,
     last: DateTime<Utc>,
 }
 
-/// Exchange counts not yet written, per (token, event, minute and reason).
+/// (token id, event, minute since the epoch, refusal reason)
+type CountKey = (String, Event, i64, Option<&'static str>);
+
+/// Exchange counts not yet written, per token, event, minute and reason.
+/// Counting allocates nothing but the key of a new entry: strings are built
+/// when the counts are written.
 #[derive(Debug, Default)]
-pub struct ExchangeCounter(Mutex<HashMap<(String, Event, String), Pending>>);
+pub struct ExchangeCounter(Mutex<HashMap<CountKey, Pending>>);
 
 impl ExchangeCounter {
     /// Counts one exchange (or one refusal, with `reason`) of `token_id`.
@@ -123,32 +129,34 @@ impl ExchangeCounter {
         &self,
         token_id: &str,
         event: Event,
-        reason: Option<&str>,
-        actor: Actor,
+        reason: Option<&'static str>,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
         now: DateTime<Utc>,
     ) {
-        let bucket = format!(
-            "{}{}",
-            now.format("%Y-%m-%dT%H:%M"),
-            reason.map(|r| format!(" {r}")).unwrap_or_default()
+        let key = (
+            token_id.to_string(),
+            event,
+            now.timestamp().div_euclid(60),
+            reason,
         );
-        let details = reason.map_or(json!({}), |r| json!({ "reason": r }));
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map
-            .entry((token_id.to_string(), event, bucket))
-            .or_insert(Pending {
-                count: 0,
-                actor: Actor::default(),
-                details,
-                last: now,
-            });
+        let entry = map.entry(key).or_insert(Pending {
+            count: 0,
+            ip,
+            user_agent: None,
+            last: now,
+        });
         entry.count += 1;
-        entry.actor = actor;
+        entry.ip = ip;
         entry.last = now;
+        if entry.user_agent.as_deref() != user_agent {
+            entry.user_agent = user_agent.map(|ua| ua.chars().take(256).collect());
+        }
     }
 
     /// Puts unwritten counts back, adding to any counted meanwhile.
-    fn restore(&self, entries: Vec<((String, Event, String), Pending)>) {
+    fn restore(&self, entries: Vec<(CountKey, Pending)>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for (key, p) in entries {
             match map.get_mut(&key) {
@@ -169,6 +177,9 @@ impl ExchangeCounter {
             .unwrap_or_else(|e| e.into_inner())
             .drain()
             .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
         let mut conn = match svc.conn() {
             Ok(c) => c,
             Err(e) => {
@@ -177,24 +188,31 @@ impl ExchangeCounter {
             }
         };
         let total = pending.len();
-        let mut failed = Vec::new();
-        let mut error = None;
-        for ((token_id, event, bucket), p) in pending {
+        let (mut failed, mut error) = (Vec::new(), None);
+        for (key, p) in pending {
+            let (token_id, event, minute, reason) = &key;
+            let minute_start = DateTime::from_timestamp(minute * 60, 0).unwrap_or(p.last);
             let row = AuditRow {
                 id: new_id(svc, p.last),
                 token_id: token_id.clone(),
                 event: event.as_str().to_string(),
-                actor: p.actor.name.clone(),
-                ip: p.actor.ip.clone(),
-                user_agent: p.actor.user_agent.clone(),
+                actor: Some(format!("token:{token_id}")),
+                ip: p.ip.map(|ip| ip.to_string()),
+                user_agent: p.user_agent.clone(),
                 count: p.count,
-                details: p.details.to_string(),
+                details: reason
+                    .map_or(json!({}), |r| json!({ "reason": r }))
+                    .to_string(),
                 occurred_at: p.last.naive_utc(),
-                bucket: Some(bucket.clone()),
+                bucket: Some(format!(
+                    "{}{}",
+                    minute_start.format("%Y-%m-%dT%H:%M"),
+                    reason.map(|r| format!(" {r}")).unwrap_or_default()
+                )),
             };
             if let Err(e) = store::add_to_bucket(&mut conn, &row) {
                 error = Some(e);
-                failed.push(((token_id, event, bucket), p));
+                failed.push((key, p));
             }
         }
         if let Some(e) = error {

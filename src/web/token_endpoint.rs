@@ -3,7 +3,7 @@
 use super::errors::no_store;
 use super::{blocking, OAuthEndpointError};
 use crate::app::Services;
-use crate::audit::{Actor, Event};
+use crate::audit::Event;
 use crate::error::InternalError;
 use crate::oauth::code_grant::{self, ClientCredentials};
 use crate::oauth::refresh_grant::{self, Denial, ExchangeStep};
@@ -131,20 +131,15 @@ async fn refresh(
         let s = svc.clone();
         step = blocking(move || refresh_grant::verify(&s, *pending, scope.as_deref())).await?;
     }
-    let actor = Actor {
-        name: Some(format!("token:{token_id}")),
-        ip: ip.map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect()),
-    };
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     let now = svc.now();
     match step {
         ExchangeStep::Issued(response) => {
             svc.exchange_counts
-                .count(&token_id, Event::Exchanged, None, actor, now);
+                .count(&token_id, Event::Exchanged, None, ip, user_agent, now);
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
         }
         ExchangeStep::Denied(denial) => {
@@ -154,7 +149,8 @@ async fn refresh(
                     &token_id,
                     Event::ExchangeDenied,
                     Some(denial.as_str()),
-                    actor,
+                    ip,
+                    user_agent,
                     now,
                 );
             }
