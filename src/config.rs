@@ -65,6 +65,9 @@ pub struct Config {
     /// OAuth2 clients defined in the file (more with `patgate admin client add`).
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
+    /// Expiry reminders sent to a webhook.
+    #[serde(default)]
+    pub reminders: ReminderConfig,
     /// Proxies whose `X-Forwarded-For` is believed (CIDR ranges).
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -74,6 +77,31 @@ pub struct Config {
     /// A browser session ends this long after sign-in, whatever happens.
     #[serde(default = "defaults::session_max_age")]
     pub session_max_age: Ttl,
+}
+
+/// Expiry reminders: where to POST them and how long before expiry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderConfig {
+    /// The webhook that receives a JSON notice per token and threshold; none: no reminders.
+    #[serde(default)]
+    pub webhook_url: Option<Url>,
+    /// How long before expiry to remind (each at most once per token).
+    #[serde(default = "defaults::reminder_thresholds")]
+    pub thresholds: Vec<Ttl>,
+    /// How often to look for tokens to remind about.
+    #[serde(default = "defaults::reminder_check_every")]
+    pub check_every: Ttl,
+}
+
+impl Default for ReminderConfig {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            thresholds: defaults::reminder_thresholds(),
+            check_every: defaults::reminder_check_every(),
+        }
+    }
 }
 
 /// An OAuth2 client defined in the configuration file.
@@ -202,6 +230,12 @@ mod defaults {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+    }
+    pub fn reminder_thresholds() -> Vec<Ttl> {
+        vec![Ttl::days(7), Ttl::days(1)]
+    }
+    pub fn reminder_check_every() -> Ttl {
+        Ttl::minutes(5)
     }
     pub fn session_idle_timeout() -> Ttl {
         Ttl::minutes(120)

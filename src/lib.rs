@@ -15,6 +15,7 @@ pub mod error;
 pub mod keys;
 pub mod net;
 pub mod oauth;
+pub mod reminders;
 pub mod secret;
 pub mod store;
 pub mod tokens;

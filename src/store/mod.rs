@@ -9,6 +9,7 @@ mod connection;
 pub mod housekeeping;
 pub mod keys;
 pub mod models;
+pub mod reminders;
 pub mod schema;
 pub mod tokens;
 

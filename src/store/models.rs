@@ -7,7 +7,7 @@ use diesel::prelude::*;
 /// A token as stored (times are UTC without zone).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = access_tokens)]
-pub(super) struct TokenRow {
+pub(crate) struct TokenRow {
     pub id: String,
     pub kind: String,
     pub owner: String,

@@ -115,3 +115,11 @@ diesel::table! {
         bucket -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    expiry_reminders (token_id, threshold_seconds) {
+        token_id -> Text,
+        threshold_seconds -> Integer,
+        sent_at -> Timestamp,
+    }
+}

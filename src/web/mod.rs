@@ -4,6 +4,7 @@
 mod consent;
 mod errors;
 mod health;
+mod jobs;
 mod login;
 mod pages;
 mod request_id;
@@ -11,6 +12,7 @@ mod token_endpoint;
 mod well_known;
 
 pub use errors::{ApiError, OAuthEndpointError};
+pub use jobs::{send_expiry_reminders, AUDIT_FLUSH_PERIOD};
 
 use crate::app::Services;
 use crate::error::InternalError;
@@ -20,10 +22,6 @@ use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often counted exchanges are written to the audit log.
-pub const AUDIT_FLUSH_PERIOD: Duration = Duration::from_secs(5);
 
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -106,42 +104,8 @@ pub fn server(
         server = server.workers(n);
     }
     let server = server.run();
-    let purge = |s: &Services| {
-        s.purge_expired()
-            .map(|p| p.authorization_sessions + p.browser_sessions + p.throttle_entries)
-    };
-    let flush = |s: &Services| s.exchange_counts.flush(s);
-    actix_web::rt::spawn(periodically(
-        data_for_jobs.clone(),
-        Duration::from_secs(3600),
-        "purging expired rows",
-        purge,
-    ));
-    actix_web::rt::spawn(periodically(
-        data_for_jobs,
-        AUDIT_FLUSH_PERIOD,
-        "writing exchange counts",
-        flush,
-    ));
+    jobs::start(data_for_jobs);
     Ok(server)
-}
-
-/// Runs `job` on the blocking pool now and then every `period`.
-async fn periodically(
-    svc: web::Data<Services>,
-    period: Duration,
-    what: &'static str,
-    job: fn(&Services) -> Result<usize, InternalError>,
-) {
-    let mut every = actix_web::rt::time::interval(period);
-    loop {
-        every.tick().await;
-        let s = svc.clone().into_inner();
-        match blocking(move || job(&s)).await {
-            Ok(n) => tracing::debug!(rows = n, "{what} done"),
-            Err(e) => tracing::warn!(error = %e, "{what} failed"),
-        }
-    }
 }
 
 /// Waits for a turn to run argon2/scrypt (bounded by `hashing.max_concurrent`).

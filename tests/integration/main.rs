@@ -16,5 +16,6 @@ mod instances;
 mod keys;
 mod migrations;
 mod processes;
+mod reminders;
 mod sign_in;
 mod token_controls;

@@ -1,0 +1,63 @@
+//! Queries for expiry reminders.
+
+use super::models::{TokenRecord, TokenRow};
+use super::schema::{access_tokens::dsl as t, expiry_reminders::dsl as r};
+use super::{DbConnection, StoreError};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// Active tokens that expire after `now` and no later than `until`.
+pub fn expiring(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<TokenRecord>, StoreError> {
+    Ok(t::access_tokens
+        .filter(t::revoked_at.is_null())
+        .filter(t::expires_at.gt(now.naive_utc()))
+        .filter(t::expires_at.le(until.naive_utc()))
+        .order(t::expires_at.asc())
+        .select(TokenRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(TokenRecord::from)
+        .collect())
+}
+
+/// Claims the reminder for (`token_id`, `threshold_seconds`); `false` when
+/// it was claimed before (by this or another instance).
+pub fn claim(
+    conn: &mut DbConnection,
+    token_id: &str,
+    threshold_seconds: i32,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = diesel::insert_into(r::expiry_reminders)
+        .values((
+            r::token_id.eq(token_id),
+            r::threshold_seconds.eq(threshold_seconds),
+            r::sent_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)
+        .map_err(StoreError::from);
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives a claim back after a failed delivery, so a later run retries it.
+pub fn release(
+    conn: &mut DbConnection,
+    token_id: &str,
+    threshold_seconds: i32,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        r::expiry_reminders
+            .filter(r::token_id.eq(token_id))
+            .filter(r::threshold_seconds.eq(threshold_seconds)),
+    )
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Background jobs each instance runs: purging expired rows, writing
+//! exchange counts to the audit log, and sending expiry reminders.
+
+use super::blocking;
+use crate::app::Services;
+use crate::error::InternalError;
+use crate::reminders;
+use actix_web::web;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often counted exchanges are written to the audit log.
+pub const AUDIT_FLUSH_PERIOD: Duration = Duration::from_secs(5);
+
+/// Starts the jobs on the current actix runtime.
+pub fn start(svc: web::Data<Services>) {
+    let purge = |s: &Services| {
+        s.purge_expired()
+            .map(|p| p.authorization_sessions + p.browser_sessions + p.throttle_entries)
+    };
+    let flush = |s: &Services| s.exchange_counts.flush(s);
+    actix_web::rt::spawn(periodically(
+        svc.clone(),
+        Duration::from_secs(3600),
+        "purging expired rows",
+        purge,
+    ));
+    actix_web::rt::spawn(periodically(
+        svc.clone(),
+        AUDIT_FLUSH_PERIOD,
+        "writing exchange counts",
+        flush,
+    ));
+    if svc.config.reminders.webhook_url.is_some() {
+        let period = Duration::from_secs(svc.config.reminders.check_every.seconds().unsigned_abs());
+        actix_web::rt::spawn(async move {
+            // The first run comes one period after start-up.
+            let mut every = actix_web::rt::time::interval_at(
+                actix_web::rt::time::Instant::now() + period,
+                period,
+            );
+            loop {
+                every.tick().await;
+                if let Err(e) = send_expiry_reminders(svc.clone().into_inner()).await {
+                    tracing::warn!(error = %e, "sending expiry reminders failed");
+                }
+            }
+        });
+    }
+}
+
+/// Runs `job` on the blocking pool now and then every `period`.
+async fn periodically(
+    svc: web::Data<Services>,
+    period: Duration,
+    what: &'static str,
+    job: fn(&Services) -> Result<usize, InternalError>,
+) {
+    let mut every = actix_web::rt::time::interval(period);
+    loop {
+        every.tick().await;
+        let s = svc.clone().into_inner();
+        match blocking(move || job(&s)).await {
+            Ok(n) => tracing::debug!(rows = n, "{what} done"),
+            Err(e) => tracing::warn!(error = %e, "{what} failed"),
+        }
+    }
+}
+
+/// Claims the reminders due and POSTs each to the webhook; a failed delivery
+/// is given back for the next run. Returns how many were delivered.
+pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, InternalError> {
+    let Some(url) = svc.config.reminders.webhook_url.clone() else {
+        return Ok(0);
+    };
+    let s = svc.clone();
+    let notices = blocking(move || reminders::claim_due(&s)).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| InternalError::Blocking(e.to_string()))?;
+    let mut delivered = 0;
+    for notice in notices {
+        let sent = client.post(url.clone()).json(&notice.payload).send().await;
+        match sent {
+            Ok(res) if res.status().is_success() => delivered += 1,
+            outcome => {
+                let why = outcome.map_or_else(|e| e.to_string(), |r| r.status().to_string());
+                tracing::warn!(token_id = %notice.token_id, %why, "expiry reminder not delivered; will retry");
+                let s = svc.clone();
+                blocking(move || reminders::release(&s, &notice)).await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
