@@ -8,6 +8,7 @@ mod browser;
 mod clients;
 mod config;
 mod consent;
+mod consent_refusals;
 mod discovery;
 mod exchange;
 mod exchange_refusals;
