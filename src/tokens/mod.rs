@@ -248,3 +248,22 @@ pub fn rotate(
         record,
     })))
 }
+
+/// The personal tokens of `owner`, newest first. Blocking.
+pub fn personal_of(svc: &Services, owner: &str) -> Result<Vec<TokenRecord>, InternalError> {
+    Ok(token_store::list_by_owner(
+        &mut *svc.conn()?,
+        TokenKind::Personal.as_str(),
+        owner,
+    )?)
+}
+
+/// Personal token `id` if `owner` owns it (otherwise as good as missing). Blocking.
+pub fn personal_owned_by(
+    svc: &Services,
+    id: &str,
+    owner: &str,
+) -> Result<Option<TokenRecord>, InternalError> {
+    Ok(token_store::find(&mut *svc.conn()?, id)?
+        .filter(|t| t.owner == owner && t.kind == TokenKind::Personal.as_str()))
+}

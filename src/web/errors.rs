@@ -61,6 +61,21 @@ impl ResponseError for OAuthEndpointError {
 /// `{"error":{"message","code"?}}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// No valid credentials (RFC 6750 §3.1 `invalid_token`).
+    #[error("not authenticated")]
+    Unauthorized,
+    /// Authenticated, but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The request body or a parameter is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The request conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Well-formed but invalid input.
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// No such resource.
     #[error("not found")]
     NotFound,
@@ -75,6 +90,11 @@ pub enum ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,13 +102,27 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (message, code) = match self {
-            Self::NotFound => ("not found", "not_found"),
-            Self::Unavailable(_) => ("service unavailable", "unavailable"),
-            Self::Internal(_) => ("internal error; see the X-Request-Id header", "internal"),
+        let (message, code): (String, &str) = match self {
+            Self::Unauthorized => (
+                "a valid patgate access token (Bearer) or a signed-in session is required".into(),
+                "unauthorized",
+            ),
+            Self::Forbidden(why) => (why.to_string(), "forbidden"),
+            Self::BadRequest(why) => (why.clone(), "bad_request"),
+            Self::Conflict(why) => (why.clone(), "conflict"),
+            Self::Invalid(why) => (why.clone(), "invalid"),
+            Self::NotFound => ("not found".into(), "not_found"),
+            Self::Unavailable(_) => ("service unavailable".into(), "unavailable"),
+            Self::Internal(_) => (
+                "internal error; see the X-Request-Id header".into(),
+                "internal",
+            ),
         };
-        no_store(&mut HttpResponse::build(self.status_code()))
-            .json(json!({ "error": { "message": message, "code": code } }))
+        let mut res = HttpResponse::build(self.status_code());
+        if let Self::Unauthorized = self {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patgate\""));
+        }
+        no_store(&mut res).json(json!({ "error": { "message": message, "code": code } }))
     }
 }
 

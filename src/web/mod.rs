@@ -1,6 +1,7 @@
 //! The HTTP layer (actix-web): the one route table, handlers that call the
 //! domain on the blocking pool, and error mapping. No diesel here.
 
+mod api_personal;
 mod consent;
 mod errors;
 mod health;
@@ -41,7 +42,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
         .route("/", web::get().to(login::home))
-        .route("/static/patgate.css", web::get().to(stylesheet));
+        .route("/static/patgate.css", web::get().to(stylesheet))
+        .service(
+            web::scope("/api/access-tokens/personal")
+                .route("", web::get().to(api_personal::list))
+                .route("/{id}", web::get().to(api_personal::get))
+                .route("/{id}", web::delete().to(api_personal::revoke))
+                .route("/{id}/rotate", web::post().to(api_personal::rotate))
+                .route("/{id}/audit", web::get().to(api_personal::audit_trail)),
+        );
 }
 
 /// `GET /static/patgate.css`, compiled in.

@@ -44,8 +44,8 @@ async fn changes_are_appended_and_exchanges_coalesced(db: TestDb) {
     for _ in 0..5 {
         assert_eq!(exchange_as(&app, &pat).await, 200);
     }
-    let wrong = format!("{}{}", &pat[..pat.len() - 7], "AAAAAAA");
-    let wrong = patgate::tokens::format::with_checksum(&wrong[..wrong.len() - 6]);
+    let random = patgate::clock::random_alphanumeric(&patgate::clock::OsRandom, 44);
+    let wrong = patgate::tokens::format::with_checksum(&format!("pat_{id}.{random}"));
     app.clock.advance(Duration::seconds(1));
     for _ in 0..2 {
         assert_eq!(exchange_as(&app, &wrong).await, 400);

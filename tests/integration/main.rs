@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api_personal;
 mod audit;
 mod browser;
 mod clients;

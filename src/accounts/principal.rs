@@ -1,0 +1,138 @@
+//! Who calls a management API, and what they may do: from a patgate access
+//! token (RFC 9068 JWT as a Bearer token, RFC 6750) or a signed-in browser.
+
+use crate::app::Services;
+use crate::error::InternalError;
+use crate::keys::KeyRing;
+use crate::oauth::access_token::JWT_TYPE;
+use crate::store::accounts as users;
+use crate::store::tokens as token_store;
+use josekit::jwk::Jwk;
+use josekit::jws::{EdDSA, JwsVerifier, ES256};
+use std::collections::BTreeSet;
+
+/// A permission on access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    /// `access-tokens:user:read`: see one's own tokens.
+    UserRead,
+    /// `access-tokens:user:write`: create and rotate one's own tokens.
+    UserWrite,
+    /// `access-tokens:user:revoke`: revoke one's own tokens.
+    UserRevoke,
+    /// `access-tokens:user:admin`: any user's tokens.
+    UserAdmin,
+    /// `access-tokens:service:read`.
+    ServiceRead,
+    /// `access-tokens:service:write`.
+    ServiceWrite,
+    /// `access-tokens:service:revoke`.
+    ServiceRevoke,
+}
+
+/// The permissions everyone has on their own tokens.
+const OWN: [Permission; 3] = [
+    Permission::UserRead,
+    Permission::UserWrite,
+    Permission::UserRevoke,
+];
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The subject acting.
+    pub subject: String,
+    /// What it may do.
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl Principal {
+    fn new(subject: String, admin: bool) -> Self {
+        let mut permissions: BTreeSet<Permission> = OWN.into_iter().collect();
+        if admin {
+            use Permission::*;
+            permissions.extend([UserAdmin, ServiceRead, ServiceWrite, ServiceRevoke]);
+        }
+        Principal {
+            subject,
+            permissions,
+        }
+    }
+
+    /// Whether it holds `p`.
+    pub fn may(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+}
+
+/// The signed-in user `subject` as a principal (admins have every permission). Blocking.
+pub fn from_session(svc: &Services, subject: &str) -> Result<Principal, InternalError> {
+    let admin = users::find_user(&mut *svc.conn()?, subject)?.is_some_and(|u| u.is_admin);
+    Ok(Principal::new(subject.to_string(), admin))
+}
+
+/// Verifies a patgate access token: signature against the published keys,
+/// `typ` (RFC 9068 §2.1), `iss`, `aud`, `exp`, and that the PAT it came from
+/// is still active, so a revocation also ends its JWTs at once. `None` when
+/// anything fails. Blocking.
+pub fn from_access_token(svc: &Services, jwt: &str) -> Result<Option<Principal>, InternalError> {
+    let Ok(header) = josekit::jwt::decode_header(jwt) else {
+        return Ok(None);
+    };
+    let kid = header
+        .claim("kid")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let jwks = KeyRing::jwks(&mut *svc.conn()?, svc.now())?;
+    let Some(jwk) = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["kid"].as_str() == kid.as_deref())
+    else {
+        return Ok(None);
+    };
+    let Some(map) = jwk.as_object().cloned() else {
+        return Ok(None);
+    };
+    let Ok(jwk) = Jwk::from_map(map) else {
+        return Ok(None);
+    };
+    let verifier: Box<dyn JwsVerifier> = match jwk.algorithm() {
+        Some("ES256") => match ES256.verifier_from_jwk(&jwk) {
+            Ok(v) => Box::new(v),
+            Err(_) => return Ok(None),
+        },
+        Some("EdDSA") => match EdDSA.verifier_from_jwk(&jwk) {
+            Ok(v) => Box::new(v),
+            Err(_) => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let Ok((payload, header)) = josekit::jwt::decode_with_verifier(jwt, verifier.as_ref()) else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::from(svc.now());
+    let valid = header.token_type() == Some(JWT_TYPE)
+        && payload.issuer() == Some(svc.config.issuer_id().as_str())
+        && payload
+            .audience()
+            .is_some_and(|aud| aud.contains(&svc.config.audience().as_str()))
+        && payload.expires_at().is_some_and(|exp| exp > now);
+    let (Some(subject), Some(token_id)) = (
+        payload.subject(),
+        payload.claim("token_id").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    if !valid {
+        return Ok(None);
+    }
+    let Some(token) = token_store::find(&mut *svc.conn()?, token_id)? else {
+        return Ok(None);
+    };
+    let active = token.revoked_at.is_none()
+        && token.expires_at.is_none_or(|e| e > svc.now())
+        && token.owner == subject;
+    Ok(active.then(|| Principal::new(subject.to_string(), token.is_admin)))
+}

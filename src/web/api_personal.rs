@@ -1,0 +1,181 @@
+//! `/api/access-tokens/personal`: a person's own tokens as JSON.
+
+use super::pages::current_user;
+use super::{blocking, ApiError};
+use crate::accounts::principal::{self, Permission, Principal};
+use crate::app::Services;
+use crate::audit;
+use crate::tokens::view::TokenView;
+use crate::tokens::{self, RevokeOutcome, RotateOutcome};
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The header a browser session must send with every change (CSRF).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Authenticates the caller: a patgate access token as `Authorization:
+/// Bearer` (RFC 6750 §2.1), or a signed-in browser session, which must send
+/// its CSRF token in `X-CSRF-Token` on anything but GET.
+pub(crate) async fn authenticate(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+) -> Result<Principal, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let (s, token) = (svc.clone(), token.trim().to_string());
+        return blocking(move || principal::from_access_token(&s, &token))
+            .await?
+            .ok_or(ApiError::Unauthorized);
+    }
+    let user = current_user(req, svc)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if req.method() != Method::GET {
+        let presented = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !user.csrf_matches(presented) {
+            return Err(ApiError::Forbidden(
+                "a browser session must send its CSRF token in X-CSRF-Token",
+            ));
+        }
+    }
+    let s = svc.clone();
+    Ok(blocking(move || principal::from_session(&s, &user.subject)).await?)
+}
+
+async fn allowed(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+    needed: Permission,
+) -> Result<Principal, ApiError> {
+    let who = authenticate(req, svc).await?;
+    if who.may(needed) {
+        Ok(who)
+    } else {
+        Err(ApiError::Forbidden("not allowed"))
+    }
+}
+
+/// The caller's personal token `id`, or 404 (also for another user's id).
+async fn own(
+    svc: &Arc<Services>,
+    who: &Principal,
+    id: String,
+) -> Result<crate::store::models::TokenRecord, ApiError> {
+    let (s, subject) = (svc.clone(), who.subject.clone());
+    blocking(move || tokens::personal_owned_by(&s, &id, &subject))
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /api/access-tokens/personal`.
+pub async fn list(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserRead).await?;
+    let s = svc.clone();
+    let records = blocking(move || tokens::personal_of(&s, &who.subject)).await?;
+    let now = svc.now();
+    let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "tokens": views })))
+}
+
+/// `GET /api/access-tokens/personal/{id}`.
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserRead).await?;
+    let record = own(&svc, &who, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(TokenView::new(&record, svc.now())))
+}
+
+/// `DELETE /api/access-tokens/personal/{id}`: revokes; 204, or 409 if revoked already.
+pub async fn revoke(
+    req: HttpRequest,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserRevoke).await?;
+    let record = own(&svc, &who, path.into_inner()).await?;
+    let s = svc.clone();
+    match blocking(move || tokens::revoke(&s, &record.id, &who.subject)).await? {
+        RevokeOutcome::Revoked => Ok(HttpResponse::NoContent().finish()),
+        RevokeOutcome::AlreadyRevoked => {
+            Err(ApiError::Conflict("the token is already revoked".into()))
+        }
+        RevokeOutcome::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+/// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
+/// (0 to 7 days): a new secret, shown once, for the same token.
+pub async fn rotate(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserWrite).await?;
+    let grace = if body.iter().all(u8::is_ascii_whitespace) {
+        0
+    } else {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+        match v.get("graceSeconds") {
+            None | Some(serde_json::Value::Null) => 0,
+            Some(g) => g
+                .as_i64()
+                .ok_or_else(|| ApiError::Invalid("graceSeconds must be a whole number".into()))?,
+        }
+    };
+    let record = own(&svc, &who, path.into_inner()).await?;
+    let s = svc.clone();
+    let outcome = blocking(move || {
+        tokens::rotate(
+            &s,
+            &record.id,
+            chrono::Duration::seconds(grace),
+            &who.subject,
+        )
+    })
+    .await?;
+    match outcome {
+        RotateOutcome::Rotated(t) => Ok(super::errors::no_store(&mut HttpResponse::Ok()).json(
+            json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
+        )),
+        RotateOutcome::Inactive => Err(ApiError::Conflict(
+            "revoked or expired tokens cannot be rotated".into(),
+        )),
+        RotateOutcome::InvalidGrace => Err(ApiError::Invalid(
+            "graceSeconds must be between 0 and 604800 (7 days)".into(),
+        )),
+        RotateOutcome::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /api/access-tokens/personal/{id}/audit`: newest first.
+pub async fn audit_trail(
+    req: HttpRequest,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserRead).await?;
+    let record = own(&svc, &who, path.into_inner()).await?;
+    let s = svc.clone();
+    let events = blocking(move || audit::for_token(&s, &record.id, 200)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+}
