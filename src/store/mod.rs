@@ -11,6 +11,7 @@ pub mod keys;
 pub mod models;
 pub mod reminders;
 pub mod schema;
+pub mod token_queries;
 pub mod tokens;
 
 pub use connection::{Backend, Db, DbConnection, PooledConnection};

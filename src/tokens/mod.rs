@@ -1,6 +1,7 @@
 //! Personal and service access tokens: issuing, listing and revoking. The
 //! token's secret is stored only as a PHC hash and shown once.
 
+pub mod admin;
 pub mod format;
 pub mod hashing;
 mod validate;
@@ -266,4 +267,9 @@ pub fn personal_owned_by(
 ) -> Result<Option<TokenRecord>, InternalError> {
     Ok(token_store::find(&mut *svc.conn()?, id)?
         .filter(|t| t.owner == owner && t.kind == TokenKind::Personal.as_str()))
+}
+
+/// Token `id`, if it exists. Blocking.
+pub fn find(svc: &Services, id: &str) -> Result<Option<TokenRecord>, InternalError> {
+    Ok(token_store::find(&mut *svc.conn()?, id)?)
 }

@@ -1,7 +1,9 @@
 //! The HTTP layer (actix-web): the one route table, handlers that call the
 //! domain on the blocking pool, and error mapping. No diesel here.
 
+mod api_auth;
 mod api_personal;
+mod api_service;
 mod consent;
 mod errors;
 mod health;
@@ -50,6 +52,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/{id}", web::delete().to(api_personal::revoke))
                 .route("/{id}/rotate", web::post().to(api_personal::rotate))
                 .route("/{id}/audit", web::get().to(api_personal::audit_trail)),
+        )
+        .service(
+            web::scope("/api/access-tokens/service")
+                .route("", web::get().to(api_service::list))
+                .route("", web::post().to(api_service::create))
+                .route("/scopes", web::get().to(api_service::scopes))
+                .route("/{id}", web::get().to(api_service::get))
+                .route("/{id}", web::delete().to(api_service::revoke))
+                .route("/{id}/restore", web::post().to(api_service::restore))
+                .route("/{id}/audit", web::get().to(api_service::audit_trail)),
+        )
+        .route(
+            "/api/access-tokens/users/{subject}/revoke-all",
+            web::post().to(api_service::revoke_all),
         );
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod api_personal;
+mod api_service;
 mod audit;
 mod browser;
 mod clients;
