@@ -29,20 +29,16 @@ pub fn insert_user(
     is_admin: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let result = diesel::insert_into(u::users)
-        .values((
-            u::subject.eq(subject),
-            u::password_hash.eq(password_hash),
-            u::is_admin.eq(is_admin),
-            u::created_at.eq(now.naive_utc()),
-        ))
-        .execute(conn)
-        .map_err(StoreError::from);
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    super::inserted(
+        diesel::insert_into(u::users)
+            .values((
+                u::subject.eq(subject),
+                u::password_hash.eq(password_hash),
+                u::is_admin.eq(is_admin),
+                u::created_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
 }
 
 /// The user `subject`.

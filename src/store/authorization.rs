@@ -27,15 +27,11 @@ pub struct ClientRow {
 
 /// Registers a client; `false` when the id is taken.
 pub fn insert_client(conn: &mut DbConnection, row: &ClientRow) -> Result<bool, StoreError> {
-    match diesel::insert_into(c::oauth_clients)
-        .values(row)
-        .execute(conn)
-        .map_err(StoreError::from)
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    super::inserted(
+        diesel::insert_into(c::oauth_clients)
+            .values(row)
+            .execute(conn),
+    )
 }
 
 /// The client `id`.

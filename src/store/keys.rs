@@ -31,15 +31,11 @@ pub fn published(
 /// Inserts `row` as the first active key. Returns `false` when another
 /// instance got there first (the one-active index refused it).
 pub fn insert_first(conn: &mut DbConnection, row: &SigningKeyRow) -> Result<bool, StoreError> {
-    match diesel::insert_into(k::signing_keys)
-        .values(row)
-        .execute(conn)
-        .map_err(StoreError::from)
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    super::inserted(
+        diesel::insert_into(k::signing_keys)
+            .values(row)
+            .execute(conn),
+    )
 }
 
 /// Retires the active key (published until `publish_until`) and makes `row`

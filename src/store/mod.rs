@@ -33,6 +33,16 @@ pub enum StoreError {
     Url(String),
 }
 
+/// The result of an INSERT where a unique-key clash is an answer, not an
+/// error: `Ok(true)` inserted, `Ok(false)` the key exists.
+pub(crate) fn inserted(result: diesel::QueryResult<usize>) -> Result<bool, StoreError> {
+    match result.map_err(StoreError::from) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 impl StoreError {
     /// Whether this failure is a unique-constraint violation.
     pub fn is_unique_violation(&self) -> bool {

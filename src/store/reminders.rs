@@ -32,19 +32,15 @@ pub fn claim(
     threshold_seconds: i32,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let result = diesel::insert_into(r::expiry_reminders)
-        .values((
-            r::token_id.eq(token_id),
-            r::threshold_seconds.eq(threshold_seconds),
-            r::sent_at.eq(now.naive_utc()),
-        ))
-        .execute(conn)
-        .map_err(StoreError::from);
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    super::inserted(
+        diesel::insert_into(r::expiry_reminders)
+            .values((
+                r::token_id.eq(token_id),
+                r::threshold_seconds.eq(threshold_seconds),
+                r::sent_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
 }
 
 /// Gives a claim back after a failed delivery, so a later run retries it.

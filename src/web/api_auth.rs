@@ -1,4 +1,5 @@
-//! Authentication and permission checks of the management APIs.
+//! Authentication and permission checks of the management APIs, and the
+//! answers both token APIs share.
 
 use super::pages::current_user;
 use super::{blocking, ApiError};
@@ -22,7 +23,11 @@ pub(crate) async fn authenticate(
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                    .map(|_| &v[7..])
+            })
             .ok_or(ApiError::Unauthorized)?;
         let (s, token) = (svc.clone(), token.trim().to_string());
         return blocking(move || principal::from_access_token(&s, &token))
@@ -60,4 +65,28 @@ pub(crate) async fn allowed(
     } else {
         Err(ApiError::Forbidden("not allowed"))
     }
+}
+
+/// The answer to a revocation: 204, 409 if revoked before, 404.
+pub(crate) fn revoke_answer(
+    outcome: crate::tokens::RevokeOutcome,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::tokens::RevokeOutcome;
+    match outcome {
+        RevokeOutcome::Revoked => Ok(actix_web::HttpResponse::NoContent().finish()),
+        RevokeOutcome::AlreadyRevoked => {
+            Err(ApiError::Conflict("the token is already revoked".into()))
+        }
+        RevokeOutcome::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+/// `{"events": […]}`: the audit trail of token `id`, newest first.
+pub(crate) async fn audit_answer(
+    svc: &Arc<Services>,
+    id: String,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let s = svc.clone();
+    let events = blocking(move || crate::audit::for_token(&s, &id, 200)).await?;
+    Ok(actix_web::HttpResponse::Ok().json(serde_json::json!({ "events": events })))
 }

@@ -1,12 +1,12 @@
 //! `/api/access-tokens/personal`: a person's own tokens as JSON.
 
-use super::api_auth::allowed;
+use super::api_auth::{allowed, audit_answer, revoke_answer};
 use super::{blocking, ApiError};
 use crate::accounts::principal::{Permission, Principal};
 use crate::app::Services;
-use crate::audit;
+
 use crate::tokens::view::TokenView;
-use crate::tokens::{self, RevokeOutcome, RotateOutcome};
+use crate::tokens::{self, RotateOutcome};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use std::sync::Arc;
@@ -56,13 +56,7 @@ pub async fn revoke(
     let who = allowed(&req, &svc, Permission::UserRevoke).await?;
     let record = own(&svc, &who, path.into_inner()).await?;
     let s = svc.clone();
-    match blocking(move || tokens::revoke(&s, &record.id, &who.subject)).await? {
-        RevokeOutcome::Revoked => Ok(HttpResponse::NoContent().finish()),
-        RevokeOutcome::AlreadyRevoked => {
-            Err(ApiError::Conflict("the token is already revoked".into()))
-        }
-        RevokeOutcome::NotFound => Err(ApiError::NotFound),
-    }
+    revoke_answer(blocking(move || tokens::revoke(&s, &record.id, &who.subject)).await?)
 }
 
 /// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
@@ -121,7 +115,5 @@ pub async fn audit_trail(
     let svc = svc.into_inner();
     let who = allowed(&req, &svc, Permission::UserRead).await?;
     let record = own(&svc, &who, path.into_inner()).await?;
-    let s = svc.clone();
-    let events = blocking(move || audit::for_token(&s, &record.id, 200)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+    audit_answer(&svc, record.id).await
 }

@@ -1,7 +1,7 @@
 //! `/api/access-tokens/service` (service tokens), the scope catalogue, and
 //! `/api/access-tokens/users/{subject}/revoke-all` (offboarding).
 
-use super::api_auth::{allowed, authenticate};
+use super::api_auth::{allowed, audit_answer, authenticate, revoke_answer};
 use super::errors::no_store;
 use super::{blocking, ApiError};
 use crate::accounts::principal::Permission;
@@ -11,7 +11,7 @@ use crate::store::token_queries::TokenFilter;
 use crate::tokens::admin::{self, RestoreOutcome};
 use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime, RevokeOutcome};
+use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -166,17 +166,11 @@ pub async fn revoke(
     };
     let record = service_token(&svc, path.into_inner()).await?;
     let s = svc.clone();
-    match blocking(move || {
+    let outcome = blocking(move || {
         admin::revoke_with_reason(&s, &record.id, &who.subject, reason.as_deref())
     })
-    .await?
-    {
-        RevokeOutcome::Revoked => Ok(HttpResponse::NoContent().finish()),
-        RevokeOutcome::AlreadyRevoked => {
-            Err(ApiError::Conflict("the token is already revoked".into()))
-        }
-        RevokeOutcome::NotFound => Err(ApiError::NotFound),
-    }
+    .await?;
+    revoke_answer(outcome)
 }
 
 /// `POST /api/access-tokens/service/{id}/restore` → `{token}` (409 if not revoked or its name is taken).
@@ -210,9 +204,7 @@ pub async fn audit_trail(
     let svc = svc.into_inner();
     allowed(&req, &svc, Permission::ServiceRead).await?;
     let record = service_token(&svc, path.into_inner()).await?;
-    let s = svc.clone();
-    let events = blocking(move || audit::for_token(&s, &record.id, 200)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+    audit_answer(&svc, record.id).await
 }
 
 /// `GET /api/access-tokens/service/scopes`: the scope catalogue (any signed-in caller).
