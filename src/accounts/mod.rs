@@ -162,8 +162,3 @@ pub fn sign_in(
     store::record_login(&mut conn, &subject, now)?;
     Ok(SignInOutcome::SignedIn(subject))
 }
-
-/// Whether `subject` has the admin role. Blocking.
-pub fn is_admin(svc: &Services, subject: &str) -> Result<bool, InternalError> {
-    Ok(store::find_user(&mut *svc.conn()?, subject)?.is_some_and(|u| u.is_admin))
-}

@@ -66,7 +66,7 @@ pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
     if let Some(bad) = args
         .redirect_uris
         .iter()
-        .find(|u| url::Url::parse(u).map_or(true, |u| u.fragment().is_some()))
+        .find(|u| !crate::oauth::clients::is_registrable_redirect(u))
     {
         bail!("redirect URI {bad:?} is not an absolute URL without fragment");
     }

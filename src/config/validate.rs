@@ -1,7 +1,6 @@
 //! Checks on a loaded configuration; every message names the key.
 
 use super::{Config, ConfigError, MaxTokenLifetime};
-use url::Url;
 
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -50,7 +49,7 @@ impl Config {
             if let Some(u) = c
                 .redirect_uris
                 .iter()
-                .find(|u| Url::parse(u).map_or(true, |u| u.fragment().is_some()))
+                .find(|u| !crate::oauth::clients::is_registrable_redirect(u))
             {
                 return bad(
                     &key,

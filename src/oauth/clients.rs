@@ -29,6 +29,12 @@ pub struct Client {
     pub any_loopback: bool,
 }
 
+/// Whether `uri` may be registered as a redirect URI: absolute, no fragment
+/// (RFC 6749 §3.1.2).
+pub fn is_registrable_redirect(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|u| u.fragment().is_none())
+}
+
 fn is_loopback_http(url: &Url) -> bool {
     url.scheme() == "http"
         && match url.host() {

@@ -11,6 +11,7 @@ use crate::error::InternalError;
 use crate::store::authorization::{self as store, Approval, AuthSessionRow};
 use crate::store::tokens::active_name_taken;
 use crate::store::DbConnection;
+use crate::tokens::{is_valid_token_name, MAX_NAME_CHARS};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use url::Url;
 
@@ -280,18 +281,20 @@ pub fn submit(
     }
     let requested: Vec<&str> = row.scopes.split_whitespace().collect();
     let name = form.token_name.trim();
-    let problem =
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            Some("the token name must be 1–100 printable characters".to_string())
-        } else if form.scopes.iter().any(|s| !requested.contains(&s.as_str())) {
-            Some("you can only remove scopes the client asked for".to_string())
-        } else if active_name_taken(&mut conn, "personal", subject, name, now)? {
-            Some(format!(
-                "you already have an active token named \u{201c}{name}\u{201d}"
-            ))
-        } else {
-            chosen_expiry(svc, form, now).err()
-        };
+    let expiry = chosen_expiry(svc, form, now);
+    let problem = if !is_valid_token_name(name) {
+        Some(format!(
+            "the token name must be 1–{MAX_NAME_CHARS} printable characters"
+        ))
+    } else if form.scopes.iter().any(|s| !requested.contains(&s.as_str())) {
+        Some("you can only remove scopes the client asked for".to_string())
+    } else if active_name_taken(&mut conn, "personal", subject, name, now)? {
+        Some(format!(
+            "you already have an active token named \u{201c}{name}\u{201d}"
+        ))
+    } else {
+        expiry.clone().err()
+    };
     if let Some(message) = problem {
         let mut screen = screen(svc, &mut conn, &row, subject)?;
         screen.token_name = form.token_name.clone();
@@ -303,7 +306,7 @@ pub fn submit(
         screen.error = Some(message);
         return Ok(ConsentDecision::Invalid(Box::new(screen)));
     }
-    let expires = chosen_expiry(svc, form, now).unwrap_or(None);
+    let expires = expiry.unwrap_or(None);
     let code = random_alphanumeric(svc.random.as_ref(), 43);
     let scopes: Vec<String> = requested
         .iter()

@@ -74,13 +74,15 @@ pub fn revoke_with_reason(
 ) -> Result<RevokeOutcome, InternalError> {
     let mut conn = svc.conn()?;
     if token_store::revoke(&mut conn, id, by, svc.now())? {
+        tracing::info!(token_id = %id, actor = %by, "token revoked");
+        let details = reason.map_or(json!({}), |r| json!({ "reason": r }));
         audit::record(
             svc,
             &mut conn,
             id,
             Event::Revoked,
             &Actor::named(by),
-            json!({ "reason": reason }),
+            details,
         )?;
         return Ok(RevokeOutcome::Revoked);
     }

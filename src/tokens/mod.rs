@@ -8,7 +8,7 @@ mod validate;
 pub mod verified_cache;
 pub mod view;
 
-pub use validate::{is_scope_token, RequestedLifetime};
+pub use validate::{is_scope_token, is_valid_token_name, RequestedLifetime, MAX_NAME_CHARS};
 
 use crate::app::Services;
 use crate::audit::{self, Actor, Event};
@@ -137,23 +137,7 @@ pub enum RevokeOutcome {
 
 /// Revokes token `id` on behalf of `by`, and audits it. Blocking.
 pub fn revoke(svc: &Services, id: &str, by: &str) -> Result<RevokeOutcome, InternalError> {
-    let mut conn = svc.conn()?;
-    if token_store::revoke(&mut conn, id, by, svc.now())? {
-        tracing::info!(token_id = %id, actor = %by, "token revoked");
-        audit::record(
-            svc,
-            &mut conn,
-            id,
-            Event::Revoked,
-            &Actor::named(by),
-            serde_json::json!({}),
-        )?;
-        return Ok(RevokeOutcome::Revoked);
-    }
-    Ok(match token_store::find(&mut conn, id)? {
-        Some(_) => RevokeOutcome::AlreadyRevoked,
-        None => RevokeOutcome::NotFound,
-    })
+    admin::revoke_with_reason(svc, id, by, None)
 }
 
 /// Where a token stands at `now`.

@@ -44,6 +44,12 @@ fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), (&'sta
     Ok(())
 }
 
+/// Whether `name` is an acceptable token name (1 to `MAX_NAME_CHARS`
+/// printable characters once trimmed).
+pub fn is_valid_token_name(name: &str) -> bool {
+    text_field(name, "name", MAX_NAME_CHARS).is_ok()
+}
+
 /// Checks `req` against the policy; returns the expiry to store.
 pub(super) fn request(
     req: &IssueRequest,

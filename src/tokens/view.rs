@@ -1,5 +1,6 @@
 //! The JSON shape of a token in listings and APIs (never its secret).
 
+use super::format::TokenKind;
 use super::{status, TokenStatus};
 use crate::store::models::TokenRecord;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -53,7 +54,7 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 impl TokenView {
     /// The view of `r` at `now`.
     pub fn new(r: &TokenRecord, now: DateTime<Utc>) -> Self {
-        let prefix = if r.kind == "service" { "sat" } else { "pat" };
+        let prefix = TokenKind::from_stored(&r.kind).map_or("pat", TokenKind::prefix);
         TokenView {
             id: r.id.clone(),
             kind: r.kind.clone(),

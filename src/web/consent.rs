@@ -2,7 +2,7 @@
 //! `GET|POST /oauth2/authorize/{id}`.
 
 use super::pages::{self, current_user, html, message, redirect, ConsentPage as ConsentTemplate};
-use super::{blocking, form_pairs};
+use super::{blocking, form_field, form_pairs};
 use crate::app::Services;
 use crate::error::InternalError;
 use crate::oauth::authorize::{self, AuthorizeOutcome};
@@ -134,13 +134,7 @@ pub async fn submit(
         ));
     };
     let pairs = form_pairs(&body);
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&pairs, name);
     if !user.csrf_matches(&field("csrf")) {
         return Ok(message(
             StatusCode::FORBIDDEN,

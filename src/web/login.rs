@@ -3,7 +3,7 @@
 use super::pages::{
     self, cookie, current_user, html, local_path, message, redirect, HomePage, LoginPage,
 };
-use super::{blocking, form_pairs};
+use super::{blocking, form_field, form_pairs};
 use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
@@ -70,12 +70,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let form = form_pairs(&body);
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&form, name);
     let next = local_path(Some(&field("next")));
     let username = field("username");
     let expected = req
@@ -141,13 +136,7 @@ pub async fn logout(
     let Some(user) = current_user(&req, &svc).await? else {
         return Ok(redirect(StatusCode::SEE_OTHER, "/login"));
     };
-    let form = form_pairs(&body);
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if !user.csrf_matches(csrf) {
+    if !user.csrf_matches(&form_field(&form_pairs(&body), "csrf")) {
         return Ok(message(
             StatusCode::FORBIDDEN,
             "Not signed out",

@@ -15,7 +15,7 @@ mod token_endpoint;
 mod well_known;
 
 pub use errors::{ApiError, OAuthEndpointError};
-pub use jobs::{send_expiry_reminders, AUDIT_FLUSH_PERIOD};
+pub use jobs::send_expiry_reminders;
 
 use crate::app::Services;
 use crate::error::InternalError;
@@ -90,6 +90,15 @@ pub(crate) fn client_ip(
         .filter_map(|v| v.to_str().ok())
         .collect();
     Some(crate::net::client_address(peer, &forwarded, trusted))
+}
+
+/// The first value of `name` in form pairs, or "".
+pub(crate) fn form_field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
 /// Name/value pairs of a form-encoded body, repeated names kept in order.
