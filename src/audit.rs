@@ -68,6 +68,11 @@ impl Actor {
             ..Actor::default()
         }
     }
+
+    /// The name to record as who did it.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("unknown")
+    }
 }
 
 fn new_id(svc: &Services, at: DateTime<Utc>) -> String {
@@ -263,16 +268,44 @@ impl From<AuditRow> for AuditView {
     }
 }
 
-/// A token's events, newest first (at most `limit`). Blocking.
+/// One page of a token's audit trail.
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    /// Events, newest first.
+    pub events: Vec<AuditView>,
+    /// Where the next (older) page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Largest page of audit events.
+pub const MAX_AUDIT_PAGE: i64 = 200;
+
+/// A page of token `token_id`'s events, newest first, after `cursor`.
+/// `Err` names a bad cursor. Blocking.
 pub fn for_token(
     svc: &Services,
     token_id: &str,
+    cursor: Option<&str>,
     limit: i64,
-) -> Result<Vec<AuditView>, InternalError> {
-    Ok(store::for_token(&mut *svc.conn()?, token_id, None, limit)?
-        .into_iter()
-        .map(AuditView::from)
-        .collect())
+) -> Result<Result<AuditPage, String>, InternalError> {
+    let before = match cursor.map(crate::cursor::decode) {
+        None => None,
+        Some(Some(before)) => Some(before),
+        Some(None) => return Ok(Err(crate::cursor::BAD_CURSOR.into())),
+    };
+    let limit = limit.clamp(1, MAX_AUDIT_PAGE);
+    let mut rows = store::for_token(&mut *svc.conn()?, token_id, before, limit + 1)?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| crate::cursor::encode(r.occurred_at, &r.id))
+    } else {
+        None
+    };
+    Ok(Ok(AuditPage {
+        events: rows.into_iter().map(AuditView::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// Every event since `since`, oldest first (for `patgate admin audit export`). Blocking.

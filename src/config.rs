@@ -77,6 +77,9 @@ pub struct Config {
     /// A browser session ends this long after sign-in, whatever happens.
     #[serde(default = "defaults::session_max_age")]
     pub session_max_age: Ttl,
+    /// Who may do what: permissions of everyone, of roles, and of upstream groups.
+    #[serde(default)]
+    pub access: crate::accounts::permissions::AccessConfig,
 }
 
 /// Expiry reminders: where to POST them and how long before expiry.

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod keys;
 pub mod net;

@@ -115,6 +115,13 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Replace the roles given directly to a user (none: clear them).
+    Roles {
+        /// User name.
+        name: String,
+        /// Roles: `admin` or one defined under `[access.roles]`.
+        roles: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,16 +209,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => cli::rotate_keys(&svc),
         Command::Admin {
-            command:
-                AdminCommand::User {
-                    command:
-                        UserCommand::Add {
-                            name,
-                            admin,
-                            password_stdin,
-                        },
-                },
-        } => access::add_user(&svc, &name, admin, password_stdin),
+            command: AdminCommand::User { command },
+        } => match command {
+            UserCommand::Add {
+                name,
+                admin,
+                password_stdin,
+            } => access::add_user(&svc, &name, admin, password_stdin),
+            UserCommand::Roles { name, roles } => access::set_roles(&svc, &name, &roles),
+        },
         Command::Admin {
             command:
                 AdminCommand::Audit {

@@ -1,6 +1,7 @@
 //! People: local accounts with argon2id passwords, throttled sign-in, and
 //! browser sessions stored in the database (so every instance accepts them).
 
+pub mod permissions;
 pub mod principal;
 pub mod sessions;
 
@@ -59,6 +60,34 @@ pub fn add_user(
         AddUserOutcome::Added
     } else {
         AddUserOutcome::Exists
+    })
+}
+
+/// The result of changing a user's roles.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetRolesOutcome {
+    /// Changed.
+    Set,
+    /// No such user.
+    NoSuchUser,
+    /// A role neither built in nor configured.
+    UnknownRole(String),
+}
+
+/// Replaces the roles given directly to `subject`. Blocking.
+pub fn set_roles(
+    svc: &Services,
+    subject: &str,
+    roles: &[String],
+) -> Result<SetRolesOutcome, InternalError> {
+    if let Some(r) = roles.iter().find(|r| !svc.config.access.knows_role(r)) {
+        return Ok(SetRolesOutcome::UnknownRole(r.clone()));
+    }
+    Ok(if store::set_roles(&mut *svc.conn()?, subject, roles)? {
+        tracing::info!(%subject, roles = %roles.join(" "), "roles changed");
+        SetRolesOutcome::Set
+    } else {
+        SetRolesOutcome::NoSuchUser
     })
 }
 

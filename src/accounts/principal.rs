@@ -11,64 +11,57 @@ use josekit::jwk::Jwk;
 use josekit::jws::{EdDSA, JwsVerifier, ES256};
 use std::collections::BTreeSet;
 
-/// A permission on access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Permission {
-    /// `access-tokens:user:read`: see one's own tokens.
-    UserRead,
-    /// `access-tokens:user:write`: create and rotate one's own tokens.
-    UserWrite,
-    /// `access-tokens:user:revoke`: revoke one's own tokens.
-    UserRevoke,
-    /// `access-tokens:user:admin`: any user's tokens.
-    UserAdmin,
-    /// `access-tokens:service:read`.
-    ServiceRead,
-    /// `access-tokens:service:write`.
-    ServiceWrite,
-    /// `access-tokens:service:revoke`.
-    ServiceRevoke,
-}
-
-/// The permissions everyone has on their own tokens.
-const OWN: [Permission; 3] = [
-    Permission::UserRead,
-    Permission::UserWrite,
-    Permission::UserRevoke,
-];
+pub use super::permissions::Permission;
+use super::permissions::ADMIN_ROLE;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The subject acting.
     pub subject: String,
+    /// Its roles (given directly or through upstream groups).
+    pub roles: BTreeSet<String>,
     /// What it may do.
     pub permissions: BTreeSet<Permission>,
 }
 
 impl Principal {
-    fn new(subject: String, admin: bool) -> Self {
-        let mut permissions: BTreeSet<Permission> = OWN.into_iter().collect();
-        if admin {
-            use Permission::*;
-            permissions.extend([UserAdmin, ServiceRead, ServiceWrite, ServiceRevoke]);
-        }
-        Principal {
-            subject,
-            permissions,
-        }
-    }
-
     /// Whether it holds `p`.
     pub fn may(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }
 }
 
-/// The signed-in user `subject` as a principal (admins have every permission). Blocking.
+/// The principal of `subject`: the permissions of everyone plus those of the
+/// user's roles and groups, as the configuration maps them (`admin_token`: a
+/// service token with the admin role acting for a non-user owner).
+fn principal_of(
+    svc: &Services,
+    subject: &str,
+    admin_token: bool,
+) -> Result<Principal, InternalError> {
+    let access = &svc.config.access;
+    let roles = match users::find_user(&mut *svc.conn()?, subject)? {
+        Some(user) => {
+            let mut direct = user.role_list();
+            if user.is_admin || admin_token {
+                direct.push(ADMIN_ROLE.into());
+            }
+            access.roles_of(&direct, &user.group_list())
+        }
+        None if admin_token => BTreeSet::from([ADMIN_ROLE.to_string()]),
+        None => BTreeSet::new(),
+    };
+    Ok(Principal {
+        subject: subject.to_string(),
+        permissions: access.permissions_of(&roles),
+        roles,
+    })
+}
+
+/// The signed-in user `subject` as a principal. Blocking.
 pub fn from_session(svc: &Services, subject: &str) -> Result<Principal, InternalError> {
-    let admin = users::find_user(&mut *svc.conn()?, subject)?.is_some_and(|u| u.is_admin);
-    Ok(Principal::new(subject.to_string(), admin))
+    principal_of(svc, subject, false)
 }
 
 /// Verifies a patgate access token: signature against the published keys,
@@ -134,5 +127,8 @@ pub fn from_access_token(svc: &Services, jwt: &str) -> Result<Option<Principal>,
     let active = token.revoked_at.is_none()
         && token.expires_at.is_none_or(|e| e > svc.now())
         && token.owner == subject;
-    Ok(active.then(|| Principal::new(subject.to_string(), token.is_admin)))
+    if !active {
+        return Ok(None);
+    }
+    Ok(Some(principal_of(svc, subject, token.is_admin)?))
 }

@@ -1,6 +1,6 @@
 //! Operator commands for users and OAuth2 clients.
 
-use crate::accounts::{self, AddUserOutcome};
+use crate::accounts::{self, AddUserOutcome, SetRolesOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::secret::SecretString;
@@ -58,6 +58,20 @@ pub fn add_user(
         }
         AddUserOutcome::Exists => bail!("a user named {name} exists"),
         AddUserOutcome::Invalid(why) => bail!("{why}"),
+    }
+}
+
+/// `patgate admin user roles NAME [ROLE...]`.
+pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result<()> {
+    match accounts::set_roles(svc, name, roles)? {
+        SetRolesOutcome::Set => {
+            eprintln!("roles of {name}: {}", roles.join(" "));
+            Ok(())
+        }
+        SetRolesOutcome::NoSuchUser => bail!("no user named {name}"),
+        SetRolesOutcome::UnknownRole(r) => {
+            bail!("unknown role {r:?}: use `admin` or a role defined under [access.roles]")
+        }
     }
 }
 

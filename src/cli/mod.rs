@@ -3,6 +3,7 @@
 pub mod access;
 
 use crate::app::Services;
+use crate::audit::Actor;
 use crate::config::parse_duration;
 use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
@@ -66,7 +67,7 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
         lifetime: parse_lifetime(args.expires_in.as_deref())?,
         cidrs: args.cidrs,
     };
-    match tokens::issue(svc, request, &crate::audit::Actor::named(&operator()))? {
+    match tokens::issue(svc, request, &operator())? {
         IssueOutcome::Issued(t) => {
             let r = &t.record;
             let expires = r
@@ -161,11 +162,12 @@ pub fn rotate_token(svc: &Services, id: &str, grace: Option<&str>) -> anyhow::Re
 }
 
 /// Who an operator command acts as, for `revoked_by` and logs.
-fn operator() -> String {
-    format!(
+/// The operator running an admin command, as the audit log names them.
+fn operator() -> Actor {
+    Actor::named(&format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "operator".into())
-    )
+    ))
 }
 
 /// `patgate admin audit export [--since T]`: JSON lines, oldest first. `T`

@@ -66,6 +66,9 @@ impl Config {
                 return bad(&key, "secret_hash must be an argon2id PHC string");
             }
         }
+        if let Some(problem) = self.access.problem() {
+            return bad("access", &problem);
+        }
         if self.session_idle_timeout.seconds() > self.session_max_age.seconds() {
             return bad("session_idle_timeout", "exceeds session_max_age");
         }

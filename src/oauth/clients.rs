@@ -83,16 +83,32 @@ impl Client {
     }
 }
 
-fn built_in(id: &str) -> Option<Client> {
-    (id == CLI_CLIENT_ID).then(|| Client {
-        id: CLI_CLIENT_ID.into(),
-        name: "patgate CLI".into(),
+fn built_in(svc: Option<&Services>, id: &str) -> Option<Client> {
+    let base = Client {
+        id: id.into(),
+        name: String::new(),
         redirect_uris: vec![],
         secret_hash: None,
         scopes: vec![],
         first_party: true,
-        any_loopback: true,
-    })
+        any_loopback: false,
+    };
+    match id {
+        CLI_CLIENT_ID => Some(Client {
+            name: "patgate CLI".into(),
+            any_loopback: true,
+            ..base
+        }),
+        super::web_client::WEB_CLIENT_ID => Some(Client {
+            name: "patgate (this site)".into(),
+            redirect_uris: vec![svc?
+                .config
+                .url(super::web_client::CALLBACK_PATH)
+                .to_string()],
+            ..base
+        }),
+        _ => None,
+    }
 }
 
 /// The client `id`: built-in, then the config file, then the database. Blocking.
@@ -101,7 +117,7 @@ pub fn find(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<Client>, InternalError> {
-    if let Some(c) = built_in(id) {
+    if let Some(c) = built_in(Some(svc), id) {
         return Ok(Some(c));
     }
     if let Some(c) = svc.config.clients.iter().find(|c| c.id == id) {
@@ -134,13 +150,13 @@ mod tests {
         Client {
             redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
             any_loopback: false,
-            ..built_in(CLI_CLIENT_ID).unwrap()
+            ..built_in(None, CLI_CLIENT_ID).unwrap()
         }
     }
 
     #[test]
     fn redirect_matching() {
-        let cli = built_in(CLI_CLIENT_ID).unwrap();
+        let cli = built_in(None, CLI_CLIENT_ID).unwrap();
         assert!(cli.accepts_redirect("http://127.0.0.1:53211/callback"));
         assert!(cli.accepts_redirect("http://[::1]:4000/"));
         assert!(!cli.accepts_redirect("http://localhost:4000/"));

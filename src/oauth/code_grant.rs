@@ -104,7 +104,12 @@ pub fn exchange(
     };
     if session.status == "used" {
         if let Some(token_id) = &session.token_id {
-            if tokens::revoke(svc, token_id, "patgate:code-replay")? == RevokeOutcome::Revoked {
+            if tokens::revoke(
+                svc,
+                token_id,
+                &crate::audit::Actor::named("patgate:code-replay"),
+            )? == RevokeOutcome::Revoked
+            {
                 tracing::warn!(%token_id, client_id = %client.id, "authorization code replayed; its token is revoked");
             }
         }

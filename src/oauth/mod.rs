@@ -10,5 +10,6 @@ pub mod error;
 pub mod metadata;
 pub mod refresh_grant;
 pub mod token_request;
+pub mod web_client;
 
 pub use error::{OAuthError, OAuthErrorCode};

@@ -63,7 +63,9 @@ impl TokenParams {
         )
     }
 
-    fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Result<Self, OAuthError> {
+    pub(crate) fn from_pairs(
+        pairs: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, OAuthError> {
         let mut out = HashMap::new();
         for (k, v) in pairs {
             if v.is_empty() {

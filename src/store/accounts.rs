@@ -19,6 +19,34 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     /// Last sign-in (UTC).
     pub last_login_at: Option<NaiveDateTime>,
+    /// Roles given directly, space-separated.
+    pub roles: String,
+    /// Upstream groups at the last sign-in, space-separated.
+    pub groups: String,
+}
+
+impl UserRow {
+    /// The directly given roles.
+    pub fn role_list(&self) -> Vec<String> {
+        self.roles.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// The upstream groups.
+    pub fn group_list(&self) -> Vec<String> {
+        self.groups.split_whitespace().map(str::to_string).collect()
+    }
+}
+
+/// Replaces the directly given roles of `subject`; `false` when no such user.
+pub fn set_roles(
+    conn: &mut DbConnection,
+    subject: &str,
+    roles: &[String],
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(u::users.filter(u::subject.eq(subject)))
+        .set(u::roles.eq(roles.join(" ")))
+        .execute(conn)?
+        == 1)
 }
 
 /// Adds a user; `false` when the subject exists already.

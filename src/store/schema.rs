@@ -45,6 +45,8 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        roles -> Text,
+        groups -> Text,
     }
 }
 

@@ -3,30 +3,15 @@
 
 use super::{RevokeOutcome, Services};
 use crate::audit::{self, Actor, Event};
+use crate::cursor;
 use crate::error::InternalError;
 use crate::store::models::TokenRecord;
 use crate::store::token_queries::{self as store, RestoreResult, TokenFilter};
 use crate::store::tokens as token_store;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, NaiveDateTime};
 use serde_json::json;
 
 /// Largest page size.
 pub const MAX_PAGE: i64 = 200;
-
-fn encode_cursor(r: &TokenRecord) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", r.created_at.timestamp_micros(), r.id))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (micros, id) = text.split_once(':')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc(),
-        id.to_string(),
-    ))
-}
 
 /// One page of a listing.
 #[derive(Debug)]
@@ -46,16 +31,17 @@ pub fn page(
 ) -> Result<Result<Page, String>, InternalError> {
     let after = match cursor {
         None => None,
-        Some(c) => match decode_cursor(c) {
+        Some(c) => match cursor::decode(c) {
             Some(after) => Some(after),
-            None => return Ok(Err("the cursor is not one this server gave out".into())),
+            None => return Ok(Err(cursor::BAD_CURSOR.into())),
         },
     };
     let limit = limit.clamp(1, MAX_PAGE);
     let mut rows = store::page(&mut *svc.conn()?, filter, svc.now(), after, limit + 1)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(encode_cursor)
+        rows.last()
+            .map(|r| cursor::encode(r.created_at.naive_utc(), &r.id))
     } else {
         None
     };
@@ -69,21 +55,14 @@ pub fn page(
 pub fn revoke_with_reason(
     svc: &Services,
     id: &str,
-    by: &str,
+    by: &Actor,
     reason: Option<&str>,
 ) -> Result<RevokeOutcome, InternalError> {
     let mut conn = svc.conn()?;
-    if token_store::revoke(&mut conn, id, by, svc.now())? {
-        tracing::info!(token_id = %id, actor = %by, "token revoked");
+    if token_store::revoke(&mut conn, id, by.label(), svc.now())? {
+        tracing::info!(token_id = %id, actor = %by.label(), "token revoked");
         let details = reason.map_or(json!({}), |r| json!({ "reason": r }));
-        audit::record(
-            svc,
-            &mut conn,
-            id,
-            Event::Revoked,
-            &Actor::named(by),
-            details,
-        )?;
+        audit::record(svc, &mut conn, id, Event::Revoked, by, details)?;
         return Ok(RevokeOutcome::Revoked);
     }
     Ok(match token_store::find(&mut conn, id)? {
@@ -106,21 +85,14 @@ pub enum RestoreOutcome {
 }
 
 /// Un-revokes `id` on behalf of `by`. Blocking.
-pub fn restore(svc: &Services, id: &str, by: &str) -> Result<RestoreOutcome, InternalError> {
+pub fn restore(svc: &Services, id: &str, by: &Actor) -> Result<RestoreOutcome, InternalError> {
     let mut conn = svc.conn()?;
     let Some(record) = token_store::find(&mut conn, id)? else {
         return Ok(RestoreOutcome::NotFound);
     };
     Ok(match store::restore(&mut conn, id, &record.name)? {
         RestoreResult::Restored => {
-            audit::record(
-                svc,
-                &mut conn,
-                id,
-                Event::Restored,
-                &Actor::named(by),
-                json!({}),
-            )?;
+            audit::record(svc, &mut conn, id, Event::Restored, by, json!({}))?;
             let record = token_store::find(&mut conn, id)?
                 .ok_or(InternalError::Blocking("token vanished".into()))?;
             RestoreOutcome::Restored(Box::new(record))
@@ -131,7 +103,7 @@ pub fn restore(svc: &Services, id: &str, by: &str) -> Result<RestoreOutcome, Int
 }
 
 /// Revokes every personal token of `owner` (offboarding); returns how many. Blocking.
-pub fn revoke_all(svc: &Services, owner: &str, by: &str) -> Result<usize, InternalError> {
+pub fn revoke_all(svc: &Services, owner: &str, by: &Actor) -> Result<usize, InternalError> {
     let ids = store::unrevoked_personal(&mut *svc.conn()?, owner)?;
     let mut revoked = 0;
     for id in ids {
@@ -141,23 +113,6 @@ pub fn revoke_all(svc: &Services, owner: &str, by: &str) -> Result<usize, Intern
             revoked += 1;
         }
     }
-    tracing::info!(%owner, actor = %by, revoked, "revoked all tokens of a user");
+    tracing::info!(%owner, actor = %by.label(), revoked, "revoked all tokens of a user");
     Ok(revoked)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(
-            decode_cursor(&URL_SAFE_NO_PAD.encode("1700000000123456:abc"))
-                .unwrap()
-                .1,
-            "abc"
-        );
-        assert!(decode_cursor("!!!").is_none());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("nope")).is_none());
-    }
 }

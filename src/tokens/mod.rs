@@ -136,7 +136,7 @@ pub enum RevokeOutcome {
 }
 
 /// Revokes token `id` on behalf of `by`, and audits it. Blocking.
-pub fn revoke(svc: &Services, id: &str, by: &str) -> Result<RevokeOutcome, InternalError> {
+pub fn revoke(svc: &Services, id: &str, by: &Actor) -> Result<RevokeOutcome, InternalError> {
     admin::revoke_with_reason(svc, id, by, None)
 }
 
@@ -191,7 +191,7 @@ pub fn rotate(
     svc: &Services,
     id: &str,
     grace: Duration,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<RotateOutcome, InternalError> {
     if grace < Duration::zero() || grace > MAX_ROTATION_GRACE {
         return Ok(RotateOutcome::InvalidGrace);
@@ -216,16 +216,9 @@ pub fn rotate(
     if !token_store::replace_secret(&mut conn, id, &record.secret_hash, &new_hash, until)? {
         return Ok(RotateOutcome::Inactive);
     }
-    tracing::info!(token_id = %id, %actor, grace_seconds = grace.num_seconds(), "token rotated");
+    tracing::info!(token_id = %id, actor = %actor.label(), grace_seconds = grace.num_seconds(), "token rotated");
     let details = serde_json::json!({ "graceSeconds": grace.num_seconds() });
-    audit::record(
-        svc,
-        &mut conn,
-        id,
-        Event::Rotated,
-        &Actor::named(actor),
-        details,
-    )?;
+    audit::record(svc, &mut conn, id, Event::Rotated, actor, details)?;
     let record = token_store::find(&mut conn, id)?
         .ok_or_else(|| InternalError::Blocking("token vanished".into()))?;
     Ok(RotateOutcome::Rotated(Box::new(IssuedToken {

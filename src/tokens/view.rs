@@ -46,6 +46,12 @@ pub struct TokenView {
     pub status: TokenStatus,
 }
 
+/// What the token starts with (`pat_<id>`), to recognise it.
+pub fn prefix_of(r: &TokenRecord) -> String {
+    let kind = TokenKind::from_stored(&r.kind).map_or("pat", TokenKind::prefix);
+    format!("{kind}_{}", r.id)
+}
+
 /// RFC 3339 in UTC with seconds.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -54,7 +60,6 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 impl TokenView {
     /// The view of `r` at `now`.
     pub fn new(r: &TokenRecord, now: DateTime<Utc>) -> Self {
-        let prefix = TokenKind::from_stored(&r.kind).map_or("pat", TokenKind::prefix);
         TokenView {
             id: r.id.clone(),
             kind: r.kind.clone(),
@@ -62,7 +67,7 @@ impl TokenView {
             owner: r.owner.clone(),
             description: r.description.clone(),
             scopes: r.scopes.clone(),
-            prefix: format!("{prefix}_{}", r.id),
+            prefix: prefix_of(r),
             client_id: r.client_id.clone(),
             admin: r.is_admin,
             created_at: rfc3339(r.created_at),

@@ -7,6 +7,7 @@ use crate::accounts::principal::{self, Permission, Principal};
 use crate::app::Services;
 use actix_web::http::{header, Method};
 use actix_web::HttpRequest;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The header a browser session must send with every change (CSRF).
@@ -81,12 +82,37 @@ pub(crate) fn revoke_answer(
     }
 }
 
-/// `{"events": […]}`: the audit trail of token `id`, newest first.
+/// The query string as name → value (400 when it cannot be parsed).
+pub(crate) fn query_map(req: &HttpRequest) -> Result<HashMap<String, String>, ApiError> {
+    actix_web::web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| ApiError::BadRequest(format!("query: {e}")))
+}
+
+/// `limit` from the query: 50 when absent, 1 to `max` (400 otherwise).
+pub(crate) fn page_limit(query: &HashMap<String, String>, max: i64) -> Result<i64, ApiError> {
+    match query.get("limit") {
+        None => Ok(50.min(max)),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be 1 to {max}"))),
+    }
+}
+
+/// `{"events": […], "next_cursor"}`: a page of token `id`'s audit trail,
+/// newest first (`?limit&cursor`).
 pub(crate) async fn audit_answer(
+    req: &HttpRequest,
     svc: &Arc<Services>,
     id: String,
 ) -> Result<actix_web::HttpResponse, ApiError> {
-    let s = svc.clone();
-    let events = blocking(move || crate::audit::for_token(&s, &id, 200)).await?;
-    Ok(actix_web::HttpResponse::Ok().json(serde_json::json!({ "events": events })))
+    let query = query_map(req)?;
+    let limit = page_limit(&query, crate::audit::MAX_AUDIT_PAGE)?;
+    let (s, cursor) = (svc.clone(), query.get("cursor").cloned());
+    let page = blocking(move || crate::audit::for_token(&s, &id, cursor.as_deref(), limit))
+        .await?
+        .map_err(ApiError::BadRequest)?;
+    Ok(actix_web::HttpResponse::Ok().json(page))
 }

@@ -1,7 +1,7 @@
 //! `/api/access-tokens/personal`: a person's own tokens as JSON.
 
 use super::api_auth::{allowed, audit_answer, revoke_answer};
-use super::{blocking, ApiError};
+use super::{actor, blocking, ApiError};
 use crate::accounts::principal::{Permission, Principal};
 use crate::app::Services;
 
@@ -55,8 +55,8 @@ pub async fn revoke(
     let svc = svc.into_inner();
     let who = allowed(&req, &svc, Permission::UserRevoke).await?;
     let record = own(&svc, &who, path.into_inner()).await?;
-    let s = svc.clone();
-    revoke_answer(blocking(move || tokens::revoke(&s, &record.id, &who.subject)).await?)
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    revoke_answer(blocking(move || tokens::revoke(&s, &record.id, &by)).await?)
 }
 
 /// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
@@ -82,16 +82,10 @@ pub async fn rotate(
         }
     };
     let record = own(&svc, &who, path.into_inner()).await?;
-    let s = svc.clone();
-    let outcome = blocking(move || {
-        tokens::rotate(
-            &s,
-            &record.id,
-            chrono::Duration::seconds(grace),
-            &who.subject,
-        )
-    })
-    .await?;
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    let outcome =
+        blocking(move || tokens::rotate(&s, &record.id, chrono::Duration::seconds(grace), &by))
+            .await?;
     match outcome {
         RotateOutcome::Rotated(t) => Ok(super::errors::no_store(&mut HttpResponse::Ok()).json(
             json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
@@ -115,5 +109,5 @@ pub async fn audit_trail(
     let svc = svc.into_inner();
     let who = allowed(&req, &svc, Permission::UserRead).await?;
     let record = own(&svc, &who, path.into_inner()).await?;
-    audit_answer(&svc, record.id).await
+    audit_answer(&req, &svc, record.id).await
 }

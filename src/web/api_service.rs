@@ -1,12 +1,11 @@
 //! `/api/access-tokens/service` (service tokens), the scope catalogue, and
 //! `/api/access-tokens/users/{subject}/revoke-all` (offboarding).
 
-use super::api_auth::{allowed, audit_answer, authenticate, revoke_answer};
+use super::api_auth::{allowed, audit_answer, authenticate, page_limit, query_map, revoke_answer};
 use super::errors::no_store;
-use super::{blocking, ApiError};
+use super::{actor, blocking, ApiError};
 use crate::accounts::principal::Permission;
 use crate::app::Services;
-use crate::audit;
 use crate::store::token_queries::TokenFilter;
 use crate::tokens::admin::{self, RestoreOutcome};
 use crate::tokens::format::TokenKind;
@@ -15,7 +14,6 @@ use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
@@ -24,25 +22,14 @@ const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
 pub async fn list(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
     allowed(&req, &svc, Permission::ServiceRead).await?;
-    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map_err(|e| ApiError::BadRequest(format!("query: {e}")))?
-        .into_inner();
+    let query = query_map(&req)?;
     let status = query.get("status").cloned();
     if status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
         return Err(ApiError::BadRequest(
             "status must be active, expiring, expired or revoked".into(),
         ));
     }
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=admin::MAX_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("limit must be 1 to {}", admin::MAX_PAGE))
-            })?,
-    };
+    let limit = page_limit(&query, admin::MAX_PAGE)?;
     let filter = TokenFilter {
         kind: Some(TokenKind::Service.as_str().into()),
         status,
@@ -111,8 +98,8 @@ pub async fn create(
         lifetime,
         cidrs: input.cidrs,
     };
-    let s = svc.clone();
-    match blocking(move || tokens::issue(&s, request, &audit::Actor::named(&who.subject))).await? {
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    match blocking(move || tokens::issue(&s, request, &by)).await? {
         IssueOutcome::Issued(t) => Ok(no_store(&mut HttpResponse::Created()).json(
             json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
         )),
@@ -165,11 +152,9 @@ pub async fn revoke(
             .map(|r| r.chars().take(500).collect::<String>())
     };
     let record = service_token(&svc, path.into_inner()).await?;
-    let s = svc.clone();
-    let outcome = blocking(move || {
-        admin::revoke_with_reason(&s, &record.id, &who.subject, reason.as_deref())
-    })
-    .await?;
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    let outcome =
+        blocking(move || admin::revoke_with_reason(&s, &record.id, &by, reason.as_deref())).await?;
     revoke_answer(outcome)
 }
 
@@ -182,8 +167,8 @@ pub async fn restore(
     let svc = svc.into_inner();
     let who = allowed(&req, &svc, Permission::ServiceWrite).await?;
     let record = service_token(&svc, path.into_inner()).await?;
-    let s = svc.clone();
-    match blocking(move || admin::restore(&s, &record.id, &who.subject)).await? {
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    match blocking(move || admin::restore(&s, &record.id, &by)).await? {
         RestoreOutcome::Restored(r) => {
             Ok(HttpResponse::Ok().json(json!({ "token": TokenView::new(&r, svc.now()) })))
         }
@@ -204,7 +189,7 @@ pub async fn audit_trail(
     let svc = svc.into_inner();
     allowed(&req, &svc, Permission::ServiceRead).await?;
     let record = service_token(&svc, path.into_inner()).await?;
-    audit_answer(&svc, record.id).await
+    audit_answer(&req, &svc, record.id).await
 }
 
 /// `GET /api/access-tokens/service/scopes`: the scope catalogue (any signed-in caller).
@@ -228,7 +213,11 @@ pub async fn revoke_all(
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
     let who = allowed(&req, &svc, Permission::UserAdmin).await?;
-    let (s, subject) = (svc.clone(), path.into_inner());
-    let revoked = blocking(move || admin::revoke_all(&s, &subject, &who.subject)).await?;
+    let (s, subject, by) = (
+        svc.clone(),
+        path.into_inner(),
+        actor(&req, &svc, &who.subject),
+    );
+    let revoked = blocking(move || admin::revoke_all(&s, &subject, &by)).await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
 }

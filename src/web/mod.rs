@@ -1,6 +1,7 @@
 //! The HTTP layer (actix-web): the one route table, handlers that call the
 //! domain on the blocking pool, and error mapping. No diesel here.
 
+mod admin_pages;
 mod api_auth;
 mod api_personal;
 mod api_service;
@@ -9,9 +10,12 @@ mod errors;
 mod health;
 mod jobs;
 mod login;
+mod page_access;
 mod pages;
 mod request_id;
+mod settings;
 mod token_endpoint;
+mod views;
 mod well_known;
 
 pub use errors::{ApiError, OAuthEndpointError};
@@ -45,6 +49,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(login::logout))
         .route("/", web::get().to(login::home))
         .route("/static/patgate.css", web::get().to(stylesheet))
+        .route("/static/copy.js", web::get().to(copy_script))
+        .service(
+            web::scope("/settings/personal-tokens")
+                .route("", web::get().to(settings::list))
+                .route("/new", web::get().to(settings::generate))
+                .route("/callback", web::get().to(settings::callback))
+                .route("/{id}/revoke", web::get().to(settings::confirm_revoke))
+                .route("/{id}/revoke", web::post().to(settings::revoke))
+                .route(
+                    "/{id}/regenerate",
+                    web::get().to(settings::confirm_regenerate),
+                )
+                .route("/{id}/regenerate", web::post().to(settings::regenerate)),
+        )
+        .service(
+            web::scope("/admin")
+                .route("/access-tokens", web::get().to(admin_pages::list))
+                .route("/access-tokens", web::post().to(admin_pages::create))
+                .route("/access-tokens/new", web::get().to(admin_pages::new_form))
+                .route("/access-tokens/{id}", web::get().to(admin_pages::detail))
+                .route(
+                    "/access-tokens/{id}/revoke",
+                    web::post().to(admin_pages::revoke),
+                )
+                .route(
+                    "/access-tokens/{id}/restore",
+                    web::post().to(admin_pages::restore),
+                )
+                .route(
+                    "/users/revoke-all",
+                    web::get().to(admin_pages::confirm_revoke_all),
+                )
+                .route("/users/revoke-all", web::post().to(admin_pages::revoke_all)),
+        )
         .service(
             web::scope("/api/access-tokens/personal")
                 .route("", web::get().to(api_personal::list))
@@ -77,6 +115,14 @@ async fn stylesheet() -> actix_web::HttpResponse {
         .body(include_str!("../../static/patgate.css"))
 }
 
+/// `GET /static/copy.js`: the copy button of the show-once token page.
+async fn copy_script() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../static/copy.js"))
+}
+
 /// The client's address: the peer, or the `X-Forwarded-For` hop a trusted
 /// proxy names (see `net::client_address`).
 pub(crate) fn client_ip(
@@ -90,6 +136,24 @@ pub(crate) fn client_ip(
         .filter_map(|v| v.to_str().ok())
         .collect();
     Some(crate::net::client_address(peer, &forwarded, trusted))
+}
+
+/// Who acts in this request, as the audit log records it: the subject, the
+/// client address and the user agent.
+pub(crate) fn actor(
+    req: &actix_web::HttpRequest,
+    svc: &Services,
+    subject: &str,
+) -> crate::audit::Actor {
+    crate::audit::Actor {
+        name: Some(subject.to_string()),
+        ip: client_ip(req, &svc.config.trusted_proxies).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(256).collect()),
+    }
 }
 
 /// The first value of `name` in form pairs, or "".

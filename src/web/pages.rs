@@ -16,7 +16,7 @@ use askama_web::WebTemplate;
 pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     (
         "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
@@ -137,6 +137,15 @@ pub fn local_path(next: Option<&str>) -> String {
         }
         _ => "/".to_string(),
     }
+}
+
+/// The absolute URL of page `path` with `pairs` as its query.
+pub fn page_url(svc: &Services, path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut url = svc.config.url(path);
+    if !pairs.is_empty() {
+        url.query_pairs_mut().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// The sign-in URL that returns to `next`.

@@ -255,7 +255,7 @@ async fn refusals_are_json_with_the_right_status(db: TestDb) {
         200
     );
     let id = token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, "admin"))
+    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("admin")))
         .await
         .unwrap();
     error_of(

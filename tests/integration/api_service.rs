@@ -396,7 +396,7 @@ async fn offboarding_and_permissions(db: TestDb) {
         .issue("bob", "bobs", &[], RequestedLifetime::Default)
         .await;
     let id = token_id(&old);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, "root"))
+    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("root")))
         .await
         .unwrap();
     for (method, path) in [

@@ -18,7 +18,8 @@ both_backends!(
 async fn trail(app: &TestApp, id: &str) -> Vec<AuditView> {
     app.blocking(|s| s.exchange_counts.flush(s)).await.unwrap();
     let id = id.to_string();
-    app.blocking(move |s| for_token(s, &id, 100)).await.unwrap()
+    let page = app.blocking(move |s| for_token(s, &id, None, 100));
+    page.await.unwrap().expect("no cursor given").events
 }
 
 async fn exchange_as(app: &TestApp, pat: &str) -> u16 {
@@ -86,7 +87,14 @@ async fn changes_are_appended_and_exchanges_coalesced(db: TestDb) {
     let new = app
         .blocking({
             let id = id.clone();
-            move |s| rotated(s, &id, Duration::zero(), "alice")
+            move |s| {
+                rotated(
+                    s,
+                    &id,
+                    Duration::zero(),
+                    &patgate::audit::Actor::named("alice"),
+                )
+            }
         })
         .await
         .unwrap();
@@ -94,7 +102,7 @@ async fn changes_are_appended_and_exchanges_coalesced(db: TestDb) {
     app.clock.advance(Duration::seconds(1));
     app.blocking({
         let id = id.clone();
-        move |s| patgate::tokens::revoke(s, &id, "admin")
+        move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("admin"))
     })
     .await
     .unwrap();

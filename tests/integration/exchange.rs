@@ -120,7 +120,7 @@ async fn verified_secrets_skip_argon2_but_not_the_database(db: TestDb) {
     );
     // The cache never overrides the database: a revoked token is refused at once.
     let id = token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, "test"))
+    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
         .await
         .unwrap();
     assert_oauth_error(app.exchange(&pat).await, 400, "invalid_grant").await;

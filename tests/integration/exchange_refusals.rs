@@ -43,7 +43,7 @@ async fn revoked_expired_wrong_secret_and_unknown_share_one_answer(db: TestDb) {
     app.exchange_ok(&expiring).await;
     let id = token_id(&revoked);
     let outcome = app
-        .blocking(move |s| patgate::tokens::revoke(s, &id, "test"))
+        .blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
         .await
         .unwrap();
     assert_eq!(outcome, patgate::tokens::RevokeOutcome::Revoked);

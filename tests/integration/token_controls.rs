@@ -16,7 +16,7 @@ both_backends!(
 
 async fn rotated(app: &TestApp, pat: &str, grace: Duration) -> RotateOutcome {
     let id = token_id(pat);
-    app.blocking(move |s| rotate(s, &id, grace, "test"))
+    app.blocking(move |s| rotate(s, &id, grace, &patgate::audit::Actor::named("test")))
         .await
         .unwrap()
 }
@@ -68,7 +68,7 @@ async fn rotation_without_grace_stops_the_old_secret_at_once(db: TestDb) {
         RotateOutcome::InvalidGrace
     ));
     let id = token_id(&new);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, "test"))
+    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
         .await
         .unwrap();
     assert!(matches!(

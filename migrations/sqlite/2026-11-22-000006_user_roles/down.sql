@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN groups;
+ALTER TABLE users DROP COLUMN roles;
