@@ -18,6 +18,8 @@ mod housekeeping;
 mod instances;
 mod keys;
 mod migrations;
+mod pages_admin;
+mod pages_personal;
 mod processes;
 mod reminders;
 mod sign_in;
