@@ -1,26 +1,20 @@
-//! `/admin/access-tokens`: service tokens (create, list with filters and
+//! `/admin/access-tokens`: service tokens (list with filters and
 //! database-level pagination, detail with audit trail, revoke with a reason,
 //! restore), every user's personal tokens, and revoking all tokens of a user.
 
-use super::page_access::{forbidden, page_form, page_user, PageUser};
+use super::page_access::{allowed, forbidden, page_form, page_user};
 use super::pages::{html, message, page_url, redirect};
-use super::views::{
-    AdminTokensPage, ConfirmPage, EventLine, ServiceTokenForm, TokenDetailPage, TokenLine,
-};
+use super::views::{AdminTokensPage, ConfirmPage, EventLine, TokenDetailPage, TokenLine};
 use super::{actor, blocking, form_field};
 use crate::accounts::principal::Permission;
 use crate::app::Services;
-use crate::config::MaxTokenLifetime;
 use crate::error::InternalError;
-use crate::oauth::consent::ScopeChoice;
 use crate::store::models::TokenRecord;
 use crate::store::token_queries::TokenFilter;
+use crate::tokens;
 use crate::tokens::admin::{self, RestoreOutcome};
-use crate::tokens::format::TokenKind;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,15 +22,6 @@ use std::sync::Arc;
 const LIST: &str = "/admin/access-tokens";
 const PAGE_SIZE: i64 = 25;
 const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
-
-macro_rules! allowed {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(refusal) => return Ok(refusal),
-        }
-    };
-}
 
 fn query(req: &HttpRequest) -> HashMap<String, String> {
     web::Query::<HashMap<String, String>>::from_query(req.query_string())
@@ -136,127 +121,6 @@ pub async fn list(
         notice,
     };
     Ok(html(StatusCode::OK, page, &req))
-}
-
-fn blank_form(svc: &Services, user: &PageUser) -> ServiceTokenForm {
-    ServiceTokenForm {
-        nav: user.nav(),
-        name: String::new(),
-        owner: String::new(),
-        description: String::new(),
-        scopes: svc
-            .config
-            .scopes
-            .iter()
-            .map(|(name, description)| ScopeChoice {
-                name: name.clone(),
-                description: description.clone(),
-                checked: false,
-            })
-            .collect(),
-        expires: String::new(),
-        max_date: match svc.config.token_max_ttl {
-            MaxTokenLifetime::Limited(max) => {
-                Some((svc.now() + max.duration()).format("%Y-%m-%d").to_string())
-            }
-            MaxTokenLifetime::Unlimited => None,
-        },
-        cidrs: String::new(),
-        error: None,
-    }
-}
-
-/// `GET /admin/access-tokens/new`.
-pub async fn new_form(
-    req: HttpRequest,
-    svc: web::Data<Services>,
-) -> Result<HttpResponse, InternalError> {
-    let svc = svc.into_inner();
-    let user = allowed!(page_user(&req, &svc, &[Permission::ServiceWrite]).await?);
-    Ok(html(StatusCode::OK, blank_form(&svc, &user), &req))
-}
-
-/// `POST /admin/access-tokens`: creates a service token and shows it once;
-/// on a mistake, the form again with the values and what was wrong.
-pub async fn create(
-    req: HttpRequest,
-    body: web::Bytes,
-    svc: web::Data<Services>,
-) -> Result<HttpResponse, InternalError> {
-    let svc = svc.into_inner();
-    let (user, fields) = allowed!(page_form(&req, &body, &svc, &[Permission::ServiceWrite]).await?);
-    let mut form = blank_form(&svc, &user);
-    form.name = form_field(&fields, "name").trim().to_string();
-    form.owner = form_field(&fields, "owner").trim().to_string();
-    form.description = form_field(&fields, "description").trim().to_string();
-    form.expires = form_field(&fields, "expires").trim().to_string();
-    form.cidrs = form_field(&fields, "cidrs");
-    let chosen: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.clone())
-        .collect();
-    for scope in &mut form.scopes {
-        scope.checked = chosen.contains(&scope.name);
-    }
-    let lifetime = if form.expires.is_empty() {
-        Ok(RequestedLifetime::Default)
-    } else {
-        NaiveDate::parse_from_str(&form.expires, "%Y-%m-%d")
-            .map(|d| {
-                RequestedLifetime::Until(d.and_hms_opt(23, 59, 59).expect("valid time").and_utc())
-            })
-            .map_err(|_| "enter the expiry date as YYYY-MM-DD".to_string())
-    };
-    let problem = match (
-        &lifetime,
-        chosen.iter().find(|s| !svc.config.scopes.contains_key(*s)),
-    ) {
-        (Err(why), _) => Some(why.clone()),
-        (_, Some(bad)) => Some(format!("scope {bad:?} is not in the scope catalogue")),
-        _ => None,
-    };
-    if let Some(why) = problem {
-        form.error = Some(why);
-        return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, form, &req));
-    }
-    let request = IssueRequest {
-        kind: TokenKind::Service,
-        owner: form.owner.clone(),
-        name: form.name.clone(),
-        description: Some(form.description.clone()).filter(|d| !d.is_empty()),
-        scopes: chosen,
-        is_admin: false,
-        client_id: None,
-        lifetime: lifetime.unwrap_or(RequestedLifetime::Default),
-        cidrs: form
-            .cidrs
-            .split([',', ' ', '\n', '\r'])
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect(),
-    };
-    let (s, by) = (svc.clone(), actor(&req, &svc, &user.session.subject));
-    let error = match blocking(move || tokens::issue(&s, request, &by)).await? {
-        IssueOutcome::Issued(t) => {
-            let page = super::views::TokenSecretPage {
-                nav: user.nav(),
-                title: "New service token".into(),
-                token: TokenLine::new(&t.record, svc.now()),
-                raw: t.raw.expose().to_string(),
-                note: None,
-                back: page_url(&svc, &format!("{LIST}/{}", t.record.id), &[]),
-            };
-            return Ok(html(StatusCode::CREATED, page, &req));
-        }
-        IssueOutcome::Invalid { message, .. } => (StatusCode::UNPROCESSABLE_ENTITY, message),
-        IssueOutcome::NameTaken => (
-            StatusCode::CONFLICT,
-            "this owner already has an active token with this name".into(),
-        ),
-    };
-    form.error = Some(error.1);
-    Ok(html(error.0, form, &req))
 }
 
 async fn load(svc: &Arc<Services>, id: String) -> Result<Option<TokenRecord>, InternalError> {

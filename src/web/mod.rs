@@ -2,6 +2,7 @@
 //! domain on the blocking pool, and error mapping. No diesel here.
 
 mod admin_pages;
+mod admin_service_form;
 mod api_auth;
 mod api_personal;
 mod api_service;
@@ -66,8 +67,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/admin")
                 .route("/access-tokens", web::get().to(admin_pages::list))
-                .route("/access-tokens", web::post().to(admin_pages::create))
-                .route("/access-tokens/new", web::get().to(admin_pages::new_form))
+                .route("/access-tokens", web::post().to(admin_service_form::create))
+                .route(
+                    "/access-tokens/new",
+                    web::get().to(admin_service_form::new_form),
+                )
                 .route("/access-tokens/{id}", web::get().to(admin_pages::detail))
                 .route(
                     "/access-tokens/{id}/revoke",

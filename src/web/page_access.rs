@@ -13,6 +13,17 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use std::sync::Arc;
 
+/// Unwraps a page check's `Ok`, or returns its refusal (sign-in, 401, 403) as the answer.
+macro_rules! allowed {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refusal) => return Ok(refusal),
+        }
+    };
+}
+pub(crate) use allowed;
+
 /// A signed-in person on a page.
 #[derive(Debug)]
 pub struct PageUser {

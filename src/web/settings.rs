@@ -3,7 +3,7 @@
 //! once; revoke and regenerate ask for confirmation. Works without
 //! JavaScript (a script only adds the copy button).
 
-use super::page_access::{page_form, page_user, PageUser};
+use super::page_access::{allowed, page_form, page_user, PageUser};
 use super::pages::{cookie, html, message, page_url, redirect};
 use super::views::{ConfirmPage, PersonalTokensPage, TokenLine, TokenSecretPage};
 use super::{actor, blocking, form_field};
@@ -31,15 +31,6 @@ const GRACE_CHOICES: [(i64, &str); 5] = [
     (259_200, "3 days"),
     (604_800, "7 days"),
 ];
-
-macro_rules! allowed {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(refusal) => return Ok(refusal),
-        }
-    };
-}
 
 fn notice_for(code: Option<&str>) -> Option<String> {
     Some(

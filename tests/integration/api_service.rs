@@ -238,13 +238,25 @@ async fn admins_create_list_revoke_and_restore_service_tokens(db: TestDb) {
     assert_eq!(events, vec!["restored", "revoked", "created"]);
     assert_eq!(trail["events"][1]["details"]["reason"], "leaked in a log");
     assert_eq!(trail["events"][1]["actor"], "root");
-    assert_eq!(trail["events"][1]["ip"], "127.0.0.1", "the actor's address is kept");
+    assert_eq!(
+        trail["events"][1]["ip"], "127.0.0.1",
+        "the actor's address is kept"
+    );
     assert!(trail["next_cursor"].is_null());
-    let first = call(&app, Method::GET, &format!("{base}/{id}/audit?limit=2"), &admin, None)
-        .await
-        .1;
+    let first = call(
+        &app,
+        Method::GET,
+        &format!("{base}/{id}/audit?limit=2"),
+        &admin,
+        None,
+    )
+    .await
+    .1;
     assert_eq!(first["events"].as_array().unwrap().len(), 2);
-    let cursor = first["next_cursor"].as_str().expect("more events").to_string();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("more events")
+        .to_string();
     let rest = call(
         &app,
         Method::GET,
@@ -254,10 +266,20 @@ async fn admins_create_list_revoke_and_restore_service_tokens(db: TestDb) {
     )
     .await
     .1;
-    assert_eq!(rest["events"][0]["event"], "created", "the oldest, after the first page");
+    assert_eq!(
+        rest["events"][0]["event"], "created",
+        "the oldest, after the first page"
+    );
     assert_eq!(rest["events"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
-    let bad = call(&app, Method::GET, &format!("{base}/{id}/audit?cursor=zz"), &admin, None).await;
+    let bad = call(
+        &app,
+        Method::GET,
+        &format!("{base}/{id}/audit?cursor=zz"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(bad.0, 400);
     // A restored token whose name was reused meanwhile cannot come back.
     call(&app, Method::DELETE, &format!("{base}/{id}"), &admin, None).await;

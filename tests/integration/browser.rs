@@ -1,8 +1,10 @@
-//! Headless Chromium (Debian's package, driven by playwright-core) signs in,
-//! approves the consent screen and arrives at the client's redirect URI with
-//! a code, which the client then exchanges. Screenshots go to
-//! `target/browser-screenshots/`. Skipped with a notice where Chromium or
-//! playwright-core is missing, except under CI, where that is a failure.
+//! Headless Chromium (Debian's package, driven by playwright-core): a person
+//! signs in and approves the consent screen, landing on the client's
+//! redirect URI with a code that the client exchanges; an admin creates,
+//! audits and revokes a service token and a person generates and revokes a
+//! PAT on the token pages. Screenshots go to `target/browser-screenshots/`.
+//! Skipped with a notice where Chromium or playwright-core is missing,
+//! except under CI, where that is a failure.
 
 use crate::support::browser::{authorize_url, cli_client};
 use crate::support::{TestApp, TestDb};
@@ -45,43 +47,77 @@ fn redirect_target() -> u16 {
     port
 }
 
+/// Chromium and the scripts' folder, or why the browser tests cannot run.
+fn browser_setup() -> Result<(PathBuf, PathBuf), &'static str> {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium =
+        chromium().ok_or("no Chromium at /usr/bin/chromium (apt-get install chromium)")?;
+    if !scripts.join("node_modules/playwright-core").exists() {
+        return Err("playwright-core is not installed (npm ci --prefix tests/browser)");
+    }
+    Ok((chromium, scripts))
+}
+
+/// Runs `node <script> <args…>` in the scripts' folder; its standard output.
+async fn run_script(chromium: &Path, scripts: &Path, script: &str, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("node");
+    cmd.current_dir(scripts)
+        .env("CHROMIUM", chromium)
+        .arg(script)
+        .args(args);
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("node runs"))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser script {script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn screenshots() -> PathBuf {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+fn assert_taken(shots: &Path, names: &[&str]) {
+    for shot in names {
+        assert!(
+            std::fs::metadata(shots.join(shot)).unwrap().len() > 10_000,
+            "{shot} was taken"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn a_person_signs_in_and_approves_in_chromium() {
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let Some(chromium) = chromium() else {
-        return skip("no Chromium at /usr/bin/chromium (apt-get install chromium)");
+    let (chromium, scripts) = match browser_setup() {
+        Ok(setup) => setup,
+        Err(why) => return skip(why),
     };
-    if !scripts.join("node_modules/playwright-core").exists() {
-        return skip("playwright-core is not installed (npm ci --prefix tests/browser)");
-    }
     let db = TestDb::sqlite();
     let app = TestApp::start(&db).await;
     app.add_user("alice", "correct horse battery", false).await;
     let redirect = format!("http://127.0.0.1:{}/callback", redirect_target());
     let client = cli_client(&app, "patgate-cli", &redirect);
     let (url, state, verifier) = authorize_url(&client, &["read", "write"]);
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-
-    let mut cmd = std::process::Command::new("node");
-    cmd.current_dir(&scripts)
-        .env("CHROMIUM", &chromium)
-        .arg("consent.mjs");
-    cmd.args([
-        url.as_str(),
-        "alice",
-        "correct horse battery",
-        shots.to_str().unwrap(),
-    ]);
-    let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("node runs"))
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let landed = url::Url::parse(String::from_utf8(out.stdout).unwrap().trim()).expect("final URL");
+    let shots = screenshots();
+    let user = "alice";
+    let out = run_script(
+        &chromium,
+        &scripts,
+        "consent.mjs",
+        &[
+            url.as_str(),
+            user,
+            "correct horse battery",
+            shots.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let landed = url::Url::parse(out.trim()).expect("final URL");
     assert!(landed.as_str().starts_with(&redirect), "{landed}");
     let param = |k: &str| {
         landed
@@ -90,12 +126,7 @@ async fn a_person_signs_in_and_approves_in_chromium() {
             .map(|(_, v)| v.into_owned())
     };
     assert_eq!(param("state").as_deref(), Some(state.secret().as_str()));
-    for shot in ["sign-in.png", "consent.png"] {
-        assert!(
-            std::fs::metadata(shots.join(shot)).unwrap().len() > 10_000,
-            "{shot} was taken"
-        );
-    }
+    assert_taken(&shots, &["sign-in.png", "consent.png"]);
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -111,4 +142,76 @@ async fn a_person_signs_in_and_approves_in_chromium() {
     let record = app.record(&crate::support::token_id(&pat)).await;
     assert_eq!(record.name, "laptop (browser test)");
     app.exchange_ok(&pat).await;
+}
+
+#[actix_web::test]
+async fn an_admin_and_a_person_manage_tokens_in_chromium() {
+    let (chromium, scripts) = match browser_setup() {
+        Ok(setup) => setup,
+        Err(why) => return skip(why),
+    };
+    let db = TestDb::sqlite();
+    let app = TestApp::start(&db).await;
+    app.add_user("root", "correct horse battery", true).await;
+    app.add_user("alice", "correct horse battery", false).await;
+    let shots = screenshots();
+    let base = app.base.as_str().trim_end_matches('/').to_string();
+    let out = run_script(
+        &chromium,
+        &scripts,
+        "tokens.mjs",
+        &[
+            &base,
+            "root",
+            "alice",
+            "correct horse battery",
+            shots.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    for flag in [
+        "warned",
+        "copied",
+        "auditShown",
+        "adminSawRevoked",
+        "personSawRevoked",
+    ] {
+        assert_eq!(seen[flag], true, "{flag}: {seen}");
+    }
+    let sat = seen["serviceToken"].as_str().unwrap();
+    let pat = seen["personalToken"].as_str().unwrap();
+    assert!(sat.starts_with("sat_") && pat.starts_with("pat_"), "{seen}");
+    let service = app.record(&crate::support::token_id(sat)).await;
+    assert_eq!(
+        (service.owner.as_str(), service.name.as_str()),
+        ("platform", "deploy-bot")
+    );
+    assert_eq!(service.revoked_by.as_deref(), Some("root"));
+    let personal = app.record(&crate::support::token_id(pat)).await;
+    assert_eq!(
+        (personal.owner.as_str(), personal.name.as_str()),
+        ("alice", "laptop")
+    );
+    assert_eq!(personal.revoked_by.as_deref(), Some("alice"));
+    assert_eq!(
+        app.exchange(sat).await.status(),
+        400,
+        "revoked in the browser"
+    );
+    assert_eq!(
+        app.exchange(pat).await.status(),
+        400,
+        "revoked in the browser"
+    );
+    assert_taken(
+        &shots,
+        &[
+            "admin-new-token.png",
+            "admin-token-detail.png",
+            "admin-access-tokens.png",
+            "settings-new-token.png",
+            "settings-personal-tokens.png",
+        ],
+    );
 }

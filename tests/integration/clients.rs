@@ -211,6 +211,12 @@ async fn operator_commands_manage_users_and_clients(db: TestDb) {
         .output()
         .unwrap();
     assert!(!short.status.success(), "an empty password is refused");
+    succeeded(run(&config, &["admin", "user", "roles", "carol", "admin"]));
+    let unknown = run(&config, &["admin", "user", "roles", "carol", "ghost"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown role \"ghost\""));
+    let nobody = run(&config, &["admin", "user", "roles", "nobody", "admin"]);
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user named nobody"));
 
     let secret = ok(run(
         &config,

@@ -83,3 +83,28 @@ fn unknown_keys_and_bad_values_name_the_key() {
     assert!(err.contains("access_token_ttl"), "{err}");
     assert!(load("not toml [", &[], &[]).is_err());
 }
+
+#[test]
+fn access_mapping_is_checked_at_start_up() {
+    let readme_example = r#"
+[access]
+everyone = ["access-tokens:user:read", "access-tokens:user:write", "access-tokens:user:revoke"]
+[access.roles]
+auditor = ["access-tokens:service:read", "access-tokens:user:admin"]
+[access.groups]
+"platform-admins" = ["admin"]
+"security" = ["auditor"]
+"#;
+    let c = load(readme_example, &[], &[]).unwrap();
+    assert!(c.access.knows_role("auditor") && c.access.knows_role("admin"));
+    let err = load("[access.groups]\nops = [\"ghost\"]\n", &[], &[]).unwrap_err();
+    assert!(
+        err.contains("key `access`") && err.contains("ghost"),
+        "{err}"
+    );
+    let err = load("[access]\neveryone = [\"tokens:all\"]\n", &[], &[]).unwrap_err();
+    assert!(
+        err.contains("access") && err.contains("unknown permission"),
+        "{err}"
+    );
+}

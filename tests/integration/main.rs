@@ -20,6 +20,7 @@ mod keys;
 mod migrations;
 mod pages_admin;
 mod pages_personal;
+mod permissions;
 mod processes;
 mod reminders;
 mod sign_in;

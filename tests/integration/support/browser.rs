@@ -26,6 +26,27 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     Some(html[start..].split('"').next()?.to_string())
 }
 
+/// The token on a show-once page: `<input id="secret" value="…">`.
+pub fn shown_secret(html: &str) -> String {
+    let marker = "id=\"secret\" value=\"";
+    let start = html.find(marker).expect("the page shows the token") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The password of the accounts [`signed_in`] creates.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Adds `user` (an admin if `admin`) and signs them in; the browser and the
+/// session's CSRF token (from the sign-out form of the landing page).
+pub async fn signed_in(app: &TestApp, user: &str, admin: bool) -> (Browser, String) {
+    app.add_user(user, PASSWORD, admin).await;
+    let browser = Browser::new(app);
+    assert_eq!(browser.sign_in(user, PASSWORD, "/").await.status(), 303);
+    let home = browser.get("/").await.text().await.unwrap();
+    let csrf = hidden_value(&home, "csrf").expect("the sign-out form carries the CSRF token");
+    (browser, csrf)
+}
+
 /// The `Location` of a redirect, resolved against `base`.
 pub fn location(res: &Response) -> url::Url {
     let raw = res
