@@ -64,11 +64,69 @@ pub fn from_session(svc: &Services, subject: &str) -> Result<Principal, Internal
     principal_of(svc, subject, false)
 }
 
+/// A verified patgate access token: its claims and the PAT it came from.
+#[derive(Debug)]
+pub struct VerifiedAccessToken {
+    /// The JWT claims.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The token it was minted from, still active.
+    pub token: crate::store::models::TokenRecord,
+}
+
 /// Verifies a patgate access token: signature against the published keys,
 /// `typ` (RFC 9068 §2.1), `iss`, `aud`, `exp`, and that the PAT it came from
 /// is still active, so a revocation also ends its JWTs at once. `None` when
 /// anything fails. Blocking.
+pub fn verify_access_token(
+    svc: &Services,
+    jwt: &str,
+) -> Result<Option<VerifiedAccessToken>, InternalError> {
+    let Some((payload, header)) = verify_signature(svc, jwt)? else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::from(svc.now());
+    let valid = header.token_type() == Some(JWT_TYPE)
+        && payload.issuer() == Some(svc.config.issuer_id().as_str())
+        && payload
+            .audience()
+            .is_some_and(|aud| aud.contains(&svc.config.audience().as_str()))
+        && payload.expires_at().is_some_and(|exp| exp > now);
+    let (Some(subject), Some(token_id)) = (
+        payload.subject(),
+        payload.claim("token_id").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    if !valid {
+        return Ok(None);
+    }
+    let Some(token) = token_store::find(&mut *svc.conn()?, token_id)? else {
+        return Ok(None);
+    };
+    let active = token.revoked_at.is_none()
+        && token.expires_at.is_none_or(|e| e > svc.now())
+        && token.owner == subject;
+    Ok(active.then(|| VerifiedAccessToken {
+        claims: payload.claims_set().clone(),
+        token,
+    }))
+}
+
+/// The principal acting with a patgate access token (see
+/// [`verify_access_token`]). Blocking.
 pub fn from_access_token(svc: &Services, jwt: &str) -> Result<Option<Principal>, InternalError> {
+    match verify_access_token(svc, jwt)? {
+        Some(v) => Ok(Some(principal_of(svc, &v.token.owner, v.token.is_admin)?)),
+        None => Ok(None),
+    }
+}
+
+/// The payload and header of a JWT signed by one of patgate's published
+/// keys (ES256 or EdDSA), without any claim checks. Blocking.
+pub fn verify_signature(
+    svc: &Services,
+    jwt: &str,
+) -> Result<Option<(josekit::jwt::JwtPayload, josekit::jws::JwsHeader)>, InternalError> {
     let Ok(header) = josekit::jwt::decode_header(jwt) else {
         return Ok(None);
     };
@@ -102,33 +160,5 @@ pub fn from_access_token(svc: &Services, jwt: &str) -> Result<Option<Principal>,
         },
         _ => return Ok(None),
     };
-    let Ok((payload, header)) = josekit::jwt::decode_with_verifier(jwt, verifier.as_ref()) else {
-        return Ok(None);
-    };
-    let now = std::time::SystemTime::from(svc.now());
-    let valid = header.token_type() == Some(JWT_TYPE)
-        && payload.issuer() == Some(svc.config.issuer_id().as_str())
-        && payload
-            .audience()
-            .is_some_and(|aud| aud.contains(&svc.config.audience().as_str()))
-        && payload.expires_at().is_some_and(|exp| exp > now);
-    let (Some(subject), Some(token_id)) = (
-        payload.subject(),
-        payload.claim("token_id").and_then(|v| v.as_str()),
-    ) else {
-        return Ok(None);
-    };
-    if !valid {
-        return Ok(None);
-    }
-    let Some(token) = token_store::find(&mut *svc.conn()?, token_id)? else {
-        return Ok(None);
-    };
-    let active = token.revoked_at.is_none()
-        && token.expires_at.is_none_or(|e| e > svc.now())
-        && token.owner == subject;
-    if !active {
-        return Ok(None);
-    }
-    Ok(Some(principal_of(svc, subject, token.is_admin)?))
+    Ok(josekit::jwt::decode_with_verifier(jwt, verifier.as_ref()).ok())
 }

@@ -31,8 +31,9 @@ fn invalid_client() -> OAuthError {
     )
 }
 
-/// Identifies and, for confidential clients, authenticates the caller.
-fn authenticate(
+/// Identifies and, for confidential clients, authenticates the caller
+/// (RFC 6749 §2.3.1).
+pub fn authenticate(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,

@@ -7,8 +7,11 @@ pub mod clients;
 pub mod code_grant;
 pub mod consent;
 pub mod error;
+pub mod introspection;
 pub mod metadata;
 pub mod refresh_grant;
+pub mod revocation;
+pub mod token_check;
 pub mod token_request;
 pub mod web_client;
 

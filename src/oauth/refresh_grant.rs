@@ -173,7 +173,9 @@ pub fn verify(
         pending.presented.secret.expose(),
         &pending.record,
     );
-    let Some(matched) = accepted_hashes(record, now).find(|hash| svc.hasher.verify(secret, hash))
+    let material = pending.presented.secret_material();
+    let Some(matched) =
+        accepted_hashes(record, now).find(|hash| svc.hasher.verify_bytes(&material, hash))
     else {
         return Ok(ExchangeStep::Denied(Denial::WrongSecret));
     };

@@ -65,7 +65,13 @@ pub struct PresentedToken {
     pub id: String,
     /// The secret part (random characters and checksum).
     pub secret: SecretString,
+    /// The secret part is base64 of the secret bytes (a token registered from
+    /// `@access-tokens/core`, `pat_<id>.<base64>`), not patgate's characters.
+    pub base64_secret: bool,
 }
+
+/// Longest token accepted in the `@access-tokens` format.
+const MAX_FOREIGN_LEN: usize = 512;
 
 /// Why a string is not a well-formed token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -73,11 +79,32 @@ pub struct PresentedToken {
 pub struct MalformedToken;
 
 impl PresentedToken {
+    /// The bytes the stored hash was made from.
+    pub fn secret_material(&self) -> Vec<u8> {
+        use base64::Engine;
+        let text = self.secret.expose();
+        if !self.base64_secret {
+            return text.as_bytes().to_vec();
+        }
+        let engines = [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::URL_SAFE,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
+        engines
+            .iter()
+            .find_map(|e| e.decode(text).ok())
+            .unwrap_or_default()
+    }
+
     /// Parses and checks the checksum; no database is needed to refuse a
-    /// mistyped or truncated token.
+    /// mistyped or truncated token. Also accepts the `@access-tokens` format
+    /// `pat_<21 alphanumerics>.<base64>` (no checksum) for registered tokens,
+    /// unless its secret part has patgate's shape (then the checksum decides).
     pub fn parse(raw: &str) -> Result<Self, MalformedToken> {
         if raw.len() != TOKEN_LEN || !raw.is_ascii() {
-            return Err(MalformedToken);
+            return Self::parse_foreign(raw);
         }
         let kind = match &raw[..4] {
             "pat_" => TokenKind::Personal,
@@ -99,7 +126,29 @@ impl PresentedToken {
             kind,
             id: id.to_string(),
             secret: SecretString::new(secret),
+            base64_secret: false,
         })
+    }
+
+    fn parse_foreign(raw: &str) -> Result<Self, MalformedToken> {
+        let rest = raw.strip_prefix("pat_").ok_or(MalformedToken)?;
+        let (id, secret) = rest.split_once('.').ok_or(MalformedToken)?;
+        let base64 = |b: u8| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b);
+        let well_formed = raw.len() <= MAX_FOREIGN_LEN
+            && id.len() == ID_LEN
+            && id.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !secret.is_empty()
+            && secret.bytes().all(base64);
+        let token = PresentedToken {
+            kind: TokenKind::Personal,
+            id: id.to_string(),
+            secret: SecretString::new(secret),
+            base64_secret: true,
+        };
+        if !well_formed || token.secret_material().is_empty() {
+            return Err(MalformedToken);
+        }
+        Ok(token)
     }
 }
 

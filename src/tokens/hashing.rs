@@ -52,16 +52,22 @@ impl SecretHasher {
     /// the parameters stored in the string). Blocking. A malformed or
     /// unsupported PHC string never matches.
     pub fn verify(&self, secret: &str, phc: &str) -> bool {
+        self.verify_bytes(secret.as_bytes(), phc)
+    }
+
+    /// [`Self::verify`] for a secret given as bytes (tokens registered from
+    /// elsewhere hash the decoded secret). Blocking.
+    pub fn verify_bytes(&self, secret: &[u8], phc: &str) -> bool {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let Ok(parsed) = PasswordHash::new(phc) else {
             return false;
         };
         match parsed.algorithm.as_str() {
-            "argon2id" | "argon2i" | "argon2d" => Argon2::default()
-                .verify_password(secret.as_bytes(), &parsed)
-                .is_ok(),
+            "argon2id" | "argon2i" | "argon2d" => {
+                Argon2::default().verify_password(secret, &parsed).is_ok()
+            }
             "scrypt" => scrypt::Scrypt::new()
-                .verify_password(secret.as_bytes(), &parsed)
+                .verify_password(secret, &parsed)
                 .is_ok(),
             _ => false,
         }

@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod jobs;
 mod login;
+mod oauth_endpoints;
 mod page_access;
 mod pages;
 mod request_id;
@@ -24,7 +25,7 @@ pub use jobs::send_expiry_reminders;
 
 use crate::app::Services;
 use crate::error::InternalError;
-use crate::oauth::metadata::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
+use crate::oauth::metadata::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
@@ -34,7 +35,13 @@ use std::sync::Arc;
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(TOKEN_PATH, web::post().to(token_endpoint::token))
+        .route(REVOKE_PATH, web::post().to(oauth_endpoints::revoke))
+        .route(INTROSPECT_PATH, web::post().to(oauth_endpoints::introspect))
         .route(JWKS_PATH, web::get().to(well_known::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(well_known::metadata),
+        )
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(well_known::metadata),

@@ -18,7 +18,7 @@ use base64::Engine;
 use futures_util::StreamExt;
 
 /// Reads at most `MAX_BODY_BYTES` of the body.
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<Vec<u8>, OAuthEndpointError> {
@@ -55,7 +55,12 @@ pub async fn token(
         .and_then(|v| v.to_str().ok());
     let params = TokenParams::parse(content_type, &body)?;
     match params.require("grant_type")? {
-        "refresh_token" => refresh(&req, svc.into_inner(), &params).await,
+        "refresh_token" => {
+            let raw = params.require("refresh_token")?;
+            let response = exchange(&req, svc.into_inner(), raw, params.get("scope")).await?;
+            Ok(no_store(&mut HttpResponse::Ok()).json(response))
+        }
+        TOKEN_EXCHANGE_GRANT => token_exchange(&req, svc.into_inner(), &params).await,
         "authorization_code" => authorization_code(&req, svc.into_inner(), params).await,
         other => Err(OAuthError::new(
             OAuthErrorCode::UnsupportedGrantType,
@@ -67,7 +72,7 @@ pub async fn token(
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: id and
 /// secret are form-encoded before base64).
-fn basic_credentials(req: &HttpRequest) -> Result<ClientCredentials, OAuthError> {
+pub(crate) fn basic_credentials(req: &HttpRequest) -> Result<ClientCredentials, OAuthError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(ClientCredentials::default());
     };
@@ -110,14 +115,51 @@ async fn authorization_code(
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 
-/// The PAT → JWT exchange (see `oauth::refresh_grant`).
-async fn refresh(
+/// The grant type of token exchange (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// Token exchange (RFC 8693) with the PAT as `subject_token` of type
+/// `refresh_token`: the same exchange as the refresh grant, answered with
+/// `issued_token_type` (§2.2.1).
+async fn token_exchange(
     req: &HttpRequest,
     svc: std::sync::Arc<Services>,
     params: &TokenParams,
 ) -> Result<HttpResponse, OAuthEndpointError> {
-    let raw = params.require("refresh_token")?;
-    let scope = params.get("scope").map(str::to_string);
+    let raw = params.require("subject_token")?;
+    if params.require("subject_token_type")? != REFRESH_TOKEN_TYPE {
+        return Err(OAuthError::invalid_request(format!(
+            "subject_token_type must be {REFRESH_TOKEN_TYPE} (a personal access token)"
+        ))
+        .into());
+    }
+    let wanted = params.get("requested_token_type");
+    if wanted.is_some_and(|t| t != ACCESS_TOKEN_TYPE && t != "urn:ietf:params:oauth:token-type:jwt")
+    {
+        return Err(OAuthError::invalid_request("only access tokens are issued").into());
+    }
+    if params.get("actor_token").is_some() {
+        return Err(
+            OAuthError::invalid_request("delegation (actor_token) is not supported").into(),
+        );
+    }
+    let response = exchange(req, svc, raw, params.get("scope")).await?;
+    let mut body =
+        serde_json::to_value(&response).map_err(|e| InternalError::Blocking(e.to_string()))?;
+    body["issued_token_type"] = serde_json::json!(ACCESS_TOKEN_TYPE);
+    Ok(no_store(&mut HttpResponse::Ok()).json(body))
+}
+
+/// The PAT → JWT exchange (see `oauth::refresh_grant`), with its audit counts.
+pub(crate) async fn exchange(
+    req: &HttpRequest,
+    svc: std::sync::Arc<Services>,
+    raw: &str,
+    scope: Option<&str>,
+) -> Result<crate::oauth::access_token::TokenResponse, OAuthEndpointError> {
+    let scope = scope.map(str::to_string);
     let Ok(presented) = PresentedToken::parse(raw) else {
         tracing::info!("exchange refused: malformed token");
         return Err(OAuthError::invalid_grant().into());
@@ -140,7 +182,7 @@ async fn refresh(
         ExchangeStep::Issued(response) => {
             svc.exchange_counts
                 .count(&token_id, Event::Exchanged, None, ip, user_agent, now);
-            Ok(no_store(&mut HttpResponse::Ok()).json(response))
+            Ok(response)
         }
         ExchangeStep::Denied(denial) => {
             tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");

@@ -24,4 +24,5 @@ mod permissions;
 mod processes;
 mod reminders;
 mod sign_in;
+mod standard_endpoints;
 mod token_controls;

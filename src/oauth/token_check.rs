@@ -1,0 +1,50 @@
+//! Proof that a presented PAT is genuine, for revocation (RFC 7009) and
+//! introspection (RFC 7662): the stored record when the secret matches
+//! (verified-secret cache first, then argon2/scrypt), whatever its status.
+
+use crate::app::Services;
+use crate::error::InternalError;
+use crate::store::models::TokenRecord;
+use crate::tokens::format::{PresentedToken, TokenKind};
+use crate::tokens::{self, TokenStatus};
+
+/// The record of `raw` if it is a well-formed token whose secret matches the
+/// current one (or the previous one during a rotation's grace). Blocking and
+/// possibly costly (one full hash when not cached).
+pub fn genuine(svc: &Services, raw: &str) -> Result<Option<TokenRecord>, InternalError> {
+    let Ok(presented) = PresentedToken::parse(raw) else {
+        return Ok(None);
+    };
+    let Some(record) = tokens::find(svc, &presented.id)? else {
+        return Ok(None);
+    };
+    if TokenKind::from_stored(&record.kind) != Some(presented.kind) {
+        return Ok(None);
+    }
+    let now = svc.now();
+    let secret = presented.secret.expose();
+    let previous = record
+        .previous_secret_hash
+        .as_deref()
+        .filter(|_| record.previous_secret_expires_at.is_some_and(|t| t > now));
+    let hashes = std::iter::once(record.secret_hash.as_str()).chain(previous);
+    let mut matched = false;
+    for hash in hashes {
+        if svc.verified.contains(&record.id, hash, secret)
+            || svc.hasher.verify_bytes(&presented.secret_material(), hash)
+        {
+            svc.verified.insert(&record.id, hash, secret);
+            matched = true;
+            break;
+        }
+    }
+    Ok(matched.then_some(record))
+}
+
+/// Whether `record` can be exchanged now (not revoked, not expired).
+pub fn is_active(svc: &Services, record: &TokenRecord) -> bool {
+    matches!(
+        tokens::status(record, svc.now()),
+        TokenStatus::Active | TokenStatus::Expiring
+    )
+}
