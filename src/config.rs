@@ -2,9 +2,11 @@
 //! overridden by command-line flags. Unknown keys and bad values stop start-up
 //! with a message that names the key.
 
+mod compat;
 mod durations;
 mod validate;
 
+pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
 
 use crate::secret::SecretString;
@@ -80,6 +82,9 @@ pub struct Config {
     /// Who may do what: permissions of everyone, of roles, and of upstream groups.
     #[serde(default)]
     pub access: crate::accounts::permissions::AccessConfig,
+    /// The `@access-tokens/express`-compatible API.
+    #[serde(default)]
+    pub compat: CompatConfig,
 }
 
 /// Expiry reminders: where to POST them and how long before expiry.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod cursor;
 pub mod error;

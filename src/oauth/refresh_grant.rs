@@ -73,12 +73,22 @@ impl Denial {
     }
 }
 
+/// Which JWT an exchange mints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtFlavor {
+    /// patgate's RFC 9068 access token.
+    Rfc9068,
+    /// The claims `@access-tokens/express` issues (`sub` = token id, `owner`, `admin`, `roles`).
+    AccessTokensCompat,
+}
+
 /// An exchange whose secret still needs a full verification.
 #[derive(Debug)]
 pub struct PendingExchange {
     presented: PresentedToken,
     record: TokenRecord,
     ip: Option<IpAddr>,
+    flavor: JwtFlavor,
 }
 
 /// Where an exchange stands after a step.
@@ -129,6 +139,7 @@ pub fn begin(
     presented: PresentedToken,
     requested_scope: Option<&str>,
     ip: Option<IpAddr>,
+    flavor: JwtFlavor,
 ) -> Result<ExchangeStep, InternalError> {
     let now = svc.now();
     let mut conn = svc.conn()?;
@@ -154,6 +165,7 @@ pub fn begin(
         presented,
         record,
         ip,
+        flavor,
     };
     if !cached {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
@@ -197,7 +209,10 @@ fn finish(
     };
     let now = svc.now();
     let key = svc.keys.active(conn)?;
-    let response = mint(svc, &key, &pending.record, &scopes, now)?;
+    let response = match pending.flavor {
+        JwtFlavor::Rfc9068 => mint(svc, &key, &pending.record, &scopes, now)?,
+        JwtFlavor::AccessTokensCompat => crate::compat::mint(svc, &key, &pending.record, now)?,
+    };
     let due = pending
         .record
         .last_used_at

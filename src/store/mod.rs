@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod compat;
 mod connection;
 pub mod housekeeping;
 pub mod keys;

@@ -75,7 +75,37 @@ pub fn issue(
     req: IssueRequest,
     actor: &Actor,
 ) -> Result<IssueOutcome, InternalError> {
+    issue_as(svc, req, None, None, actor)
+}
+
+/// How a token's secret is set.
+#[derive(Debug)]
+pub enum SecretSource<'a> {
+    /// Generate one (shown once).
+    Generate,
+    /// A hash made elsewhere (argon2id or scrypt PHC string): the token is
+    /// registered, and its raw form is the holder's.
+    Registered(&'a str),
+}
+
+/// [`issue`] with a chosen id (`None`: a random one) and secret source
+/// (`None`: generated). A registered token's `raw` is empty. Blocking.
+pub fn issue_as(
+    svc: &Services,
+    req: IssueRequest,
+    id: Option<&str>,
+    secret: Option<SecretSource<'_>>,
+    actor: &Actor,
+) -> Result<IssueOutcome, InternalError> {
     let now = svc.now();
+    if id.is_some_and(|id| {
+        id.len() != format::ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric())
+    }) {
+        return Ok(IssueOutcome::Invalid {
+            field: "tokenId",
+            message: format!("a token id is {} letters and digits", format::ID_LEN),
+        });
+    }
     let expires_at = match validate::request(&req, &svc.config, now) {
         Ok(expires_at) => expires_at,
         Err((field, message)) => return Ok(IssueOutcome::Invalid { field, message }),
@@ -92,10 +122,22 @@ pub fn issue(
             }
         }
     }
-    let generated = format::generate(req.kind, None, svc.random.as_ref());
-    let secret_hash = svc
-        .hasher
-        .hash(generated.secret.expose(), svc.random.as_ref())?;
+    let mut generated = format::generate(req.kind, id, svc.random.as_ref());
+    let secret_hash = match secret {
+        Some(SecretSource::Registered(phc)) => {
+            if !hashing::SecretHasher::is_supported(phc) {
+                return Ok(IssueOutcome::Invalid {
+                    field: "secretPhc",
+                    message: "secretPhc must be an argon2id or scrypt PHC string".into(),
+                });
+            }
+            generated.raw = SecretString::new("");
+            phc.to_string()
+        }
+        _ => svc
+            .hasher
+            .hash(generated.secret.expose(), svc.random.as_ref())?,
+    };
     let new = NewToken {
         id: &generated.id,
         kind: req.kind.as_str(),

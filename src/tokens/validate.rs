@@ -100,7 +100,11 @@ pub(super) fn request(
             ));
         }
     }
-    Ok(Some(now + ttl.duration()))
+    Ok(Some(match req.lifetime {
+        // The exact time asked for, not one rounded to whole seconds from now.
+        RequestedLifetime::Until(at) => at,
+        _ => now + ttl.duration(),
+    }))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod admin_service_form;
 mod api_auth;
 mod api_personal;
 mod api_service;
+mod compat_api;
 mod consent;
 mod errors;
 mod health;
@@ -33,7 +34,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 /// The route table.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
+    // Before the `/admin` pages' scope, which would otherwise take `/admin/tokens`.
+    compat_api::routes(cfg, &config.compat);
     cfg.route(TOKEN_PATH, web::post().to(token_endpoint::token))
         .route(REVOKE_PATH, web::post().to(oauth_endpoints::revoke))
         .route(INTROSPECT_PATH, web::post().to(oauth_endpoints::introspect))
@@ -205,7 +208,7 @@ pub fn server(
             )
             .wrap(from_fn(request_id::assign))
             .wrap(Logger::new("%a \"%m %U\" %s %b %Dms %{x-request-id}o"))
-            .configure(routes)
+            .configure(|cfg| routes(cfg, &data.config))
             .default_service(web::to(not_found))
     })
     .listen(listener)?;

@@ -6,7 +6,7 @@ use crate::app::Services;
 use crate::audit::Event;
 use crate::error::InternalError;
 use crate::oauth::code_grant::{self, ClientCredentials};
-use crate::oauth::refresh_grant::{self, Denial, ExchangeStep};
+use crate::oauth::refresh_grant::{self, Denial, ExchangeStep, JwtFlavor};
 use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
 use crate::oauth::{OAuthError, OAuthErrorCode};
 use crate::secret::SecretString;
@@ -57,7 +57,8 @@ pub async fn token(
     match params.require("grant_type")? {
         "refresh_token" => {
             let raw = params.require("refresh_token")?;
-            let response = exchange(&req, svc.into_inner(), raw, params.get("scope")).await?;
+            let scope = params.get("scope");
+            let response = exchange(&req, svc.into_inner(), raw, scope, JwtFlavor::Rfc9068).await?;
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
         }
         TOKEN_EXCHANGE_GRANT => token_exchange(&req, svc.into_inner(), &params).await,
@@ -145,7 +146,7 @@ async fn token_exchange(
             OAuthError::invalid_request("delegation (actor_token) is not supported").into(),
         );
     }
-    let response = exchange(req, svc, raw, params.get("scope")).await?;
+    let response = exchange(req, svc, raw, params.get("scope"), JwtFlavor::Rfc9068).await?;
     let mut body =
         serde_json::to_value(&response).map_err(|e| InternalError::Blocking(e.to_string()))?;
     body["issued_token_type"] = serde_json::json!(ACCESS_TOKEN_TYPE);
@@ -158,6 +159,7 @@ pub(crate) async fn exchange(
     svc: std::sync::Arc<Services>,
     raw: &str,
     scope: Option<&str>,
+    flavor: JwtFlavor,
 ) -> Result<crate::oauth::access_token::TokenResponse, OAuthEndpointError> {
     let scope = scope.map(str::to_string);
     let Ok(presented) = PresentedToken::parse(raw) else {
@@ -167,7 +169,8 @@ pub(crate) async fn exchange(
     let token_id = presented.id.clone();
     let ip = super::client_ip(req, &svc.config.trusted_proxies);
     let (s, sc) = (svc.clone(), scope.clone());
-    let mut step = blocking(move || refresh_grant::begin(&s, presented, sc.as_deref(), ip)).await?;
+    let mut step =
+        blocking(move || refresh_grant::begin(&s, presented, sc.as_deref(), ip, flavor)).await?;
     if let ExchangeStep::NeedsVerification(pending) = step {
         let _permit = super::hashing_permit(&svc).await?;
         let s = svc.clone();

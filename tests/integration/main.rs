@@ -8,6 +8,7 @@ mod api_service;
 mod audit;
 mod browser;
 mod clients;
+mod compat_api;
 mod config;
 mod consent;
 mod consent_refusals;

@@ -1,0 +1,138 @@
+//! Compatibility with `@access-tokens/express`, so its client and CLI work
+//! against patgate unchanged: its JWT claims, its token records (unix-second
+//! times, roles = the token's scopes) and the admin operations its API offers.
+
+pub mod admin;
+
+use crate::accounts::principal::{self, Permission};
+use crate::app::Services;
+use crate::error::InternalError;
+use crate::keys::ActiveKey;
+use crate::oauth::access_token::TokenResponse;
+use crate::store::models::TokenRecord;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A token record as `@access-tokens` shows it (`PatRecord`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompatRecord {
+    /// Token id (21 alphanumerics).
+    pub token_id: String,
+    /// Owner.
+    pub owner: String,
+    /// Admin flag.
+    pub is_admin: bool,
+    /// Roles (the token's scopes); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; absent when never used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// Unix seconds; absent when not revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// Unix seconds; absent when it never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The PHC string of the secret, only when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_phc: Option<String>,
+}
+
+impl CompatRecord {
+    /// The record of `r`, with its PHC string when `with_phc`.
+    pub fn new(r: &TokenRecord, with_phc: bool) -> Self {
+        let unix = |t: DateTime<Utc>| t.timestamp();
+        CompatRecord {
+            token_id: r.id.clone(),
+            owner: r.owner.clone(),
+            is_admin: r.is_admin,
+            roles: (!r.scopes.is_empty()).then(|| r.scopes.clone()),
+            created_at: unix(r.created_at),
+            last_used_at: r.last_used_at.map(unix),
+            revoked_at: r.revoked_at.map(unix),
+            expires_at: r.expires_at.map(unix),
+            secret_phc: with_phc.then(|| r.secret_hash.clone()),
+        }
+    }
+}
+
+/// Mints the JWT `@access-tokens/express` issues: `sub` is the token id,
+/// with `owner`, `admin`, `roles` (always an array), `iss`, `iat`, `exp`, `jti`.
+pub fn mint(
+    svc: &Services,
+    key: &ActiveKey,
+    token: &TokenRecord,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, InternalError> {
+    let ttl = svc.config.access_token_ttl.seconds();
+    let mut jti = [0u8; 16];
+    svc.random.fill(&mut jti);
+    let claims = json!({
+        "iss": svc.config.issuer_id(),
+        "sub": token.id,
+        "owner": token.owner,
+        "admin": token.is_admin,
+        "roles": token.scopes,
+        "iat": now.timestamp(),
+        "exp": now.timestamp() + ttl,
+        "jti": uuid::Builder::from_random_bytes(jti).into_uuid().to_string(),
+    });
+    let Value::Object(claims) = claims else {
+        unreachable!("json! object")
+    };
+    Ok(TokenResponse {
+        access_token: key.sign("JWT", claims)?,
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token: None,
+        scope: token.scopes.join(" "),
+    })
+}
+
+/// Who presents a compatible JWT.
+#[derive(Debug)]
+pub enum CompatCaller {
+    /// No valid JWT, or its token is no longer active (401).
+    Unauthenticated,
+    /// Valid, but not an admin (403).
+    NotAdmin,
+    /// An admin: the token it came from.
+    Admin(Box<TokenRecord>),
+}
+
+/// Checks a JWT from `POST /auth/token` (or patgate's own access token):
+/// signature, `iss`, `exp`, and that its token is still active; an admin is
+/// a token with the admin flag, or one whose owner holds every permission. Blocking.
+pub fn caller(svc: &Services, jwt: &str) -> Result<CompatCaller, InternalError> {
+    let token = if let Some(v) = principal::verify_access_token(svc, jwt)? {
+        v.token
+    } else {
+        let Some((payload, _)) = principal::verify_signature(svc, jwt)? else {
+            return Ok(CompatCaller::Unauthenticated);
+        };
+        let now = std::time::SystemTime::from(svc.now());
+        let fresh = payload.issuer() == Some(svc.config.issuer_id().as_str())
+            && payload.expires_at().is_some_and(|exp| exp > now);
+        let Some(id) = payload.subject().filter(|_| fresh) else {
+            return Ok(CompatCaller::Unauthenticated);
+        };
+        match crate::tokens::find(svc, id)? {
+            Some(t) if crate::oauth::token_check::is_active(svc, &t) => t,
+            _ => return Ok(CompatCaller::Unauthenticated),
+        }
+    };
+    let admin = token.is_admin || {
+        let who = principal::from_session(svc, &token.owner)?;
+        Permission::ALL.iter().all(|p| who.may(*p))
+    };
+    Ok(if admin {
+        CompatCaller::Admin(Box::new(token))
+    } else {
+        CompatCaller::NotAdmin
+    })
+}

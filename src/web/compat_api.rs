@@ -1,0 +1,409 @@
+//! The `@access-tokens/express`-compatible API: `POST {auth}/token` and
+//! `{admin}/tokens…`, so `@access-tokens/client` and its CLI work unchanged.
+//! Errors are `{"error":{"message","code"}}`: 401 before 403 before 400,
+//! 404 for an unknown id, 409 for a duplicate, never a 5xx for a caller's
+//! mistake (that client retries 5xx).
+
+use super::errors::no_store;
+use super::token_endpoint::exchange;
+use super::{actor, blocking, ApiError, OAuthEndpointError};
+use crate::app::Services;
+use crate::compat::admin::{self, CompatOutcome, CompatPatch, NewCompatToken};
+use crate::compat::{self, CompatCaller};
+use crate::oauth::refresh_grant::JwtFlavor;
+use crate::oauth::token_request::TokenParams;
+use crate::oauth::OAuthErrorCode;
+use crate::store::compat::CompatFilter;
+use crate::store::models::TokenRecord;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// `POST {auth}/token`: the PAT from `client_secret`, else Basic `<any>:<PAT>`,
+/// else `Bearer <PAT>`; `grant_type`, when sent, is `client_credentials`.
+pub async fn token(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenParams::default()
+    } else {
+        TokenParams::parse(content_type, &body).map_err(|e| ApiError::BadRequest(e.description))?
+    };
+    if params
+        .get("grant_type")
+        .is_some_and(|g| g != "client_credentials")
+    {
+        return Err(ApiError::BadRequest("Unsupported grant_type".into()));
+    }
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let pat = if let Some(secret) = params.get("client_secret") {
+        secret.to_string()
+    } else if let Some(basic) = auth.and_then(|a| a.strip_prefix("Basic ")) {
+        let decoded = STANDARD
+            .decode(basic.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        match decoded.as_deref().and_then(|d| d.split_once(':')) {
+            Some((_, secret)) => secret.to_string(),
+            None => return Err(ApiError::Unauthorized),
+        }
+    } else if let Some(bearer) = auth.and_then(|a| a.strip_prefix("Bearer ")) {
+        bearer.trim().to_string()
+    } else {
+        return Err(ApiError::BadRequest(
+            "Missing credentials: provide client_secret, Basic auth, or Bearer token".into(),
+        ));
+    };
+    let response = match exchange(
+        &req,
+        svc.into_inner(),
+        &pat,
+        None,
+        JwtFlavor::AccessTokensCompat,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(OAuthEndpointError::OAuth(e)) if e.code == OAuthErrorCode::InvalidGrant => {
+            return Err(ApiError::Unauthorized)
+        }
+        Err(OAuthEndpointError::OAuth(e)) => return Err(ApiError::BadRequest(e.description)),
+        Err(OAuthEndpointError::TooLarge) => {
+            return Err(ApiError::BadRequest("request body too large".into()))
+        }
+        Err(OAuthEndpointError::Internal(e)) => return Err(e.into()),
+    };
+    let mut answer = json!({
+        "access_token": response.access_token,
+        "token_type": "Bearer",
+        "expires_in": response.expires_in,
+    });
+    if let Some(state) = params.get("state") {
+        answer["state"] = json!(state);
+    }
+    Ok(no_store(&mut HttpResponse::Ok()).json(answer))
+}
+
+/// The admin behind the request's Bearer JWT: 401 without a valid one, 403
+/// when it is not an admin's.
+async fn admin_caller(req: &HttpRequest, svc: &Arc<Services>) -> Result<TokenRecord, ApiError> {
+    let jwt = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?
+        .trim()
+        .to_string();
+    let s = svc.clone();
+    match blocking(move || compat::caller(&s, &jwt)).await? {
+        CompatCaller::Admin(t) => Ok(*t),
+        CompatCaller::NotAdmin => Err(ApiError::Forbidden("admin token required")),
+        CompatCaller::Unauthenticated => Err(ApiError::Unauthorized),
+    }
+}
+
+fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid request body: {e}")))
+}
+
+fn answer<T>(outcome: CompatOutcome<T>) -> Result<T, ApiError> {
+    match outcome {
+        CompatOutcome::Done(v) => Ok(v),
+        CompatOutcome::Invalid(why) => Err(ApiError::BadRequest(why)),
+        CompatOutcome::NotFound => Err(ApiError::NotFound),
+        CompatOutcome::Duplicate => Err(ApiError::Conflict("a token with this id exists".into())),
+    }
+}
+
+fn flag(query: &std::collections::HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match query.get(name).map(String::as_str) {
+        None => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some("0" | "false") => Ok(false),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false"
+        ))),
+    }
+}
+
+/// `GET {admin}/tokens?afterTokenId&limit&includeRevoked&includeExpired&includeSecretPhc&hasRole`.
+pub async fn list(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    admin_caller(&req, &svc).await?;
+    let query = super::api_auth::query_map(&req)?;
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| *l > 0)
+            .ok_or_else(|| ApiError::BadRequest("Limit must be a positive integer".into()))?
+            .min(1000),
+    };
+    let filter = CompatFilter {
+        after_id: query.get("afterTokenId").cloned(),
+        include_revoked: flag(&query, "includeRevoked")?,
+        include_expired: flag(&query, "includeExpired")?,
+        has_role: query.get("hasRole").cloned(),
+    };
+    let with_phc = flag(&query, "includeSecretPhc")?;
+    let s = svc.clone();
+    let records = blocking(move || admin::list(&s, &filter, limit, with_phc)).await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "records": records })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchBody {
+    token_ids: Vec<String>,
+    #[serde(default)]
+    include_secret_phc: bool,
+}
+
+/// `POST {admin}/tokens/batch` → `{found, notFound}`.
+pub async fn batch(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    admin_caller(&req, &svc).await?;
+    let input: BatchBody = json_body(&body)?;
+    let s = svc.clone();
+    let (found, not_found) =
+        blocking(move || admin::batch(&s, &input.token_ids, input.include_secret_phc)).await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "found": found, "notFound": not_found })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IssueBody {
+    #[serde(default)]
+    token_id: Option<String>,
+    #[serde(default)]
+    secret_phc: Option<String>,
+    owner: String,
+    #[serde(default)]
+    is_admin: bool,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+/// `POST {admin}/tokens` → `201 {token, record}`.
+pub async fn issue(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = admin_caller(&req, &svc).await?;
+    let input: IssueBody = json_body(&body)?;
+    if input.secret_phc.is_some() {
+        return Err(ApiError::BadRequest(
+            "Invalid request body: unknown field `secretPhc`".into(),
+        ));
+    }
+    let new = NewCompatToken {
+        token_id: input.token_id,
+        owner: input.owner,
+        is_admin: input.is_admin,
+        roles: input.roles,
+        expires_at: input.expires_at,
+    };
+    let (s, by) = (svc.clone(), actor(&req, &svc, &format!("token:{}", who.id)));
+    let (raw, record) = answer(blocking(move || admin::issue(&s, new, None, &by)).await?)?;
+    Ok(no_store(&mut HttpResponse::Created())
+        .json(json!({ "token": raw.expose(), "record": record })))
+}
+
+/// `PUT {admin}/tokens/{id}` with `{secretPhc, owner, …}`: registers a
+/// pre-hashed token → `{record}`.
+pub async fn register(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = admin_caller(&req, &svc).await?;
+    let input: IssueBody = json_body(&body)?;
+    let (Some(phc), None) = (input.secret_phc, input.token_id) else {
+        return Err(ApiError::BadRequest(
+            "Invalid request body: secretPhc is required (and tokenId goes in the path)".into(),
+        ));
+    };
+    let new = NewCompatToken {
+        token_id: Some(path.into_inner()),
+        owner: input.owner,
+        is_admin: input.is_admin,
+        roles: input.roles,
+        expires_at: input.expires_at,
+    };
+    let (s, by) = (svc.clone(), actor(&req, &svc, &format!("token:{}", who.id)));
+    let (_, record) = answer(blocking(move || admin::issue(&s, new, Some(&phc), &by)).await?)?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "record": record })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default)]
+    secret_phc: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    is_admin: Option<bool>,
+    #[serde(default)]
+    roles: Option<RolesUpdate>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<i64>>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` (by default) when absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRoles {
+    add: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveRoles {
+    remove: Vec<String>,
+}
+
+/// Roles replaced, or `{"add": […]}`, or `{"remove": […]}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RolesUpdate {
+    Replace(Vec<String>),
+    Add(AddRoles),
+    Remove(RemoveRoles),
+}
+
+/// `PATCH {admin}/tokens/{id}` → 204.
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = admin_caller(&req, &svc).await?;
+    let input: PatchBody = json_body(&body)?;
+    let mut patch = CompatPatch {
+        owner: input.owner,
+        is_admin: input.is_admin,
+        secret_phc: input.secret_phc,
+        expires_at: input.expires_at,
+        ..CompatPatch::default()
+    };
+    match input.roles {
+        Some(RolesUpdate::Replace(r)) => patch.roles = Some(r),
+        Some(RolesUpdate::Add(a)) => patch.add_roles = a.add,
+        Some(RolesUpdate::Remove(r)) => patch.remove_roles = r.remove,
+        None => {}
+    }
+    let (s, by, id) = (
+        svc.clone(),
+        actor(&req, &svc, &format!("token:{}", who.id)),
+        path.into_inner(),
+    );
+    answer(blocking(move || admin::update(&s, &id, patch, &by)).await?)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+/// `PUT {admin}/tokens/{id}/revoke` → 204.
+pub async fn revoke(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = admin_caller(&req, &svc).await?;
+    let input: RevokeBody = json_body(&body)?;
+    let (s, by, id) = (
+        svc.clone(),
+        actor(&req, &svc, &format!("token:{}", who.id)),
+        path.into_inner(),
+    );
+    answer(blocking(move || admin::revoke(&s, &id, input.expires_at, &by)).await?)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT {admin}/tokens/{id}/restore` → 204.
+pub async fn restore(
+    req: HttpRequest,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = admin_caller(&req, &svc).await?;
+    let (s, by, id) = (
+        svc.clone(),
+        actor(&req, &svc, &format!("token:{}", who.id)),
+        path.into_inner(),
+    );
+    answer(blocking(move || admin::restore(&s, &id, &by)).await?)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Adds the compatible routes under the configured paths.
+pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::CompatConfig) {
+    if !config.enabled {
+        return;
+    }
+    let admin = &config.admin_path;
+    cfg.route(
+        &format!("{}/token", config.auth_path),
+        web::post().to(token),
+    )
+    .route(&format!("{admin}/tokens"), web::get().to(list))
+    .route(&format!("{admin}/tokens"), web::post().to(issue))
+    .route(&format!("{admin}/tokens/batch"), web::post().to(batch))
+    .route(&format!("{admin}/tokens/{{id}}"), web::put().to(register))
+    .route(&format!("{admin}/tokens/{{id}}"), web::patch().to(update))
+    .route(
+        &format!("{admin}/tokens/{{id}}/revoke"),
+        web::put().to(revoke),
+    )
+    .route(
+        &format!("{admin}/tokens/{{id}}/restore"),
+        web::put().to(restore),
+    );
+}
