@@ -105,7 +105,31 @@ pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, I
     if !is_s256_challenge(challenge) {
         return fail("invalid_request", "code_challenge is not an S256 challenge");
     }
-    let requested: Vec<String> = match params.get("scope") {
+    let scopes = match requested_scopes(svc, &client, params.get("scope")) {
+        Ok(s) => s,
+        Err(why) => return fail("invalid_scope", &why),
+    };
+    let id = new_session(
+        svc,
+        &mut conn,
+        &client,
+        redirect_uri,
+        state,
+        challenge,
+        &scopes,
+        params.get("token_name"),
+    )?;
+    Ok(AuthorizeOutcome::Created(id))
+}
+
+/// The scopes a client asks for (`scope`, or all it may have), each in the
+/// catalogue and allowed for it, without repeats (RFC 6749 §3.3).
+pub fn requested_scopes(
+    svc: &Services,
+    client: &Client,
+    scope: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let requested: Vec<String> = match scope {
         Some(scope) => scope
             .split(' ')
             .filter(|s| !s.is_empty())
@@ -123,32 +147,43 @@ pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, I
         .iter()
         .find(|s| !svc.config.scopes.contains_key(*s) || !client.may_request(s))
     {
-        return fail(
-            "invalid_scope",
-            &format!("scope {bad} is unknown or not allowed for this client"),
-        );
+        return Err(format!(
+            "scope {bad} is unknown or not allowed for this client"
+        ));
     }
-    let hint = params
-        .get("token_name")
-        .map(|n| n.chars().take(100).collect::<String>());
-    let now = svc.now();
-    let id = random_alphanumeric(svc.random.as_ref(), 32);
     let mut scopes: Vec<String> = Vec::new();
     for s in requested {
         if !scopes.contains(&s) {
             scopes.push(s);
         }
     }
+    Ok(scopes)
+}
+
+/// Stores a pending authorization session (the consent screen's) and returns its id.
+#[allow(clippy::too_many_arguments)]
+pub fn new_session(
+    svc: &Services,
+    conn: &mut crate::store::DbConnection,
+    client: &Client,
+    redirect_uri: &str,
+    state: Option<&str>,
+    challenge: &str,
+    scopes: &[String],
+    name_hint: Option<&str>,
+) -> Result<String, InternalError> {
+    let now = svc.now();
+    let id = random_alphanumeric(svc.random.as_ref(), 32);
     store::insert_session(
-        &mut conn,
+        conn,
         &AuthSessionRow {
             id: id.clone(),
-            client_id: client.id,
+            client_id: client.id.clone(),
             redirect_uri: redirect_uri.to_string(),
             state: state.map(str::to_string),
             code_challenge: challenge.to_string(),
             scopes: scopes.join(" "),
-            token_name_hint: hint,
+            token_name_hint: name_hint.map(|n| n.chars().take(100).collect()),
             subject: None,
             status: "pending".into(),
             created_at: now.naive_utc(),
@@ -161,5 +196,5 @@ pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, I
             token_id: None,
         },
     )?;
-    Ok(AuthorizeOutcome::Created(id))
+    Ok(id)
 }

@@ -128,6 +128,18 @@ pub fn exchange(
     if !store::consume_code(&mut conn, &code_hash, now)? {
         return Ok(Err(OAuthError::invalid_grant()));
     }
+    issue_for_session(svc, &mut conn, &session, &client)
+}
+
+/// Issues the PAT a person approved in `session` for `client`, with a first
+/// access token (shared by the code and device grants). Blocking (argon2).
+pub fn issue_for_session(
+    svc: &Services,
+    conn: &mut crate::store::DbConnection,
+    session: &store::AuthSessionRow,
+    client: &Client,
+) -> Result<Result<TokenResponse, OAuthError>, InternalError> {
+    let now = svc.now();
     let scopes: Vec<String> = session
         .token_scopes
         .as_deref()
@@ -163,8 +175,8 @@ pub fn exchange(
             return Ok(Err(OAuthError::new(OAuthErrorCode::InvalidGrant, message)))
         }
     };
-    store::set_token(&mut conn, &session.id, &issued.record.id)?;
-    let key = svc.keys.active(&mut conn)?;
+    store::set_token(conn, &session.id, &issued.record.id)?;
+    let key = svc.keys.active(conn)?;
     let mut response = mint(svc, &key, &issued.record, &scopes, now)?;
     response.refresh_token = Some(issued.raw.expose().to_string());
     Ok(Ok(response))

@@ -109,6 +109,9 @@ pub enum ConsentDecision {
     Invalid(Box<ConsentScreen>),
     /// A clear page instead.
     Unavailable(Unavailable),
+    /// A device's request was answered (approved or not): the device picks
+    /// the answer up by polling (RFC 8628 §3.4).
+    DeviceAnswered(bool),
 }
 
 fn load(
@@ -165,7 +168,11 @@ fn screen(
         client_name,
         client_id: row.client_id.clone(),
         first_party: client.is_some_and(|c| c.first_party),
-        redirect_uri: row.redirect_uri.clone(),
+        redirect_uri: if row.redirect_uri == super::device::DEVICE_REDIRECT {
+            "the device that showed you the code (it collects the token itself)".into()
+        } else {
+            row.redirect_uri.clone()
+        },
         subject: subject.to_string(),
         scopes: row
             .scopes
@@ -270,6 +277,9 @@ pub fn submit(
         if !store::deny(&mut conn, id, subject, now)? {
             return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
         }
+        if row.redirect_uri == super::device::DEVICE_REDIRECT {
+            return Ok(ConsentDecision::DeviceAnswered(false));
+        }
         let url = back_to_client(
             &row,
             &[
@@ -322,6 +332,9 @@ pub fn submit(
     };
     if !store::approve(&mut conn, id, subject, now, &approval)? {
         return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
+    }
+    if row.redirect_uri == super::device::DEVICE_REDIRECT {
+        return Ok(ConsentDecision::DeviceAnswered(true));
     }
     let url = back_to_client(&row, &[("code", &code)])?;
     Ok(ConsentDecision::Redirect(url))

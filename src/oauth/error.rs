@@ -19,6 +19,14 @@ pub enum OAuthErrorCode {
     ServerError,
     /// The server is overloaded.
     TemporarilyUnavailable,
+    /// The person has not answered yet (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// Poll less often (RFC 8628 §3.5).
+    SlowDown,
+    /// The person refused (RFC 8628 §3.5).
+    AccessDenied,
+    /// The device code expired (RFC 8628 §3.5).
+    ExpiredToken,
 }
 
 impl OAuthErrorCode {
@@ -33,6 +41,10 @@ impl OAuthErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

@@ -23,6 +23,7 @@ pub fn document(config: &Config) -> Value {
         "token_endpoint": config.url(TOKEN_PATH).as_str(),
         "jwks_uri": config.url(JWKS_PATH).as_str(),
         "authorization_endpoint": config.url(AUTHORIZE_PATH).as_str(),
+        "device_authorization_endpoint": config.url(super::device::DEVICE_AUTHORIZATION_PATH).as_str(),
         "revocation_endpoint": config.url(REVOKE_PATH).as_str(),
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "introspection_endpoint": config.url(INTROSPECT_PATH).as_str(),
@@ -30,7 +31,8 @@ pub fn document(config: &Config) -> Value {
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",
-            "urn:ietf:params:oauth:grant-type:token-exchange"
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            super::device::DEVICE_GRANT
         ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod clients;
 pub mod code_grant;
 pub mod consent;
+pub mod device;
 pub mod error;
 pub mod introspection;
 pub mod metadata;

@@ -226,6 +226,19 @@ pub fn consume_code(
     Ok(n == 1)
 }
 
+/// Consumes approved session `id` (the device grant, which has no code):
+/// one conditional UPDATE. Whether this call consumed it.
+pub fn consume_session(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        a::authorization_sessions
+            .filter(a::id.eq(id))
+            .filter(a::status.eq("approved")),
+    )
+    .set(a::status.eq("used"))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Records the PAT issued from session `id`'s code.
 pub fn set_token(conn: &mut DbConnection, id: &str, token_id: &str) -> Result<(), StoreError> {
     diesel::update(a::authorization_sessions.filter(a::id.eq(id)))

@@ -2,7 +2,8 @@
 //! sessions, ended browser sessions, and old sign-in failure counts.
 
 use super::schema::{
-    authorization_sessions::dsl as a, browser_sessions::dsl as bs, login_throttle::dsl as lt,
+    authorization_sessions::dsl as a, browser_sessions::dsl as bs, device_authorizations::dsl as d,
+    login_throttle::dsl as lt,
 };
 use super::{DbConnection, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -17,6 +18,8 @@ pub struct Purged {
     pub browser_sessions: usize,
     /// Sign-in failure counters.
     pub throttle_entries: usize,
+    /// Device authorizations.
+    pub device_authorizations: usize,
 }
 
 /// Removes what expired before `now - keep` (kept a while for replay
@@ -49,6 +52,10 @@ pub fn purge(
                         .is_null()
                         .or(lt::blocked_until.lt(now.naive_utc())),
                 ),
+        )
+        .execute(conn)?,
+        device_authorizations: diesel::delete(
+            d::device_authorizations.filter(d::expires_at.lt(cutoff)),
         )
         .execute(conn)?,
     })

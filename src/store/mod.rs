@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authorization;
 pub mod compat;
 mod connection;
+pub mod device;
 pub mod housekeeping;
 pub mod keys;
 pub mod models;

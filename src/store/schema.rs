@@ -125,3 +125,16 @@ diesel::table! {
         sent_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    device_authorizations (device_code_hash) {
+        device_code_hash -> Text,
+        user_code -> Text,
+        session_id -> Text,
+        client_id -> Text,
+        interval_seconds -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_polled_at -> Nullable<Timestamp>,
+    }
+}

@@ -168,6 +168,18 @@ pub async fn submit(
                 &req,
             ),
             ConsentDecision::Unavailable(why) => unavailable(why, &req),
+            ConsentDecision::DeviceAnswered(true) => message(
+                StatusCode::OK,
+                "Token approved",
+                "Return to your device: it receives the token within a few seconds. You can close this page.",
+                &req,
+            ),
+            ConsentDecision::DeviceAnswered(false) => message(
+                StatusCode::OK,
+                "Request refused",
+                "No token was created. The device is told that you refused.",
+                &req,
+            ),
         },
     )
 }

@@ -8,6 +8,7 @@ mod api_personal;
 mod api_service;
 mod compat_api;
 mod consent;
+mod device;
 mod errors;
 mod health;
 mod jobs;
@@ -26,6 +27,7 @@ pub use jobs::send_expiry_reminders;
 
 use crate::app::Services;
 use crate::error::InternalError;
+use crate::oauth::device::{DEVICE_AUTHORIZATION_PATH, VERIFICATION_PATH};
 use crate::oauth::metadata::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
@@ -38,6 +40,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     // Before the `/admin` pages' scope, which would otherwise take `/admin/tokens`.
     compat_api::routes(cfg, &config.compat);
     cfg.route(TOKEN_PATH, web::post().to(token_endpoint::token))
+        .route(DEVICE_AUTHORIZATION_PATH, web::post().to(device::authorize))
+        .route(VERIFICATION_PATH, web::get().to(device::show))
+        .route(VERIFICATION_PATH, web::post().to(device::submit))
         .route(REVOKE_PATH, web::post().to(oauth_endpoints::revoke))
         .route(INTROSPECT_PATH, web::post().to(oauth_endpoints::introspect))
         .route(JWKS_PATH, web::get().to(well_known::jwks))

@@ -62,6 +62,7 @@ pub async fn token(
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
         }
         TOKEN_EXCHANGE_GRANT => token_exchange(&req, svc.into_inner(), &params).await,
+        crate::oauth::device::DEVICE_GRANT => device_code(&req, svc.into_inner(), params).await,
         "authorization_code" => authorization_code(&req, svc.into_inner(), params).await,
         other => Err(OAuthError::new(
             OAuthErrorCode::UnsupportedGrantType,
@@ -100,6 +101,19 @@ pub(crate) fn basic_credentials(req: &HttpRequest) -> Result<ClientCredentials, 
     Ok(ClientCredentials {
         basic: Some((unescape(id), SecretString::new(unescape(secret)))),
     })
+}
+
+/// A device's poll (see `oauth::device`).
+async fn device_code(
+    req: &HttpRequest,
+    svc: std::sync::Arc<Services>,
+    params: TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let creds = basic_credentials(req)?;
+    let _permit = super::hashing_permit(&svc).await?;
+    let s = svc.clone();
+    let response = blocking(move || crate::oauth::device::poll(&s, &params, &creds)).await??;
+    Ok(no_store(&mut HttpResponse::Ok()).json(response))
 }
 
 /// Code → PAT (see `oauth::code_grant`).

@@ -237,6 +237,18 @@ pub struct ServiceTokenForm {
     pub error: Option<String>,
 }
 
+/// `/device`: type the code a device shows.
+#[derive(Template, WebTemplate)]
+#[template(path = "device.html")]
+pub struct DevicePage {
+    /// Navigation.
+    pub nav: Nav,
+    /// The code typed or given in the link.
+    pub user_code: String,
+    /// What was wrong.
+    pub error: Option<String>,
+}
+
 /// A token with its audit trail.
 #[derive(Template, WebTemplate)]
 #[template(path = "token_detail.html")]

@@ -12,6 +12,7 @@ mod compat_api;
 mod config;
 mod consent;
 mod consent_refusals;
+mod device_grant;
 mod discovery;
 mod exchange;
 mod exchange_refusals;
