@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod compat;
 pub mod config;

@@ -4,6 +4,7 @@ pub mod browser;
 mod db;
 mod jwt;
 pub mod process;
+pub mod stub;
 
 pub use db::TestDb;
 pub use jwt::verify_jwt;

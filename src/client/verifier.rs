@@ -1,0 +1,192 @@
+//! The resource-server side: verify a patgate access token offline against
+//! the JWKS — fetched once, cached, and fetched again when a token names an
+//! unknown `kid` (a key rotation) — checking `typ` (RFC 9068 §2.1), `iss`,
+//! `aud` and `exp` (RFC 9068 §4).
+
+use josekit::jwk::Jwk;
+use josekit::jws::{EdDSA, JwsVerifier, ES256};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::RwLock;
+use url::Url;
+
+/// An unknown `kid` fetches the JWKS again at most this often.
+pub const REFETCH_AFTER: Duration = Duration::from_secs(10);
+/// Clock skew allowed on `exp`.
+pub const LEEWAY: Duration = Duration::from_secs(30);
+
+/// Why a token is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// Not a JWS compact JWT.
+    #[error("not a JWT")]
+    Malformed,
+    /// Not an access token (`typ` is not `at+jwt`).
+    #[error("not an access token (typ)")]
+    WrongType,
+    /// No published key has its `kid`.
+    #[error("signed with an unknown key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// Another issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// Not for this audience.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// Expired.
+    #[error("expired")]
+    Expired,
+    /// The JWKS could not be fetched.
+    #[error("cannot fetch the JWKS: {0}")]
+    Jwks(String),
+}
+
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<String, Jwk>,
+    fetched_at: Option<Instant>,
+}
+
+/// Verifies patgate access tokens for one issuer and audience.
+pub struct JwtVerifier {
+    jwks_url: Url,
+    issuer: String,
+    audience: String,
+    http: reqwest::Client,
+    cache: RwLock<KeyCache>,
+    refetch_after: Duration,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl JwtVerifier {
+    /// A verifier for tokens of `issuer` (whose JWKS is at
+    /// `{issuer}/.well-known/jwks.json`) meant for `audience`.
+    pub fn new(issuer: &Url, audience: &str) -> Self {
+        let mut jwks_url = issuer.clone();
+        let base = jwks_url.path().trim_end_matches('/').to_string();
+        jwks_url.set_path(&format!("{base}{}", crate::oauth::metadata::JWKS_PATH));
+        JwtVerifier {
+            jwks_url,
+            issuer: issuer.as_str().trim_end_matches('/').to_string(),
+            audience: audience.to_string(),
+            http: reqwest::Client::new(),
+            cache: RwLock::new(KeyCache::default()),
+            refetch_after: REFETCH_AFTER,
+        }
+    }
+
+    /// How soon after a fetch an unknown `kid` may fetch the JWKS again
+    /// (default [`REFETCH_AFTER`]; it bounds what tokens with made-up
+    /// `kid`s can cost).
+    pub fn with_refetch_after(mut self, interval: Duration) -> Self {
+        self.refetch_after = interval;
+        self
+    }
+
+    async fn fetch(&self) -> Result<(), VerifyError> {
+        let jwks: Value = self
+            .http
+            .get(self.jwks_url.clone())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for key in jwks["keys"].as_array().into_iter().flatten() {
+            let (Some(kid), Some(map)) = (key["kid"].as_str(), key.as_object()) else {
+                continue;
+            };
+            if let Ok(jwk) = Jwk::from_map(map.clone()) {
+                keys.insert(kid.to_string(), jwk);
+            }
+        }
+        *self.cache.write().await = KeyCache {
+            keys,
+            fetched_at: Some(Instant::now()),
+        };
+        Ok(())
+    }
+
+    async fn key(&self, kid: &str) -> Result<Jwk, VerifyError> {
+        {
+            let cache = self.cache.read().await;
+            if let Some(k) = cache.keys.get(kid) {
+                return Ok(k.clone());
+            }
+            if cache
+                .fetched_at
+                .is_some_and(|t| t.elapsed() < self.refetch_after)
+            {
+                return Err(VerifyError::UnknownKey);
+            }
+        }
+        self.fetch().await?;
+        self.cache
+            .read()
+            .await
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or(VerifyError::UnknownKey)
+    }
+
+    /// The claims of `jwt` when it is a valid access token of this issuer for this audience.
+    pub async fn verify(&self, jwt: &str) -> Result<Map<String, Value>, VerifyError> {
+        let header = josekit::jwt::decode_header(jwt).map_err(|_| VerifyError::Malformed)?;
+        if header.claim("typ").and_then(Value::as_str) != Some(crate::oauth::access_token::JWT_TYPE)
+        {
+            return Err(VerifyError::WrongType);
+        }
+        let kid = header
+            .claim("kid")
+            .and_then(Value::as_str)
+            .ok_or(VerifyError::UnknownKey)?;
+        let jwk = self.key(kid).await?;
+        let verifier: Box<dyn JwsVerifier> = match jwk.algorithm() {
+            Some("ES256") => Box::new(
+                ES256
+                    .verifier_from_jwk(&jwk)
+                    .map_err(|_| VerifyError::UnknownKey)?,
+            ),
+            Some("EdDSA") => Box::new(
+                EdDSA
+                    .verifier_from_jwk(&jwk)
+                    .map_err(|_| VerifyError::UnknownKey)?,
+            ),
+            _ => return Err(VerifyError::UnknownKey),
+        };
+        let (payload, _) = josekit::jwt::decode_with_verifier(jwt, verifier.as_ref())
+            .map_err(|_| VerifyError::BadSignature)?;
+        if payload.issuer() != Some(self.issuer.as_str()) {
+            return Err(VerifyError::WrongIssuer);
+        }
+        if !payload
+            .audience()
+            .is_some_and(|a| a.contains(&self.audience.as_str()))
+        {
+            return Err(VerifyError::WrongAudience);
+        }
+        if !payload
+            .expires_at()
+            .is_some_and(|exp| exp + LEEWAY > SystemTime::now())
+        {
+            return Err(VerifyError::Expired);
+        }
+        Ok(payload.claims_set().clone())
+    }
+}
