@@ -181,9 +181,9 @@ impl JwtVerifier {
         {
             return Err(VerifyError::WrongAudience);
         }
-        if !payload
+        if payload
             .expires_at()
-            .is_some_and(|exp| exp + LEEWAY > SystemTime::now())
+            .is_none_or(|exp| exp + LEEWAY <= SystemTime::now())
         {
             return Err(VerifyError::Expired);
         }
