@@ -41,6 +41,22 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Log in to a patgate server from this machine and store a PAT for it.
+    Login(patgate::cli::login::LoginArgs),
+    /// Revoke the stored PAT and forget it.
+    Logout {
+        /// The server (default: the only one logged in to).
+        #[arg(long, env = "PATGATE_SERVER")]
+        server: Option<String>,
+    },
+    /// Your tokens on a patgate server, with the PAT `patgate login` stored.
+    Token {
+        /// The server (default: the only one logged in to).
+        #[arg(long, global = true, env = "PATGATE_SERVER")]
+        server: Option<String>,
+        #[command(subcommand)]
+        command: patgate::cli::remote::RemoteTokenCommand,
+    },
     /// Operator commands that work on the configured database directly.
     Admin {
         #[command(subcommand)]
@@ -176,6 +192,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Client commands talk to a server; they need no configuration or database.
+    let command = match cli.command {
+        Command::Login(args) => return patgate::cli::login::login(args),
+        Command::Logout { server } => return patgate::cli::login::logout(server.as_deref()),
+        Command::Token { server, command } => {
+            return patgate::cli::remote::run(server.as_deref(), command)
+        }
+        other => other,
+    };
+    let cli = Cli { command, ..cli };
     let mut overrides: Vec<(&str, String)> = Vec::new();
     if let Some(url) = cli.database_url {
         overrides.push(("database_url", url));
@@ -197,6 +223,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
     let svc = Services::open(config)?;
     match cli.command {
+        Command::Login(_) | Command::Logout { .. } | Command::Token { .. } => {
+            unreachable!("client commands returned above")
+        }
         Command::Serve { .. } => cli::serve(svc, workers),
         Command::Migrate => {
             eprintln!("migrations applied; database {}", svc.db.backend_name());

@@ -23,6 +23,8 @@ pub struct Principal {
     pub roles: BTreeSet<String>,
     /// What it may do.
     pub permissions: BTreeSet<Permission>,
+    /// The scopes of the access token it acts with; `None` for a browser session.
+    pub token_scopes: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -56,6 +58,7 @@ fn principal_of(
         subject: subject.to_string(),
         permissions: access.permissions_of(&roles),
         roles,
+        token_scopes: None,
     })
 }
 
@@ -116,7 +119,16 @@ pub fn verify_access_token(
 /// [`verify_access_token`]). Blocking.
 pub fn from_access_token(svc: &Services, jwt: &str) -> Result<Option<Principal>, InternalError> {
     match verify_access_token(svc, jwt)? {
-        Some(v) => Ok(Some(principal_of(svc, &v.token.owner, v.token.is_admin)?)),
+        Some(v) => {
+            let mut who = principal_of(svc, &v.token.owner, v.token.is_admin)?;
+            let scope = v
+                .claims
+                .get("scope")
+                .and_then(|s| s.as_str())
+                .unwrap_or_default();
+            who.token_scopes = Some(scope.split_whitespace().map(str::to_string).collect());
+            Ok(Some(who))
+        }
         None => Ok(None),
     }
 }

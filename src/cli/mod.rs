@@ -1,6 +1,9 @@
 //! What the `patgate` commands do; `main.rs` only parses arguments.
 
 pub mod access;
+pub mod credentials;
+pub mod login;
+pub mod remote;
 
 use crate::app::Services;
 use crate::audit::Actor;

@@ -34,6 +34,81 @@ pub async fn list(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(json!({ "tokens": views })))
 }
 
+/// The body of `POST /api/access-tokens/personal`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreatePersonalToken {
+    name: String,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+    #[serde(default)]
+    never_expires: bool,
+    #[serde(default)]
+    cidrs: Vec<String>,
+}
+
+/// `POST /api/access-tokens/personal` `{"name","scopes"?,"expiresAt"?,"neverExpires"?,"cidrs"?}`
+/// → `201 {token, rawToken}` (what `patgate token create` calls). With an
+/// access token, the new token gets at most that token's scopes (default: all of them).
+pub async fn create(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let who = allowed(&req, &svc, Permission::UserWrite).await?;
+    let input: CreatePersonalToken =
+        serde_json::from_slice(&body).map_err(|e| ApiError::Invalid(format!("body: {e}")))?;
+    let ceiling: Vec<String> = match &who.token_scopes {
+        Some(scopes) => scopes.clone(),
+        None => svc.config.scopes.keys().cloned().collect(),
+    };
+    let scopes = input.scopes.unwrap_or_else(|| ceiling.clone());
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !ceiling.contains(s) || !svc.config.scopes.contains_key(*s))
+    {
+        return Err(ApiError::Invalid(format!(
+            "scope {bad:?} is not one this caller may grant"
+        )));
+    }
+    let lifetime = match (input.expires_at.as_deref(), input.never_expires) {
+        (Some(_), true) => {
+            return Err(ApiError::Invalid(
+                "give expiresAt or neverExpires, not both".into(),
+            ))
+        }
+        (None, true) => tokens::RequestedLifetime::Never,
+        (None, false) => tokens::RequestedLifetime::Default,
+        (Some(t), false) => tokens::RequestedLifetime::Until(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| ApiError::Invalid("expiresAt must be an RFC 3339 time".into()))?
+                .to_utc(),
+        ),
+    };
+    let request = tokens::IssueRequest {
+        kind: crate::tokens::format::TokenKind::Personal,
+        owner: who.subject.clone(),
+        name: input.name,
+        description: None,
+        scopes,
+        is_admin: false,
+        client_id: Some(crate::oauth::clients::CLI_CLIENT_ID.into()),
+        lifetime,
+        cidrs: input.cidrs,
+    };
+    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
+    match blocking(move || tokens::issue(&s, request, &by)).await? {
+        tokens::IssueOutcome::Issued(t) => Ok(super::errors::no_store(&mut HttpResponse::Created()).json(
+            json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
+        )),
+        tokens::IssueOutcome::Invalid { message, .. } => Err(ApiError::Invalid(message)),
+        tokens::IssueOutcome::NameTaken => Err(ApiError::Conflict("you already have an active token with this name".into())),
+    }
+}
+
 /// `GET /api/access-tokens/personal/{id}`.
 pub async fn get(
     req: HttpRequest,

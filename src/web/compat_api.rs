@@ -1,102 +1,23 @@
-//! The `@access-tokens/express`-compatible API: `POST {auth}/token` and
-//! `{admin}/tokens…`, so `@access-tokens/client` and its CLI work unchanged.
+//! The `@access-tokens/express`-compatible admin API, `{admin}/tokens…`
+//! (and the route table of the whole compatible API), so
+//! `@access-tokens/client` and its CLI work unchanged.
 //! Errors are `{"error":{"message","code"}}`: 401 before 403 before 400,
 //! 404 for an unknown id, 409 for a duplicate, never a 5xx for a caller's
 //! mistake (that client retries 5xx).
 
 use super::errors::no_store;
-use super::token_endpoint::exchange;
-use super::{actor, blocking, ApiError, OAuthEndpointError};
+use super::{actor, blocking, ApiError};
 use crate::app::Services;
 use crate::compat::admin::{self, CompatOutcome, CompatPatch, NewCompatToken};
 use crate::compat::{self, CompatCaller};
-use crate::oauth::refresh_grant::JwtFlavor;
-use crate::oauth::token_request::TokenParams;
-use crate::oauth::OAuthErrorCode;
 use crate::store::compat::CompatFilter;
 use crate::store::models::TokenRecord;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-
-/// `POST {auth}/token`: the PAT from `client_secret`, else Basic `<any>:<PAT>`,
-/// else `Bearer <PAT>`; `grant_type`, when sent, is `client_credentials`.
-pub async fn token(
-    req: HttpRequest,
-    body: web::Bytes,
-    svc: web::Data<Services>,
-) -> Result<HttpResponse, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let params = if body.iter().all(u8::is_ascii_whitespace) {
-        TokenParams::default()
-    } else {
-        TokenParams::parse(content_type, &body).map_err(|e| ApiError::BadRequest(e.description))?
-    };
-    if params
-        .get("grant_type")
-        .is_some_and(|g| g != "client_credentials")
-    {
-        return Err(ApiError::BadRequest("Unsupported grant_type".into()));
-    }
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let pat = if let Some(secret) = params.get("client_secret") {
-        secret.to_string()
-    } else if let Some(basic) = auth.and_then(|a| a.strip_prefix("Basic ")) {
-        let decoded = STANDARD
-            .decode(basic.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok());
-        match decoded.as_deref().and_then(|d| d.split_once(':')) {
-            Some((_, secret)) => secret.to_string(),
-            None => return Err(ApiError::Unauthorized),
-        }
-    } else if let Some(bearer) = auth.and_then(|a| a.strip_prefix("Bearer ")) {
-        bearer.trim().to_string()
-    } else {
-        return Err(ApiError::BadRequest(
-            "Missing credentials: provide client_secret, Basic auth, or Bearer token".into(),
-        ));
-    };
-    let response = match exchange(
-        &req,
-        svc.into_inner(),
-        &pat,
-        None,
-        JwtFlavor::AccessTokensCompat,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(OAuthEndpointError::OAuth(e)) if e.code == OAuthErrorCode::InvalidGrant => {
-            return Err(ApiError::Unauthorized)
-        }
-        Err(OAuthEndpointError::OAuth(e)) => return Err(ApiError::BadRequest(e.description)),
-        Err(OAuthEndpointError::TooLarge) => {
-            return Err(ApiError::BadRequest("request body too large".into()))
-        }
-        Err(OAuthEndpointError::Internal(e)) => return Err(e.into()),
-    };
-    let mut answer = json!({
-        "access_token": response.access_token,
-        "token_type": "Bearer",
-        "expires_in": response.expires_in,
-    });
-    if let Some(state) = params.get("state") {
-        answer["state"] = json!(state);
-    }
-    Ok(no_store(&mut HttpResponse::Ok()).json(answer))
-}
 
 /// The admin behind the request's Bearer JWT: 401 without a valid one, 403
 /// when it is not an admin's.
@@ -391,7 +312,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::CompatConfig
     let admin = &config.admin_path;
     cfg.route(
         &format!("{}/token", config.auth_path),
-        web::post().to(token),
+        web::post().to(super::compat_token::token),
     )
     .route(&format!("{admin}/tokens"), web::get().to(list))
     .route(&format!("{admin}/tokens"), web::post().to(issue))

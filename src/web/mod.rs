@@ -7,6 +7,7 @@ mod api_auth;
 mod api_personal;
 mod api_service;
 mod compat_api;
+mod compat_token;
 mod consent;
 mod device;
 mod errors;
@@ -105,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
         .service(
             web::scope("/api/access-tokens/personal")
                 .route("", web::get().to(api_personal::list))
+                .route("", web::post().to(api_personal::create))
                 .route("/{id}", web::get().to(api_personal::get))
                 .route("/{id}", web::delete().to(api_personal::revoke))
                 .route("/{id}/rotate", web::post().to(api_personal::rotate))

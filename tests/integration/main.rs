@@ -7,6 +7,7 @@ mod api_personal;
 mod api_service;
 mod audit;
 mod browser;
+mod cli_client;
 mod client_library;
 mod clients;
 mod compat_api;
