@@ -37,6 +37,8 @@ pub struct Services {
     pub hashing_permits: tokio::sync::Semaphore,
     /// Exchange counts waiting to be written to the audit log.
     pub exchange_counts: crate::audit::ExchangeCounter,
+    /// SSO providers' discovery documents and keys.
+    pub sso: crate::sso::SsoRegistry,
 }
 
 /// Why patgate could not start.
@@ -92,6 +94,7 @@ impl Services {
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
             exchange_counts: Default::default(),
+            sso: Default::default(),
             keys: KeyRing::new(master, config.signing_algorithm),
             hasher,
             config,

@@ -4,10 +4,12 @@
 
 mod compat;
 mod durations;
+mod sso;
 mod validate;
 
 pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
+pub use sso::{ProviderConfig, SsoConfig};
 
 use crate::secret::SecretString;
 use serde::{Deserialize, Deserializer};
@@ -85,6 +87,9 @@ pub struct Config {
     /// The `@access-tokens/express`-compatible API.
     #[serde(default)]
     pub compat: CompatConfig,
+    /// Sign-in through upstream OpenID Connect providers.
+    #[serde(default)]
+    pub sso: SsoConfig,
 }
 
 /// Expiry reminders: where to POST them and how long before expiry.

@@ -20,6 +20,7 @@ pub mod net;
 pub mod oauth;
 pub mod reminders;
 pub mod secret;
+pub mod sso;
 pub mod store;
 pub mod tokens;
 pub mod web;

@@ -91,6 +91,21 @@ pub fn set_roles(
     })
 }
 
+/// Disables `subject`: they can no longer sign in, their browser sessions
+/// end, and with `[sso] revoke_tokens_on_disable` every token they hold is
+/// revoked. Returns whether the user exists. Blocking.
+pub fn disable(svc: &Services, subject: &str, by: &str) -> Result<bool, InternalError> {
+    if !crate::store::sso::set_disabled(&mut *svc.conn()?, subject, true)? {
+        return Ok(false);
+    }
+    tracing::info!(%subject, actor = %by, "user disabled");
+    if svc.config.sso.revoke_tokens_on_disable {
+        let actor = crate::audit::Actor::named(by);
+        crate::tokens::admin::revoke_all(svc, subject, &actor)?;
+    }
+    Ok(true)
+}
+
 /// On the first start of the embedded default (no user yet), creates the
 /// `admin` account with a generated password and returns the password.
 pub fn create_first_admin(svc: &Services) -> Result<Option<SecretString>, InternalError> {
@@ -166,7 +181,9 @@ pub fn sign_in(
             })
             .clone(),
     };
-    let matches = svc.hasher.verify(password.expose(), &hash) && user.is_some();
+    // A disabled account answers like a wrong password.
+    let matches =
+        svc.hasher.verify(password.expose(), &hash) && user.as_ref().is_some_and(|u| !u.disabled);
     let mut conn = svc.conn()?;
     if !matches {
         store::record_failure(

@@ -66,6 +66,9 @@ impl Config {
                 return bad(&key, "secret_hash must be an argon2id PHC string");
             }
         }
+        if let Some(problem) = self.sso.problem() {
+            return bad("sso", &problem);
+        }
         if let Some(problem) = self.compat.problem() {
             return bad("compat", problem);
         }

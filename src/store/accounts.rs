@@ -23,6 +23,14 @@ pub struct UserRow {
     pub roles: String,
     /// Upstream groups at the last sign-in, space-separated.
     pub groups: String,
+    /// The provider of an SSO user.
+    pub provider: Option<String>,
+    /// Email address (from the provider).
+    pub email: Option<String>,
+    /// Display name (from the provider).
+    pub display_name: Option<String>,
+    /// Refused at sign-in (upstream or by an admin).
+    pub disabled: bool,
 }
 
 impl UserRow {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod models;
 pub mod reminders;
 pub mod schema;
+pub mod sso;
 pub mod token_queries;
 pub mod tokens;
 

@@ -47,6 +47,10 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         roles -> Text,
         groups -> Text,
+        provider -> Nullable<Text>,
+        email -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        disabled -> Bool,
     }
 }
 
@@ -136,5 +140,18 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         last_polled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sso_logins (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next_path -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used -> Bool,
     }
 }

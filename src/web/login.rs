@@ -35,6 +35,14 @@ fn login_page(
         next: next.to_string(),
         username: username.to_string(),
         error,
+        providers: svc
+            .config
+            .sso
+            .providers
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect(),
+        local_accounts: svc.config.sso.local_accounts,
     };
     let mut res = html(status, page, req);
     let _ = res.add_cookie(&cookie(svc, LOGIN_CSRF_COOKIE, csrf));
@@ -69,6 +77,14 @@ pub async fn submit(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
+    if !svc.config.sso.local_accounts {
+        return Ok(message(
+            StatusCode::FORBIDDEN,
+            "Local accounts are turned off",
+            "Sign in with your organisation's identity provider.",
+            &req,
+        ));
+    }
     let form = form_pairs(&body);
     let field = |name: &str| form_field(&form, name);
     let next = local_path(Some(&field("next")));

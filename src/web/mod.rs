@@ -19,6 +19,7 @@ mod page_access;
 mod pages;
 mod request_id;
 mod settings;
+mod sso;
 mod token_endpoint;
 mod views;
 mod well_known;
@@ -61,6 +62,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
         .route(AUTHORIZE_PATH, web::post().to(consent::authorize_post))
         .route("/oauth2/authorize/{id}", web::get().to(consent::show))
         .route("/oauth2/authorize/{id}", web::post().to(consent::submit))
+        .route("/login/sso/{provider}", web::get().to(sso::start))
+        .route(
+            "/login/sso/{provider}/callback",
+            web::get().to(sso::callback),
+        )
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))

@@ -35,6 +35,10 @@ pub struct LoginPage {
     pub username: String,
     /// What went wrong.
     pub error: Option<String>,
+    /// Sign-in providers: (id, button text).
+    pub providers: Vec<(String, String)>,
+    /// Whether the user name and password form is shown.
+    pub local_accounts: bool,
 }
 
 /// A page with a title and one message (errors, expired sessions).

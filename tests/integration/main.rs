@@ -28,5 +28,6 @@ mod permissions;
 mod processes;
 mod reminders;
 mod sign_in;
+mod sso;
 mod standard_endpoints;
 mod token_controls;

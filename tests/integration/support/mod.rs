@@ -3,6 +3,7 @@
 pub mod browser;
 mod db;
 mod jwt;
+pub mod oidc;
 pub mod process;
 pub mod stub;
 
