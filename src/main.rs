@@ -131,6 +131,12 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a user: no more sign-ins, sessions end (tokens revoked when
+    /// `[sso] revoke_tokens_on_disable`).
+    Disable {
+        /// User subject (`provider:id` for SSO users).
+        name: String,
+    },
     /// Replace the roles given directly to a user (none: clear them).
     Roles {
         /// User name.
@@ -246,6 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 password_stdin,
             } => access::add_user(&svc, &name, admin, password_stdin),
             UserCommand::Roles { name, roles } => access::set_roles(&svc, &name, &roles),
+            UserCommand::Disable { name } => access::disable_user(&svc, &name),
         },
         Command::Admin {
             command:

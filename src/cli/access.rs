@@ -75,6 +75,22 @@ pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result
     }
 }
 
+/// `patgate admin user disable NAME`.
+pub fn disable_user(svc: &Services, name: &str) -> anyhow::Result<()> {
+    if !accounts::disable(
+        svc,
+        name,
+        &format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "operator".into())
+        ),
+    )? {
+        bail!("no user named {name}");
+    }
+    eprintln!("disabled {name}");
+    Ok(())
+}
+
 /// `patgate admin client add`.
 pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
     if let Some(bad) = args

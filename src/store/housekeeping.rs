@@ -20,6 +20,8 @@ pub struct Purged {
     pub throttle_entries: usize,
     /// Device authorizations.
     pub device_authorizations: usize,
+    /// Started SSO sign-ins.
+    pub sso_logins: usize,
 }
 
 /// Removes what expired before `now - keep` (kept a while for replay
@@ -58,5 +60,6 @@ pub fn purge(
             d::device_authorizations.filter(d::expires_at.lt(cutoff)),
         )
         .execute(conn)?,
+        sso_logins: super::sso::purge_logins(conn, now - keep)?,
     })
 }

@@ -3,6 +3,7 @@
 
 mod admin_pages;
 mod admin_service_form;
+mod admin_users;
 mod api_auth;
 mod api_personal;
 mod api_service;
@@ -107,7 +108,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     "/users/revoke-all",
                     web::get().to(admin_pages::confirm_revoke_all),
                 )
-                .route("/users/revoke-all", web::post().to(admin_pages::revoke_all)),
+                .route("/users/revoke-all", web::post().to(admin_pages::revoke_all))
+                .route("/users", web::get().to(admin_users::list))
+                .route(
+                    "/users/disable",
+                    web::get().to(admin_users::confirm_disable),
+                )
+                .route("/users/disable", web::post().to(admin_users::disable))
+                .route("/users/enable", web::post().to(admin_users::enable)),
         )
         .service(
             web::scope("/api/access-tokens/personal")

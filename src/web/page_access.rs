@@ -40,8 +40,10 @@ pub struct Nav {
     pub subject: String,
     /// Session CSRF token (sign-out form).
     pub csrf: String,
-    /// Whether to link the admin pages.
+    /// Whether to link the admin token pages.
     pub admin: bool,
+    /// Whether to link the users page.
+    pub users: bool,
 }
 
 impl PageUser {
@@ -51,6 +53,7 @@ impl PageUser {
             subject: self.session.subject.clone(),
             csrf: self.session.csrf.clone(),
             admin: self.who.may(Permission::ServiceRead) || self.who.may(Permission::UserAdmin),
+            users: self.who.may(Permission::UserAdmin),
         }
     }
 }

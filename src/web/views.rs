@@ -237,6 +237,45 @@ pub struct ServiceTokenForm {
     pub error: Option<String>,
 }
 
+/// A user as `/admin/users` shows them.
+#[derive(Debug)]
+pub struct UserLine {
+    /// Subject (`{provider}:{id}` for SSO users).
+    pub subject: String,
+    /// Provider id, or `local`.
+    pub provider: String,
+    /// Email, or "".
+    pub email: String,
+    /// Display name, or "".
+    pub display_name: String,
+    /// Upstream groups.
+    pub groups: String,
+    /// Roles held now.
+    pub roles: String,
+    /// Last sign-in.
+    pub last_sign_in: String,
+    /// Disabled.
+    pub disabled: bool,
+    /// Their tokens in the admin listing.
+    pub tokens_url: String,
+    /// The confirmation page of "Disable".
+    pub disable_url: String,
+}
+
+/// `/admin/users`.
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    /// Navigation.
+    pub nav: Nav,
+    /// Filter typed.
+    pub q: String,
+    /// The users.
+    pub users: Vec<UserLine>,
+    /// What just happened.
+    pub notice: Option<String>,
+}
+
 /// `/device`: type the code a device shows.
 #[derive(Template, WebTemplate)]
 #[template(path = "device.html")]

@@ -215,6 +215,10 @@ async fn operator_commands_manage_users_and_clients(db: TestDb) {
     let unknown = run(&config, &["admin", "user", "roles", "carol", "ghost"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown role \"ghost\""));
+    succeeded(run(&config, &["admin", "user", "disable", "carol"]));
+    assert!(!run(&config, &["admin", "user", "disable", "nobody"])
+        .status
+        .success());
     let nobody = run(&config, &["admin", "user", "roles", "nobody", "admin"]);
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user named nobody"));
 

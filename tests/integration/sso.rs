@@ -4,6 +4,7 @@
 //! local accounts turned off; key rotation at the provider.
 
 use crate::both_backends;
+use crate::support::browser::signed_in;
 use crate::support::browser::{
     authorize_url, cli_client, hidden_value, location, Browser, LOOPBACK_REDIRECT,
 };
@@ -20,6 +21,7 @@ both_backends!(
     groups_map_to_roles_at_every_sign_in,
     local_accounts_can_be_turned_off,
     people_outside_the_allowed_groups_are_disabled,
+    admins_see_and_disable_sso_users,
 );
 
 async fn app_with(db: &TestDb, provider: &TestProvider, extra: &str) -> TestApp {
@@ -313,4 +315,73 @@ async fn people_outside_the_allowed_groups_are_disabled(db: TestDb) {
         403,
         "disabled stays disabled"
     );
+}
+
+async fn admins_see_and_disable_sso_users(db: TestDb) {
+    let provider = TestProvider::start();
+    let app = app_with(&db, &provider, "").await;
+    provider.next_person(
+        "u-9",
+        json!({"email": "dana@example.com", "name": "Dana", "groups": ["dev"]}),
+    );
+    let dana = Browser::new(&app);
+    assert_eq!(sso_round_trip(&dana, "/").await.status(), 303);
+    let (admin, csrf) = signed_in(&app, "root", true).await;
+    let page = admin
+        .get("/admin/users?q=DANA@")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        "idp:u-9",
+        ">idp<",
+        "dana@example.com",
+        "Dana",
+        ">dev<",
+        "status active",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    assert!(!page.contains("data-subject=\"root\""), "filtered");
+    let confirm = admin
+        .get("/admin/users/disable?user=idp:u-9")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("Disable idp:u-9?"));
+    let done = admin
+        .post(
+            "/admin/users/disable",
+            &[("csrf", &csrf), ("user", "idp:u-9")],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(signed_in_as(&dana).await, None, "the session ended");
+    assert_eq!(
+        sso_round_trip(&Browser::new(&app), "/").await.status(),
+        403,
+        "no more sign-ins"
+    );
+    assert!(admin
+        .get("/admin/users?q=u-9")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains(">disabled<"));
+    admin
+        .post(
+            "/admin/users/enable",
+            &[("csrf", &csrf), ("user", "idp:u-9")],
+        )
+        .await;
+    assert_eq!(
+        sso_round_trip(&Browser::new(&app), "/").await.status(),
+        303,
+        "enabled again"
+    );
+    let (bob, _) = signed_in(&app, "bob", false).await;
+    assert_eq!(bob.get("/admin/users").await.status(), 403);
 }
