@@ -139,10 +139,11 @@ async fn token_request(
 
 async fn loopback_flow(server: &Url, args: &LoginArgs) -> anyhow::Result<Value> {
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot listen on 127.0.0.1")?;
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        listener.local_addr()?.port()
-    );
+    let mut redirect = Url::parse("http://127.0.0.1/callback")?;
+    redirect
+        .set_port(Some(listener.local_addr()?.port()))
+        .map_err(|_| anyhow::anyhow!("cannot set the loopback port"))?;
+    let redirect = redirect.to_string();
     let state = random_alphanumeric(&OsRandom, 32);
     let verifier = random_alphanumeric(&OsRandom, 64);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));

@@ -83,10 +83,14 @@ impl SsoRegistry {
             }
         }
         let issuer = provider.issuer.as_str().trim_end_matches('/');
-        let url = format!("{issuer}/.well-known/openid-configuration");
+        let mut url = provider.issuer.clone();
+        url.path_segments_mut()
+            .map_err(|_| unavailable("the issuer cannot be a base URL"))?
+            .pop_if_empty()
+            .extend([".well-known", "openid-configuration"]);
         let doc: Discovery = self
             .http
-            .get(Url::parse(&url).map_err(unavailable)?)
+            .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
