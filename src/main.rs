@@ -27,20 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server.
-    Serve {
-        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks one).
-        #[arg(long)]
-        listen: Option<String>,
-        /// Issuer URL.
-        #[arg(long)]
-        issuer: Option<String>,
-        /// HTTP worker threads (default: one per CPU).
-        #[arg(long)]
-        workers: Option<usize>,
-    },
-    /// Apply database migrations and exit.
-    Migrate,
+    #[command(flatten)]
+    Server(ServerCommand),
     /// Log in to a patgate server from this machine and store a PAT for it.
     Login(patgate::cli::login::LoginArgs),
     /// Revoke the stored PAT and forget it.
@@ -57,6 +45,25 @@ enum Command {
         #[command(subcommand)]
         command: patgate::cli::remote::RemoteTokenCommand,
     },
+}
+
+/// Commands that work on the configured server and database.
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks one).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Issuer URL.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// HTTP worker threads (default: one per CPU).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
     /// Operator commands that work on the configured database directly.
     Admin {
         #[command(subcommand)]
@@ -199,51 +206,53 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Client commands talk to a server; they need no configuration or database.
-    let command = match cli.command {
-        Command::Login(args) => return patgate::cli::login::login(args),
-        Command::Logout { server } => return patgate::cli::login::logout(server.as_deref()),
-        Command::Token { server, command } => {
-            return patgate::cli::remote::run(server.as_deref(), command)
-        }
-        other => other,
-    };
-    let cli = Cli { command, ..cli };
+    match cli.command {
+        Command::Login(args) => patgate::cli::login::login(args),
+        Command::Logout { server } => patgate::cli::login::logout(server.as_deref()),
+        Command::Token { server, command } => patgate::cli::remote::run(server.as_deref(), command),
+        Command::Server(command) => run_server(command, cli.config, cli.database_url, cli.data_dir),
+    }
+}
+
+fn run_server(
+    command: ServerCommand,
+    config: Option<PathBuf>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let mut overrides: Vec<(&str, String)> = Vec::new();
-    if let Some(url) = cli.database_url {
+    if let Some(url) = database_url {
         overrides.push(("database_url", url));
     }
-    if let Some(dir) = cli.data_dir {
+    if let Some(dir) = data_dir {
         overrides.push(("data_dir", dir.display().to_string()));
     }
     let mut workers = None;
-    if let Command::Serve {
+    if let ServerCommand::Serve {
         listen,
         issuer,
         workers: w,
-    } = &cli.command
+    } = &command
     {
         overrides.extend(listen.clone().map(|v| ("listen", v)));
         overrides.extend(issuer.clone().map(|v| ("issuer", v)));
         workers = *w;
     }
-    let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
+    let config = Config::load(config.as_deref(), std::env::vars(), &overrides)?;
     let svc = Services::open(config)?;
-    match cli.command {
-        Command::Login(_) | Command::Logout { .. } | Command::Token { .. } => {
-            unreachable!("client commands returned above")
-        }
-        Command::Serve { .. } => cli::serve(svc, workers),
-        Command::Migrate => {
+    match command {
+        ServerCommand::Serve { .. } => cli::serve(svc, workers),
+        ServerCommand::Migrate => {
             eprintln!("migrations applied; database {}", svc.db.backend_name());
             Ok(())
         }
-        Command::Admin {
+        ServerCommand::Admin {
             command:
                 AdminCommand::Keys {
                     command: KeysCommand::Rotate,
                 },
         } => cli::rotate_keys(&svc),
-        Command::Admin {
+        ServerCommand::Admin {
             command: AdminCommand::User { command },
         } => match command {
             UserCommand::Add {
@@ -254,20 +263,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             UserCommand::Roles { name, roles } => access::set_roles(&svc, &name, &roles),
             UserCommand::Disable { name } => access::disable_user(&svc, &name),
         },
-        Command::Admin {
+        ServerCommand::Admin {
             command:
                 AdminCommand::Audit {
                     command: AuditCommand::Export { since },
                 },
         } => cli::export_audit(&svc, since.as_deref()),
-        Command::Admin {
+        ServerCommand::Admin {
             command: AdminCommand::Client { command },
         } => match command {
             ClientCommand::Add(args) => access::add_client(&svc, args),
             ClientCommand::List { json } => access::list_clients(&svc, json),
             ClientCommand::Remove { id } => access::remove_client(&svc, &id),
         },
-        Command::Admin {
+        ServerCommand::Admin {
             command: AdminCommand::Token { command },
         } => match command {
             TokenCommand::Issue(args) => cli::issue_token(&svc, args),

@@ -8,7 +8,6 @@ use crate::oauth::access_token::JWT_TYPE;
 use crate::store::accounts as users;
 use crate::store::tokens as token_store;
 use josekit::jwk::Jwk;
-use josekit::jws::{EdDSA, JwsVerifier, ES256};
 use std::collections::BTreeSet;
 
 pub use super::permissions::Permission;
@@ -161,16 +160,9 @@ pub fn verify_signature(
     let Ok(jwk) = Jwk::from_map(map) else {
         return Ok(None);
     };
-    let verifier: Box<dyn JwsVerifier> = match jwk.algorithm() {
-        Some("ES256") => match ES256.verifier_from_jwk(&jwk) {
-            Ok(v) => Box::new(v),
-            Err(_) => return Ok(None),
-        },
-        Some("EdDSA") => match EdDSA.verifier_from_jwk(&jwk) {
-            Ok(v) => Box::new(v),
-            Err(_) => return Ok(None),
-        },
-        _ => return Ok(None),
+    let Some(verifier) = crate::keys::verifier_for(jwk.algorithm().unwrap_or_default(), &jwk)
+    else {
+        return Ok(None);
     };
     Ok(josekit::jwt::decode_with_verifier(jwt, verifier.as_ref()).ok())
 }

@@ -4,7 +4,6 @@
 //! `aud` and `exp` (RFC 9068 §4).
 
 use josekit::jwk::Jwk;
-use josekit::jws::{EdDSA, JwsVerifier, ES256};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -157,19 +156,8 @@ impl JwtVerifier {
             .and_then(Value::as_str)
             .ok_or(VerifyError::UnknownKey)?;
         let jwk = self.key(kid).await?;
-        let verifier: Box<dyn JwsVerifier> = match jwk.algorithm() {
-            Some("ES256") => Box::new(
-                ES256
-                    .verifier_from_jwk(&jwk)
-                    .map_err(|_| VerifyError::UnknownKey)?,
-            ),
-            Some("EdDSA") => Box::new(
-                EdDSA
-                    .verifier_from_jwk(&jwk)
-                    .map_err(|_| VerifyError::UnknownKey)?,
-            ),
-            _ => return Err(VerifyError::UnknownKey),
-        };
+        let verifier = crate::keys::verifier_for(jwk.algorithm().unwrap_or_default(), &jwk)
+            .ok_or(VerifyError::UnknownKey)?;
         let (payload, _) = josekit::jwt::decode_with_verifier(jwt, verifier.as_ref())
             .map_err(|_| VerifyError::BadSignature)?;
         if payload.issuer() != Some(self.issuer.as_str()) {

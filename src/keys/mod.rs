@@ -3,8 +3,10 @@
 //! published as a JWKS (RFC 7517 §5) while tokens they signed may be alive.
 
 mod master_key;
+mod verifiers;
 
 pub use master_key::MasterKey;
+pub use verifiers::verifier_for;
 
 use crate::clock::{random_alphanumeric, RandomSource};
 use crate::config::SigningAlgorithm;

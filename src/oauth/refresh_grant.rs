@@ -121,7 +121,7 @@ fn narrow(granted: &[String], requested: Option<&str>) -> Result<Vec<String>, De
 
 /// The hashes the presented secret may match now: the current one, and the
 /// previous one while a rotation's grace period lasts.
-fn accepted_hashes(
+pub(crate) fn accepted_hashes(
     record: &TokenRecord,
     now: chrono::DateTime<chrono::Utc>,
 ) -> impl Iterator<Item = &str> {

@@ -21,24 +21,16 @@ pub fn genuine(svc: &Services, raw: &str) -> Result<Option<TokenRecord>, Interna
     if TokenKind::from_stored(&record.kind) != Some(presented.kind) {
         return Ok(None);
     }
-    let now = svc.now();
     let secret = presented.secret.expose();
-    let previous = record
-        .previous_secret_hash
-        .as_deref()
-        .filter(|_| record.previous_secret_expires_at.is_some_and(|t| t > now));
-    let hashes = std::iter::once(record.secret_hash.as_str()).chain(previous);
-    let mut matched = false;
-    for hash in hashes {
-        if svc.verified.contains(&record.id, hash, secret)
+    let matched = super::refresh_grant::accepted_hashes(&record, svc.now()).find(|hash| {
+        svc.verified.contains(&record.id, hash, secret)
             || svc.hasher.verify_bytes(&presented.secret_material(), hash)
-        {
-            svc.verified.insert(&record.id, hash, secret);
-            matched = true;
-            break;
-        }
-    }
-    Ok(matched.then_some(record))
+    });
+    let Some(hash) = matched else {
+        return Ok(None);
+    };
+    svc.verified.insert(&record.id, hash, secret);
+    Ok(Some(record))
 }
 
 /// Whether `record` can be exchanged now (not revoked, not expired).

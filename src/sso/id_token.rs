@@ -5,7 +5,6 @@
 use super::provider::{Discovery, SsoRegistry};
 use crate::config::ProviderConfig;
 use chrono::{DateTime, Utc};
-use josekit::jws::{EdDSA, JwsVerifier, ES256, ES384, PS256, RS256, RS384, RS512};
 use serde_json::{Map, Value};
 
 /// Clock skew allowed on `exp` and `iat`.
@@ -29,20 +28,6 @@ pub enum IdTokenError {
     /// The provider's keys could not be fetched.
     #[error("cannot fetch the provider's keys")]
     Keys,
-}
-
-fn verifier(alg: &str, jwk: &josekit::jwk::Jwk) -> Result<Box<dyn JwsVerifier>, IdTokenError> {
-    let bad = |e: josekit::JoseError| IdTokenError::Malformed(e.to_string());
-    Ok(match alg {
-        "RS256" => Box::new(RS256.verifier_from_jwk(jwk).map_err(bad)?),
-        "RS384" => Box::new(RS384.verifier_from_jwk(jwk).map_err(bad)?),
-        "RS512" => Box::new(RS512.verifier_from_jwk(jwk).map_err(bad)?),
-        "PS256" => Box::new(PS256.verifier_from_jwk(jwk).map_err(bad)?),
-        "ES256" => Box::new(ES256.verifier_from_jwk(jwk).map_err(bad)?),
-        "ES384" => Box::new(ES384.verifier_from_jwk(jwk).map_err(bad)?),
-        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).map_err(bad)?),
-        other => return Err(IdTokenError::Malformed(format!("algorithm {other}"))),
-    })
 }
 
 impl SsoRegistry {
@@ -104,7 +89,8 @@ impl SsoRegistry {
                 jwk.algorithm().unwrap_or("")
             )));
         }
-        let verifier = verifier(&alg, &jwk)?;
+        let verifier = crate::keys::verifier_for(&alg, &jwk)
+            .ok_or_else(|| IdTokenError::Malformed(format!("algorithm {alg}")))?;
         let (payload, _) = josekit::jwt::decode_with_verifier(jwt, verifier.as_ref())
             .map_err(|_| IdTokenError::BadSignature)?;
         let claims = payload.claims_set().clone();

@@ -136,7 +136,7 @@ pub async fn redeem(
         )
         .await?;
     if !claims.contains_key(&provider.groups_claim) {
-        if let Some(extra) = provider::userinfo(discovery, &tokens.access_token).await {
+        if let Some(extra) = provider::userinfo(&svc.sso, discovery, &tokens.access_token).await {
             if extra.get("sub") == claims.get("sub") {
                 for (k, v) in extra {
                     claims.entry(k).or_insert(v);

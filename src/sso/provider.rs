@@ -239,11 +239,13 @@ pub(super) async fn exchange_code(
 
 /// Userinfo claims (OpenID Connect Core §5.3), if the provider has the endpoint.
 pub(super) async fn userinfo(
+    registry: &SsoRegistry,
     discovery: &Discovery,
     access_token: &str,
 ) -> Option<Map<String, Value>> {
     let url = discovery.userinfo_endpoint.clone()?;
-    let res = reqwest::Client::new()
+    let res = registry
+        .http
         .get(url)
         .bearer_auth(access_token)
         .send()

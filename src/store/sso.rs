@@ -91,7 +91,8 @@ pub fn upsert_user(
     p: &SsoProfile,
     now: DateTime<Utc>,
 ) -> Result<UserRow, StoreError> {
-    let inserted = super::inserted(
+    // New or not, the update below records what the provider says now.
+    super::inserted(
         diesel::insert_into(u::users)
             .values((
                 u::subject.eq(&p.subject),
@@ -102,7 +103,6 @@ pub fn upsert_user(
             ))
             .execute(conn),
     )?;
-    let _ = inserted;
     diesel::update(u::users.filter(u::subject.eq(&p.subject)))
         .set((
             u::email.eq(&p.email),

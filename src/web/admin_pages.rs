@@ -15,19 +15,12 @@ use crate::tokens;
 use crate::tokens::admin::{self, RestoreOutcome};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The listing.
 const LIST: &str = "/admin/access-tokens";
 const PAGE_SIZE: i64 = 25;
 const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
-
-fn query(req: &HttpRequest) -> HashMap<String, String> {
-    web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default()
-}
 
 /// The permission that reads (`write`: changes) tokens of `kind`.
 fn needed_for(kind: &str, change: Option<Permission>) -> Permission {
@@ -49,7 +42,7 @@ pub async fn list(
         user.who.may(Permission::ServiceRead),
         user.who.may(Permission::UserAdmin),
     );
-    let q = query(&req);
+    let q = super::query_params(&req);
     let view = match q.get("view").map(String::as_str) {
         Some("personal") => "personal",
         Some("service") => "service",
@@ -152,7 +145,7 @@ pub async fn detail(
     if !user.who.may(needed) {
         return Ok(forbidden(&req, needed));
     }
-    let q = query(&req);
+    let q = super::query_params(&req);
     let (s, id, cursor) = (svc.clone(), record.id.clone(), q.get("cursor").cloned());
     let audit =
         match blocking(move || crate::audit::for_token(&s, &id, cursor.as_deref(), 50)).await? {
@@ -281,7 +274,7 @@ pub async fn confirm_revoke_all(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let user = allowed!(page_user(&req, &svc, &[Permission::UserAdmin]).await?);
-    let subject = query(&req)
+    let subject = super::query_params(&req)
         .get("user")
         .map(|u| u.trim().to_string())
         .unwrap_or_default();

@@ -11,15 +11,8 @@ use crate::app::Services;
 use crate::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use std::collections::HashMap;
 
 const USERS: &str = "/admin/users";
-
-fn query(req: &HttpRequest) -> HashMap<String, String> {
-    web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default()
-}
 
 /// `GET /admin/users?q`.
 pub async fn list(
@@ -28,7 +21,7 @@ pub async fn list(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let user = allowed!(page_user(&req, &svc, &[Permission::UserAdmin]).await?);
-    let q = query(&req);
+    let q = super::query_params(&req);
     let filter = q
         .get("q")
         .map(|v| v.trim().to_string())
@@ -93,7 +86,10 @@ pub async fn confirm_disable(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let user = allowed!(page_user(&req, &svc, &[Permission::UserAdmin]).await?);
-    let subject = query(&req).get("user").cloned().unwrap_or_default();
+    let subject = super::query_params(&req)
+        .get("user")
+        .cloned()
+        .unwrap_or_default();
     let tokens = if svc.config.sso.revoke_tokens_on_disable {
         " Every token they hold is revoked too."
     } else {

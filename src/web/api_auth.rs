@@ -82,6 +82,46 @@ pub(crate) fn revoke_answer(
     }
 }
 
+/// `expiresAt` of a create body: an RFC 3339 time, or the default lifetime
+/// when absent (422 otherwise).
+pub(crate) fn requested_expiry(
+    expires_at: Option<&str>,
+) -> Result<crate::tokens::RequestedLifetime, ApiError> {
+    use crate::tokens::RequestedLifetime;
+    Ok(match expires_at {
+        None => RequestedLifetime::Default,
+        Some(t) => RequestedLifetime::Until(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| ApiError::Invalid("expiresAt must be an RFC 3339 time".into()))?
+                .to_utc(),
+        ),
+    })
+}
+
+/// Issues `request` for the caller and answers `201 {token, rawToken}`
+/// (shown once), 422 for invalid input, or 409 with `taken` for a name in use.
+pub(crate) async fn issue_answer(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+    who: &Principal,
+    request: crate::tokens::IssueRequest,
+    taken: &str,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::tokens::{self, IssueOutcome};
+    let (s, by) = (svc.clone(), super::actor(req, svc, &who.subject));
+    match blocking(move || tokens::issue(&s, request, &by)).await? {
+        IssueOutcome::Issued(t) => Ok(super::errors::no_store(
+            &mut actix_web::HttpResponse::Created(),
+        )
+        .json(serde_json::json!({
+            "token": crate::tokens::view::TokenView::new(&t.record, svc.now()),
+            "rawToken": t.raw.expose(),
+        }))),
+        IssueOutcome::Invalid { message, .. } => Err(ApiError::Invalid(message)),
+        IssueOutcome::NameTaken => Err(ApiError::Conflict(taken.into())),
+    }
+}
+
 /// The query string as name → value (400 when it cannot be parsed).
 pub(crate) fn query_map(req: &HttpRequest) -> Result<HashMap<String, String>, ApiError> {
     actix_web::web::Query::<HashMap<String, String>>::from_query(req.query_string())

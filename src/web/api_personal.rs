@@ -1,6 +1,6 @@
 //! `/api/access-tokens/personal`: a person's own tokens as JSON.
 
-use super::api_auth::{allowed, audit_answer, revoke_answer};
+use super::api_auth::{allowed, audit_answer, issue_answer, requested_expiry, revoke_answer};
 use super::{actor, blocking, ApiError};
 use crate::accounts::principal::{Permission, Principal};
 use crate::app::Services;
@@ -81,12 +81,7 @@ pub async fn create(
             ))
         }
         (None, true) => tokens::RequestedLifetime::Never,
-        (None, false) => tokens::RequestedLifetime::Default,
-        (Some(t), false) => tokens::RequestedLifetime::Until(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|_| ApiError::Invalid("expiresAt must be an RFC 3339 time".into()))?
-                .to_utc(),
-        ),
+        (expires_at, false) => requested_expiry(expires_at)?,
     };
     let request = tokens::IssueRequest {
         kind: crate::tokens::format::TokenKind::Personal,
@@ -99,14 +94,8 @@ pub async fn create(
         lifetime,
         cidrs: input.cidrs,
     };
-    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
-    match blocking(move || tokens::issue(&s, request, &by)).await? {
-        tokens::IssueOutcome::Issued(t) => Ok(super::errors::no_store(&mut HttpResponse::Created()).json(
-            json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
-        )),
-        tokens::IssueOutcome::Invalid { message, .. } => Err(ApiError::Invalid(message)),
-        tokens::IssueOutcome::NameTaken => Err(ApiError::Conflict("you already have an active token with this name".into())),
-    }
+    let taken = "you already have an active token with this name";
+    issue_answer(&req, &svc, &who, request, taken).await
 }
 
 /// `GET /api/access-tokens/personal/{id}`.

@@ -1,8 +1,10 @@
 //! `/api/access-tokens/service` (service tokens), the scope catalogue, and
 //! `/api/access-tokens/users/{subject}/revoke-all` (offboarding).
 
-use super::api_auth::{allowed, audit_answer, authenticate, page_limit, query_map, revoke_answer};
-use super::errors::no_store;
+use super::api_auth::{
+    allowed, audit_answer, authenticate, issue_answer, page_limit, query_map, requested_expiry,
+    revoke_answer,
+};
 use super::{actor, blocking, ApiError};
 use crate::accounts::principal::Permission;
 use crate::app::Services;
@@ -10,7 +12,7 @@ use crate::store::token_queries::TokenFilter;
 use crate::tokens::admin::{self, RestoreOutcome};
 use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
+use crate::tokens::{self, IssueRequest};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -79,14 +81,7 @@ pub async fn create(
             "scope {bad:?} is not in the scope catalogue"
         )));
     }
-    let lifetime = match input.expires_at.as_deref() {
-        None => RequestedLifetime::Default,
-        Some(t) => RequestedLifetime::Until(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|_| ApiError::Invalid("expiresAt must be an RFC 3339 time".into()))?
-                .to_utc(),
-        ),
-    };
+    let lifetime = requested_expiry(input.expires_at.as_deref())?;
     let request = IssueRequest {
         kind: TokenKind::Service,
         owner: input.owner,
@@ -98,16 +93,8 @@ pub async fn create(
         lifetime,
         cidrs: input.cidrs,
     };
-    let (s, by) = (svc.clone(), actor(&req, &svc, &who.subject));
-    match blocking(move || tokens::issue(&s, request, &by)).await? {
-        IssueOutcome::Issued(t) => Ok(no_store(&mut HttpResponse::Created()).json(
-            json!({ "token": TokenView::new(&t.record, svc.now()), "rawToken": t.raw.expose() }),
-        )),
-        IssueOutcome::Invalid { message, .. } => Err(ApiError::Invalid(message)),
-        IssueOutcome::NameTaken => Err(ApiError::Conflict(
-            "the owner already has an active token with this name".into(),
-        )),
-    }
+    let taken = "the owner already has an active token with this name";
+    issue_answer(&req, &svc, &who, request, taken).await
 }
 
 async fn service_token(

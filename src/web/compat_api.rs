@@ -8,10 +8,10 @@
 use super::errors::no_store;
 use super::{actor, blocking, ApiError};
 use crate::app::Services;
+use crate::audit::Actor;
 use crate::compat::admin::{self, CompatOutcome, CompatPatch, NewCompatToken};
 use crate::compat::{self, CompatCaller};
 use crate::store::compat::CompatFilter;
-use crate::store::models::TokenRecord;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
@@ -19,9 +19,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
-/// The admin behind the request's Bearer JWT: 401 without a valid one, 403
-/// when it is not an admin's.
-async fn admin_caller(req: &HttpRequest, svc: &Arc<Services>) -> Result<TokenRecord, ApiError> {
+/// The admin behind the request's Bearer JWT, as the audit log names them
+/// (`token:<id>`): 401 without a valid JWT, 403 when it is not an admin's.
+async fn admin_caller(req: &HttpRequest, svc: &Arc<Services>) -> Result<Actor, ApiError> {
     let jwt = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -32,7 +32,7 @@ async fn admin_caller(req: &HttpRequest, svc: &Arc<Services>) -> Result<TokenRec
         .to_string();
     let s = svc.clone();
     match blocking(move || compat::caller(&s, &jwt)).await? {
-        CompatCaller::Admin(t) => Ok(*t),
+        CompatCaller::Admin(t) => Ok(actor(req, svc, &format!("token:{}", t.id))),
         CompatCaller::NotAdmin => Err(ApiError::Forbidden("admin token required")),
         CompatCaller::Unauthenticated => Err(ApiError::Unauthorized),
     }
@@ -140,7 +140,7 @@ pub async fn issue(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let who = admin_caller(&req, &svc).await?;
+    let by = admin_caller(&req, &svc).await?;
     let input: IssueBody = json_body(&body)?;
     if input.secret_phc.is_some() {
         return Err(ApiError::BadRequest(
@@ -154,7 +154,7 @@ pub async fn issue(
         roles: input.roles,
         expires_at: input.expires_at,
     };
-    let (s, by) = (svc.clone(), actor(&req, &svc, &format!("token:{}", who.id)));
+    let s = svc.clone();
     let (raw, record) = answer(blocking(move || admin::issue(&s, new, None, &by)).await?)?;
     Ok(no_store(&mut HttpResponse::Created())
         .json(json!({ "token": raw.expose(), "record": record })))
@@ -169,7 +169,7 @@ pub async fn register(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let who = admin_caller(&req, &svc).await?;
+    let by = admin_caller(&req, &svc).await?;
     let input: IssueBody = json_body(&body)?;
     let (Some(phc), None) = (input.secret_phc, input.token_id) else {
         return Err(ApiError::BadRequest(
@@ -183,7 +183,7 @@ pub async fn register(
         roles: input.roles,
         expires_at: input.expires_at,
     };
-    let (s, by) = (svc.clone(), actor(&req, &svc, &format!("token:{}", who.id)));
+    let s = svc.clone();
     let (_, record) = answer(blocking(move || admin::issue(&s, new, Some(&phc), &by)).await?)?;
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "record": record })))
 }
@@ -237,7 +237,7 @@ pub async fn update(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let who = admin_caller(&req, &svc).await?;
+    let by = admin_caller(&req, &svc).await?;
     let input: PatchBody = json_body(&body)?;
     let mut patch = CompatPatch {
         owner: input.owner,
@@ -252,11 +252,7 @@ pub async fn update(
         Some(RolesUpdate::Remove(r)) => patch.remove_roles = r.remove,
         None => {}
     }
-    let (s, by, id) = (
-        svc.clone(),
-        actor(&req, &svc, &format!("token:{}", who.id)),
-        path.into_inner(),
-    );
+    let (s, id) = (svc.clone(), path.into_inner());
     answer(blocking(move || admin::update(&s, &id, patch, &by)).await?)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -276,13 +272,9 @@ pub async fn revoke(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let who = admin_caller(&req, &svc).await?;
+    let by = admin_caller(&req, &svc).await?;
     let input: RevokeBody = json_body(&body)?;
-    let (s, by, id) = (
-        svc.clone(),
-        actor(&req, &svc, &format!("token:{}", who.id)),
-        path.into_inner(),
-    );
+    let (s, id) = (svc.clone(), path.into_inner());
     answer(blocking(move || admin::revoke(&s, &id, input.expires_at, &by)).await?)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -294,12 +286,8 @@ pub async fn restore(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let who = admin_caller(&req, &svc).await?;
-    let (s, by, id) = (
-        svc.clone(),
-        actor(&req, &svc, &format!("token:{}", who.id)),
-        path.into_inner(),
-    );
+    let by = admin_caller(&req, &svc).await?;
+    let (s, id) = (svc.clone(), path.into_inner());
     answer(blocking(move || admin::restore(&s, &id, &by)).await?)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -42,10 +42,7 @@ pub async fn show(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let user = allowed!(page_user(&req, &svc, &[]).await?);
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default();
+    let query = super::query_params(&req);
     let page = DevicePage {
         nav: user.nav(),
         user_code: query.get("user_code").cloned().unwrap_or_default(),

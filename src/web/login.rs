@@ -55,15 +55,7 @@ pub async fn show(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok();
-    let next = local_path(
-        query
-            .as_ref()
-            .and_then(|q| q.get("next"))
-            .map(String::as_str),
-    );
+    let next = local_path(super::query_params(&req).get("next").map(String::as_str));
     if current_user(&req, &svc).await?.is_some() {
         return Ok(redirect(StatusCode::SEE_OTHER, &next));
     }

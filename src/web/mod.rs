@@ -191,6 +191,15 @@ pub(crate) fn actor(
     }
 }
 
+/// The query string as name → value; a malformed one counts as empty (pages).
+pub(crate) fn query_params(
+    req: &actix_web::HttpRequest,
+) -> std::collections::HashMap<String, String> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
 /// The first value of `name` in form pairs, or "".
 pub(crate) fn form_field(pairs: &[(String, String)], name: &str) -> String {
     pairs

@@ -53,10 +53,7 @@ pub async fn list(
     let (s, subject) = (svc.clone(), user.session.subject.clone());
     let records = blocking(move || tokens::personal_of(&s, &subject)).await?;
     let now = svc.now();
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default();
+    let query = super::query_params(&req);
     let page = PersonalTokensPage {
         nav: user.nav(),
         tokens: records.iter().map(|r| TokenLine::new(r, now)).collect(),
@@ -90,10 +87,7 @@ pub async fn callback(
 ) -> Result<HttpResponse, InternalError> {
     let svc = svc.into_inner();
     let user = allowed!(page_user(&req, &svc, &[Permission::UserWrite]).await?);
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default();
+    let query = super::query_params(&req);
     let flow = req.cookie(FLOW_COOKIE).map(|c| c.value().to_string());
     let mut gone = Cookie::new(FLOW_COOKIE, "");
     gone.set_path(LIST);

@@ -9,13 +9,6 @@ use crate::error::InternalError;
 use crate::sso::{self, SsoError};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use std::collections::HashMap;
-
-fn query(req: &HttpRequest) -> HashMap<String, String> {
-    web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default()
-}
 
 fn failed(req: &HttpRequest, e: &SsoError) -> HttpResponse {
     let status = match e {
@@ -48,7 +41,7 @@ pub async fn start(
         Ok(d) => d,
         Err(e) => return Ok(failed(&req, &e)),
     };
-    let next = local_path(query(&req).get("next").map(String::as_str));
+    let next = local_path(super::query_params(&req).get("next").map(String::as_str));
     let s = svc.clone();
     let url = blocking(move || sso::begin(&s, &provider, &discovery, &next)).await?;
     Ok(redirect(StatusCode::SEE_OTHER, url.as_str()))
@@ -65,7 +58,7 @@ pub async fn callback(
         Ok(p) => p.clone(),
         Err(e) => return Ok(failed(&req, &e)),
     };
-    let q = query(&req);
+    let q = super::query_params(&req);
     let (s, p, state) = (
         svc.clone(),
         provider.clone(),
