@@ -1,13 +1,14 @@
-//! The services every request and command shares, opened once from the
-//! configuration.
+//! The infrastructure every request and command shares, opened once from
+//! the configuration: settings, storage, keys, time and randomness. What a
+//! request does with it runs in a [`Tx`]: one connection, one transaction.
 
 use crate::clock::{Clock, OsRandom, RandomSource, SystemClock};
 use crate::config::Config;
 use crate::error::InternalError;
 use crate::keys::{KeyError, KeyRing, MasterKey};
-use crate::store::{Db, PooledConnection, StoreError};
-use crate::tokens::hashing::SecretHasher;
-use crate::tokens::verified_cache::VerifiedSecretCache;
+use crate::secret::hashing::SecretHasher;
+use crate::secret::verified_cache::VerifiedSecretCache;
+use crate::store::{Db, DbConnection, PooledConnection, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ const VERIFIED_TTL: Duration = Duration::from_secs(15 * 60);
 /// How many verified secrets are cached at most.
 const VERIFIED_CAPACITY: usize = 100_000;
 
-/// Configuration, storage, keys, clock and randomness.
+/// Configuration, storage, keys, clock and randomness (infrastructure only).
 pub struct Services {
     /// The settings in effect.
     pub config: Config,
@@ -35,10 +36,27 @@ pub struct Services {
     pub keys: KeyRing,
     /// Bounds how many secret verifications run at once.
     pub hashing_permits: tokio::sync::Semaphore,
-    /// Exchange counts waiting to be written to the audit log.
-    pub exchange_counts: crate::audit::ExchangeCounter,
-    /// SSO providers' discovery documents and keys.
-    pub sso: crate::sso::SsoRegistry,
+}
+
+/// One unit of work: the services and one database connection, inside a
+/// transaction when it came from [`Services::write`].
+pub struct Tx<'a> {
+    /// The services.
+    pub svc: &'a Services,
+    /// The connection (and transaction) of this unit of work.
+    pub conn: &'a mut DbConnection,
+}
+
+impl Tx<'_> {
+    /// The current time from the configured clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.svc.now()
+    }
+
+    /// The settings in effect.
+    pub fn config(&self) -> &Config {
+        &self.svc.config
+    }
 }
 
 /// Why patgate could not start.
@@ -88,13 +106,12 @@ impl Services {
                 MasterKey::load_or_create(&path, random.as_ref())?
             }
         };
-        let hasher =
-            SecretHasher::new(&config.hashing).map_err(|e| StartError::Other(e.to_string()))?;
+        let h = &config.hashing;
+        let hasher = SecretHasher::new(h.argon2_memory_kib, h.argon2_iterations, h.argon2_parallelism)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let services = Services {
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
-            exchange_counts: Default::default(),
-            sso: Default::default(),
             keys: KeyRing::new(master, config.signing_algorithm),
             hasher,
             config,
@@ -117,6 +134,29 @@ impl Services {
     /// A pooled connection. Blocking.
     pub fn conn(&self) -> Result<PooledConnection, StoreError> {
         self.db.conn()
+    }
+
+    /// Runs `work` in one write transaction on one pooled connection: it
+    /// commits when `work` returns `Ok`, and leaves nothing behind when it
+    /// returns `Err` or panics. Blocking.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.conn()?;
+        crate::store::transaction(&mut conn, |conn| work(&mut Tx { svc: self, conn }))
+    }
+
+    /// Runs `work` on one pooled connection, without a transaction (reads). Blocking.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.conn()?;
+        work(&mut Tx {
+            svc: self,
+            conn: &mut conn,
+        })
     }
 
     /// Deletes expired authorization sessions (a day after expiry, so a late

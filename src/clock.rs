@@ -98,6 +98,11 @@ pub fn random_alphanumeric(random: &dyn RandomSource, len: usize) -> String {
     out
 }
 
+/// RFC 3339 in UTC with whole seconds (`2026-12-01T15:06:26Z`).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,16 @@
 //! overridden by command-line flags. Unknown keys and bad values stop start-up
 //! with a message that names the key.
 
+mod access;
 mod compat;
 mod durations;
 mod sso;
 mod validate;
 
+pub use access::{
+    AccessConfig, Permission, ADMIN_ROLE, ADMIN_SCOPE, BUILT_IN_API_SCOPES, TOKENS_READ_SCOPE,
+    TOKENS_REVOKE_SCOPE, TOKENS_WRITE_SCOPE,
+};
 pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
 pub use sso::{ProviderConfig, SsoConfig};
@@ -83,7 +88,7 @@ pub struct Config {
     pub session_max_age: Ttl,
     /// Who may do what: permissions of everyone, of roles, and of upstream groups.
     #[serde(default)]
-    pub access: crate::accounts::permissions::AccessConfig,
+    pub access: AccessConfig,
     /// The `@access-tokens/express`-compatible API.
     #[serde(default)]
     pub compat: CompatConfig,
@@ -344,8 +349,27 @@ impl Config {
                     ConfigError(format!("key `{path}`: {inner}"))
                 }
             })?;
+        let config = config.with_api_scopes();
         config.validate()?;
         Ok(config)
+    }
+
+    /// Adds the scopes of patgate's own API to `[access.scopes]` and, with a
+    /// description, to the scope catalogue.
+    fn with_api_scopes(mut self) -> Self {
+        self.access = self.access.with_built_in_scopes();
+        for (name, grants) in &self.access.scopes {
+            let built_in = BUILT_IN_API_SCOPES.iter().find(|(n, _, _)| n == name);
+            let description = match built_in {
+                Some((_, _, text)) => text.to_string(),
+                None => {
+                    let names: Vec<&str> = grants.iter().map(|p| p.as_str()).collect();
+                    format!("patgate: {}", names.join(", "))
+                }
+            };
+            self.scopes.entry(name.clone()).or_insert(description);
+        }
+        self
     }
 
     /// The database URL in effect: the configured one or SQLite in `data_dir`.

@@ -1,9 +1,13 @@
-//! The internal error: what went wrong on the server's side. Its details are
-//! logged with the request id and never sent to a client.
+//! The errors of the domain: [`InternalError`] (the server's fault; its
+//! details are logged with the request id and never sent to a client) and
+//! [`OpError`] (why an operation did not happen). The web layer decides the
+//! HTTP status of each in one place (`web::errors`).
 
 use crate::keys::KeyError;
+use crate::policy::rules::Violation;
+use crate::policy::Denied;
+use crate::secret::hashing::HashingError;
 use crate::store::StoreError;
-use crate::tokens::hashing::HashingError;
 
 /// A failure that is not the caller's mistake.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +21,109 @@ pub enum InternalError {
     /// Secret hashing.
     #[error(transparent)]
     Hashing(#[from] HashingError),
-    /// The blocking pool failed (a panic in blocking work, or shutdown).
+    /// The blocking pool failed: a panic in blocking work, or shutdown.
     #[error("blocking task: {0}")]
     Blocking(String),
+    /// The process is shutting down (the hashing permits are closed).
+    #[error("shutting down")]
+    ShuttingDown,
+    /// A row this unit of work wrote could not be read back.
+    #[error("{0} vanished inside its own transaction")]
+    Vanished(&'static str),
+    /// Stored data patgate wrote itself does not parse.
+    #[error("stored {what} is malformed: {why}")]
+    Stored {
+        /// What was read.
+        what: &'static str,
+        /// The parser's complaint.
+        why: String,
+    },
+    /// Building an HTTP answer failed (a header or cookie value).
+    #[error("answer: {0}")]
+    Answer(String),
+    /// An outbound HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// A conflict with the current state of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The owner already has an active token of this kind with this name.
+    NameTaken,
+    /// The token is revoked already.
+    AlreadyRevoked,
+    /// The token is not revoked.
+    NotRevoked,
+    /// The token is revoked or expired, so it cannot change.
+    Inactive,
+    /// A token with this id exists already.
+    DuplicateId,
+}
+
+impl Conflict {
+    /// A sentence for the caller.
+    pub fn message(self) -> &'static str {
+        match self {
+            Conflict::NameTaken => "the owner already has an active token with this name",
+            Conflict::AlreadyRevoked => "the token is already revoked",
+            Conflict::NotRevoked => "the token is not revoked",
+            Conflict::Inactive => "revoked or expired tokens cannot be changed",
+            Conflict::DuplicateId => "a token with this id exists",
+        }
+    }
+}
+
+/// Why a domain operation did not happen. When it ran in a transaction,
+/// nothing of it remains.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The policy refused the principal.
+    #[error("denied: {0:?}")]
+    Denied(Denied),
+    /// A rule on tokens is broken (the field and why).
+    #[error("invalid {}: {}", .0.field, .0.message)]
+    Invalid(Violation),
+    /// A parameter is malformed (a cursor, a number out of range).
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// No such thing, or not one the caller may know of.
+    #[error("not found")]
+    NotFound,
+    /// The state does not allow it.
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    /// The server failed.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl From<Denied> for OpError {
+    fn from(d: Denied) -> Self {
+        OpError::Denied(d)
+    }
+}
+
+impl From<Violation> for OpError {
+    fn from(v: Violation) -> Self {
+        OpError::Invalid(v)
+    }
+}
+
+impl From<StoreError> for OpError {
+    fn from(e: StoreError) -> Self {
+        OpError::Internal(e.into())
+    }
+}
+
+impl From<KeyError> for OpError {
+    fn from(e: KeyError) -> Self {
+        OpError::Internal(e.into())
+    }
+}
+
+impl From<HashingError> for OpError {
+    fn from(e: HashingError) -> Self {
+        OpError::Internal(e.into())
+    }
 }

@@ -6,7 +6,8 @@
 use crate::app::Services;
 use crate::error::InternalError;
 use crate::store::reminders as store;
-use crate::tokens::view::{rfc3339, TokenView};
+use crate::clock::rfc3339;
+use crate::tokens::view::TokenView;
 use serde_json::{json, Value};
 
 /// A reminder to deliver.

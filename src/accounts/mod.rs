@@ -1,15 +1,15 @@
 //! People: local accounts with argon2id passwords, throttled sign-in, and
 //! browser sessions stored in the database (so every instance accepts them).
 
-pub mod permissions;
 pub mod principal;
 pub mod sessions;
 
-use crate::app::Services;
+use crate::app::{Services, Tx};
 use crate::clock::random_alphanumeric;
-use crate::error::InternalError;
+use crate::error::{InternalError, OpError};
+use crate::policy::{Action, Policy, Principal};
 use crate::secret::SecretString;
-use crate::store::accounts as store;
+use crate::store::accounts::{self as store, UserRow};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::OnceLock;
 
@@ -55,7 +55,8 @@ pub fn add_user(
         ));
     }
     let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
-    let added = store::insert_user(&mut *svc.conn()?, name, Some(&hash), admin, svc.now())?;
+    let now = svc.now();
+    let added = svc.write(|tx| store::insert_user(tx.conn, name, Some(&hash), admin, now))?;
     Ok(if added {
         AddUserOutcome::Added
     } else {
@@ -83,7 +84,7 @@ pub fn set_roles(
     if let Some(r) = roles.iter().find(|r| !svc.config.access.knows_role(r)) {
         return Ok(SetRolesOutcome::UnknownRole(r.clone()));
     }
-    Ok(if store::set_roles(&mut *svc.conn()?, subject, roles)? {
+    Ok(if svc.write(|tx| store::set_roles(tx.conn, subject, roles))? {
         tracing::info!(%subject, roles = %roles.join(" "), "roles changed");
         SetRolesOutcome::Set
     } else {
@@ -91,25 +92,41 @@ pub fn set_roles(
     })
 }
 
-/// Disables `subject`: they can no longer sign in, their browser sessions
-/// end, and with `[sso] revoke_tokens_on_disable` every token they hold is
-/// revoked. Returns whether the user exists. Blocking.
-pub fn disable(svc: &Services, subject: &str, by: &str) -> Result<bool, InternalError> {
-    if !crate::store::sso::set_disabled(&mut *svc.conn()?, subject, true)? {
-        return Ok(false);
+/// Disables `subject` on behalf of `who`: they can no longer sign in, their
+/// browser sessions end, and with `[sso] revoke_tokens_on_disable` every
+/// token they hold is revoked, all in `tx`. Enabling undoes only the first.
+pub fn set_disabled(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    subject: &str,
+    disabled: bool,
+) -> Result<(), OpError> {
+    Policy::of(tx.config()).check(who, Action::ManageUsers)?;
+    if !crate::store::sso::set_disabled(tx.conn, subject, disabled)? {
+        return Err(OpError::NotFound);
     }
-    tracing::info!(%subject, actor = %by, "user disabled");
-    if svc.config.sso.revoke_tokens_on_disable {
-        let actor = crate::audit::Actor::named(by);
-        crate::tokens::admin::revoke_all(svc, subject, &actor)?;
+    tracing::info!(%subject, actor = %who.label(), disabled, "user disabled or enabled");
+    if disabled && tx.config().sso.revoke_tokens_on_disable {
+        crate::tokens::revoke_all(tx, who, subject)?;
     }
-    Ok(true)
+    Ok(())
+}
+
+/// Users, most recent sign-in first, whose subject or email contains `q`; at most `limit`.
+pub fn list(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    q: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, OpError> {
+    Policy::of(tx.config()).check(who, Action::ManageUsers)?;
+    Ok(crate::store::sso::list_users(tx.conn, q, limit)?)
 }
 
 /// On the first start of the embedded default (no user yet), creates the
 /// `admin` account with a generated password and returns the password.
 pub fn create_first_admin(svc: &Services) -> Result<Option<SecretString>, InternalError> {
-    if !svc.config.is_embedded_default() || store::any_user(&mut *svc.conn()?)? {
+    if !svc.config.is_embedded_default() || svc.read(|tx| store::any_user(tx.conn))? {
         return Ok(None);
     }
     let password = SecretString::new(random_alphanumeric(svc.random.as_ref(), 20));

@@ -6,7 +6,7 @@ use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
 use crate::secret::SecretString;
 use crate::store::accounts as store;
-use sha2::{Digest, Sha256};
+use crate::secret::digest;
 use subtle::ConstantTimeEq;
 
 /// The name of the session cookie.
@@ -26,15 +26,6 @@ impl SessionUser {
     pub fn csrf_matches(&self, presented: &str) -> bool {
         self.csrf.as_bytes().ct_eq(presented.as_bytes()).into()
     }
-}
-
-/// Hex SHA-256 of a high-entropy value (cookie, code): enough, as such
-/// values cannot be guessed, and fast enough for every request.
-pub fn digest(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Starts a session for `subject`; returns the cookie value. Blocking.

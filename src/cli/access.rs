@@ -4,6 +4,7 @@ use crate::accounts::{self, AddUserOutcome, SetRolesOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::secret::SecretString;
+use crate::error::OpError;
 use crate::store::authorization::{self as store, ClientRow};
 use anyhow::bail;
 use std::io::Read;
@@ -77,15 +78,11 @@ pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result
 
 /// `patgate admin user disable NAME`.
 pub fn disable_user(svc: &Services, name: &str) -> anyhow::Result<()> {
-    if !accounts::disable(
-        svc,
-        name,
-        &format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "operator".into())
-        ),
-    )? {
-        bail!("no user named {name}");
+    let who = super::operator();
+    match svc.write(|tx| accounts::set_disabled(tx, &who, name, true)) {
+        Ok(()) => {}
+        Err(OpError::NotFound) => bail!("no user named {name}"),
+        Err(e) => bail!("{e}"),
     }
     eprintln!("disabled {name}");
     Ok(())
@@ -96,7 +93,7 @@ pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
     if let Some(bad) = args
         .redirect_uris
         .iter()
-        .find(|u| !crate::oauth::clients::is_registrable_redirect(u))
+        .find(|u| !crate::syntax::is_registrable_redirect(u))
     {
         bail!("redirect URI {bad:?} is not an absolute URL without fragment");
     }
@@ -122,9 +119,13 @@ pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
         scopes: args.scopes.join(" "),
         created_at: svc.now().naive_utc(),
     };
-    if crate::oauth::clients::find(svc, &mut *svc.conn()?, &args.id)?.is_some()
-        || !store::insert_client(&mut *svc.conn()?, &row)?
-    {
+    let inserted = svc.write(|tx| {
+        if crate::oauth::clients::find(svc, tx.conn, &args.id)?.is_some() {
+            return Ok::<_, crate::error::InternalError>(false);
+        }
+        Ok(store::insert_client(tx.conn, &row)?)
+    })?;
+    if !inserted {
         bail!("a client with id {} exists", args.id);
     }
     eprintln!(
@@ -150,7 +151,7 @@ pub fn list_clients(svc: &Services, json: bool) -> anyhow::Result<()> {
         .iter()
         .map(|c| serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris, "confidential": c.secret_hash.is_some(), "scopes": c.scopes, "source": "config"}))
         .collect();
-    for c in store::list_clients(&mut *svc.conn()?)? {
+    for c in svc.read(|tx| store::list_clients(tx.conn))? {
         rows.push(serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris.lines().collect::<Vec<_>>(), "confidential": c.secret_hash.is_some(), "scopes": c.scopes.split_whitespace().collect::<Vec<_>>(), "source": "database"}));
     }
     if json {
@@ -175,7 +176,7 @@ pub fn list_clients(svc: &Services, json: bool) -> anyhow::Result<()> {
 
 /// `patgate admin client remove ID`.
 pub fn remove_client(svc: &Services, id: &str) -> anyhow::Result<()> {
-    if !store::delete_client(&mut *svc.conn()?, id)? {
+    if !svc.write(|tx| store::delete_client(tx.conn, id))? {
         bail!("no registered client {id} (clients in the config file are removed there)");
     }
     eprintln!("removed client {id}");

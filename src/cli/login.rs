@@ -4,9 +4,9 @@
 
 use super::credentials::{key, Credentials, StoredToken};
 use crate::clock::{random_alphanumeric, OsRandom};
+use crate::config::{ADMIN_SCOPE, TOKENS_READ_SCOPE, TOKENS_REVOKE_SCOPE, TOKENS_WRITE_SCOPE};
 use crate::oauth::clients::CLI_CLIENT_ID;
-use crate::oauth::device::DEVICE_AUTHORIZATION_PATH;
-use crate::oauth::metadata::{AUTHORIZE_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::oauth::paths::{AUTHORIZE_PATH, DEVICE_AUTHORIZATION_PATH, REVOKE_PATH, TOKEN_PATH};
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -30,7 +30,8 @@ pub struct LoginArgs {
     /// Use the device grant: type a code on any device instead of a local browser.
     #[arg(long)]
     pub device: bool,
-    /// Scopes to ask for (default: all the server offers).
+    /// Scopes to ask for (default: all the server offers but `patgate:admin`);
+    /// the scopes that let `patgate token` manage your tokens are always asked for.
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
     /// Name of the token (you can change it on the consent screen).
@@ -120,6 +121,37 @@ fn jwt_subject(jwt: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The scopes `patgate token …` needs on the server's own API.
+const TOKEN_COMMAND_SCOPES: [&str; 3] = [TOKENS_READ_SCOPE, TOKENS_WRITE_SCOPE, TOKENS_REVOKE_SCOPE];
+
+/// The `scope` to ask for: `--scope` values (default: every scope the
+/// server's metadata lists, RFC 8414 §2, but `patgate:admin`), plus the
+/// scopes the `token` commands need.
+async fn requested_scope(server: &Url, args: &LoginArgs) -> String {
+    let mut scopes = args.scopes.clone();
+    if scopes.is_empty() {
+        let metadata = endpoint(server, "/.well-known/oauth-authorization-server");
+        let offered: Option<Value> = match http().get(metadata).send().await {
+            Ok(res) if res.status().is_success() => res.json().await.ok(),
+            _ => None,
+        };
+        let offered = offered.as_ref().and_then(|m| m["scopes_supported"].as_array());
+        scopes = offered
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|s| *s != ADMIN_SCOPE)
+            .map(str::to_string)
+            .collect();
+    }
+    for needed in TOKEN_COMMAND_SCOPES {
+        if !scopes.iter().any(|s| s == needed) {
+            scopes.push(needed.to_string());
+        }
+    }
+    scopes.join(" ")
+}
+
 async fn token_request(
     server: &Url,
     form: &[(&str, &str)],
@@ -155,11 +187,8 @@ async fn loopback_flow(server: &Url, args: &LoginArgs) -> anyhow::Result<Value> 
         .append_pair("state", &state)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
-        .append_pair("token_name", &token_name(args));
-    if !args.scopes.is_empty() {
-        url.query_pairs_mut()
-            .append_pair("scope", &args.scopes.join(" "));
-    }
+        .append_pair("token_name", &token_name(args))
+        .append_pair("scope", &requested_scope(server, args).await);
     eprintln!("Approve the token in your browser:\n  {url}");
     if !args.no_browser {
         open_browser(url.as_str());
@@ -253,11 +282,12 @@ fn wait_for_callback(listener: &TcpListener) -> anyhow::Result<(String, String)>
 
 async fn device_flow(server: &Url, args: &LoginArgs) -> anyhow::Result<Value> {
     let name = token_name(args);
-    let scope = args.scopes.join(" ");
-    let mut form = vec![("client_id", CLI_CLIENT_ID), ("token_name", name.as_str())];
-    if !scope.is_empty() {
-        form.push(("scope", scope.as_str()));
-    }
+    let scope = requested_scope(server, args).await;
+    let form = [
+        ("client_id", CLI_CLIENT_ID),
+        ("token_name", name.as_str()),
+        ("scope", scope.as_str()),
+    ];
     let res = http()
         .post(endpoint(server, DEVICE_AUTHORIZATION_PATH))
         .form(&form)

@@ -6,11 +6,14 @@ pub mod login;
 pub mod remote;
 
 use crate::app::Services;
-use crate::audit::Actor;
-use crate::config::parse_duration;
+use crate::clock::rfc3339;
+use crate::config::{parse_duration, ADMIN_SCOPE};
+use crate::error::{Conflict, OpError};
+use crate::policy::Principal;
 use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime, RevokeOutcome};
+use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
+use crate::web::WebState;
 use anyhow::{bail, Context};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -30,7 +33,7 @@ pub struct IssueArgs {
     /// Lifetime: 30d, 12h, 90m, or never (if the policy allows).
     #[arg(long)]
     pub expires_in: Option<String>,
-    /// Give the token the admin role.
+    /// An administrator's token: the admin flag and the `patgate:admin` scope.
     #[arg(long)]
     pub admin: bool,
     /// Issue a service token (sat_) instead of a personal one (pat_).
@@ -53,52 +56,59 @@ pub fn parse_lifetime(value: Option<&str>) -> anyhow::Result<RequestedLifetime> 
     })
 }
 
+/// An operation's refusal, as the command line says it.
+fn refused(e: OpError) -> anyhow::Error {
+    match e {
+        OpError::Invalid(v) => anyhow::anyhow!("invalid {}: {}", v.field, v.message),
+        OpError::Denied(d) => anyhow::anyhow!("not allowed: {}", d.message()),
+        OpError::Malformed(why) => anyhow::anyhow!("{why}"),
+        OpError::NotFound => anyhow::anyhow!("not found"),
+        OpError::Conflict(c) => anyhow::anyhow!("{}", c.message()),
+        OpError::Internal(e) => e.into(),
+    }
+}
+
 /// `patgate admin token issue`: the token alone on stdout, details on stderr.
 pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
+    let kind = if args.service {
+        TokenKind::Service
+    } else {
+        TokenKind::Personal
+    };
+    let mut scopes = args.scopes;
+    if args.admin && !scopes.iter().any(|s| s == ADMIN_SCOPE) {
+        scopes.push(ADMIN_SCOPE.into());
+    }
     let request = IssueRequest {
-        kind: if args.service {
-            TokenKind::Service
-        } else {
-            TokenKind::Personal
-        },
-        owner: args.owner,
-        name: args.name,
         description: args.description,
-        scopes: args.scopes,
         is_admin: args.admin,
-        client_id: None,
         lifetime: parse_lifetime(args.expires_in.as_deref())?,
         cidrs: args.cidrs,
+        ..IssueRequest::new(kind, &args.owner, &args.name, scopes)
     };
-    match tokens::issue(svc, request, &operator())? {
-        IssueOutcome::Issued(t) => {
-            let r = &t.record;
-            let expires = r
-                .expires_at
-                .map_or("never".to_string(), tokens::view::rfc3339);
-            eprintln!(
-                "issued {} token {} ({:?}) for {}, scopes [{}], expires {expires}",
-                r.kind,
-                r.id,
-                r.name,
-                r.owner,
-                r.scopes.join(" ")
-            );
-            println!("{}", t.raw.expose());
-            Ok(())
-        }
-        IssueOutcome::Invalid { field, message } => bail!("invalid {field}: {message}"),
-        IssueOutcome::NameTaken => bail!("the owner already has an active token with this name"),
-    }
+    let t = tokens::issue(svc, &operator(), request).map_err(refused)?;
+    let r = &t.record;
+    let expires = r.expires_at.map_or("never".to_string(), rfc3339);
+    eprintln!(
+        "issued {} token {} ({:?}) for {}, scopes [{}], expires {expires}",
+        r.kind.as_str(),
+        r.id,
+        r.name,
+        r.owner,
+        r.scopes.join(" ")
+    );
+    println!("{}", t.raw.expose());
+    Ok(())
 }
 
 /// `patgate admin token list`.
 pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
     let now = svc.now();
-    let views: Vec<TokenView> = tokens::list_all(svc)?
-        .iter()
-        .map(|r| TokenView::new(r, now))
-        .collect();
+    let who = operator();
+    let records = svc
+        .read(|tx| tokens::admin::all(tx, &who))
+        .map_err(refused)?;
+    let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&views)?);
         return Ok(());
@@ -122,7 +132,7 @@ pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
             &v.created_at[..10],
             day(&v.expires_at),
             day(&v.last_used_at),
-            serde_json::to_value(v.status)?.as_str().unwrap_or_default()
+            v.status.as_str()
         );
     }
     Ok(())
@@ -130,10 +140,12 @@ pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
 
 /// `patgate admin token revoke`.
 pub fn revoke_token(svc: &Services, id: &str) -> anyhow::Result<()> {
-    match tokens::revoke(svc, id, &operator())? {
-        RevokeOutcome::Revoked => eprintln!("revoked {id}"),
-        RevokeOutcome::AlreadyRevoked => eprintln!("{id} was already revoked"),
-        RevokeOutcome::NotFound => bail!("no token with id {id}"),
+    let who = operator();
+    match svc.write(|tx| tokens::revoke(tx, &who, id, Lookup::Any, None)) {
+        Ok(()) => eprintln!("revoked {id}"),
+        Err(OpError::Conflict(Conflict::AlreadyRevoked)) => eprintln!("{id} was already revoked"),
+        Err(OpError::NotFound) => bail!("no token with id {id}"),
+        Err(e) => return Err(refused(e)),
     }
     Ok(())
 }
@@ -141,36 +153,31 @@ pub fn revoke_token(svc: &Services, id: &str) -> anyhow::Result<()> {
 /// `patgate admin token rotate ID [--grace 1d]`: prints the new token only.
 pub fn rotate_token(svc: &Services, id: &str, grace: Option<&str>) -> anyhow::Result<()> {
     let grace = match grace {
-        None | Some("0") => chrono::Duration::zero(),
-        Some(g) => parse_duration(g).map_err(anyhow::Error::msg)?.duration(),
+        None | Some("0") => 0,
+        Some(g) => parse_duration(g).map_err(anyhow::Error::msg)?.seconds(),
     };
-    match tokens::rotate(svc, id, grace, &operator())? {
-        tokens::RotateOutcome::Rotated(t) => {
-            match t.record.previous_secret_expires_at {
-                Some(until) => eprintln!(
-                    "rotated {id}; the old secret works until {}",
-                    tokens::view::rfc3339(until)
-                ),
-                None => eprintln!("rotated {id}; the old secret no longer works"),
-            }
-            println!("{}", t.raw.expose());
-            Ok(())
-        }
-        tokens::RotateOutcome::NotFound => bail!("no token with id {id}"),
-        tokens::RotateOutcome::Inactive => bail!("token {id} is revoked or expired"),
-        tokens::RotateOutcome::InvalidGrace => {
-            bail!("the grace period must be between 0 and 7 days")
-        }
+    let t = match tokens::rotate(svc, &operator(), id, Lookup::Any, grace) {
+        Ok(t) => t,
+        Err(OpError::NotFound) => bail!("no token with id {id}"),
+        Err(OpError::Conflict(_)) => bail!("token {id} is revoked or expired"),
+        Err(OpError::Invalid(_)) => bail!("the grace period must be between 0 and 7 days"),
+        Err(e) => return Err(refused(e)),
+    };
+    match t.record.previous_secret_expires_at {
+        Some(until) => eprintln!(
+            "rotated {id}; the old secret works until {}",
+            rfc3339(until)
+        ),
+        None => eprintln!("rotated {id}; the old secret no longer works"),
     }
+    println!("{}", t.raw.expose());
+    Ok(())
 }
 
-/// Who an operator command acts as, for `revoked_by` and logs.
-/// The operator running an admin command, as the audit log names them.
-fn operator() -> Actor {
-    Actor::named(&format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "operator".into())
-    ))
+/// The operator running an admin command, as the audit log names them
+/// (`cli:<user>`): every permission.
+pub fn operator() -> Principal {
+    Principal::operator(&std::env::var("USER").unwrap_or_else(|_| "operator".into()))
 }
 
 /// `patgate admin audit export [--since T]`: JSON lines, oldest first. `T`
@@ -189,7 +196,7 @@ pub fn export_audit(svc: &Services, since: Option<&str>) -> anyhow::Result<()> {
         }),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for event in crate::audit::export(svc, since)? {
+    for event in svc.read(|tx| crate::audit::export(tx.conn, since))? {
         serde_json::to_writer(&mut out, &event)?;
         std::io::Write::write_all(&mut out, b"\n")?;
     }
@@ -236,10 +243,11 @@ pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
         svc.config.issuer_id()
     );
     let svc = Arc::new(svc);
-    let running = svc.clone();
+    let state = Arc::new(WebState::default());
+    let (running, shared) = (svc.clone(), state.clone());
     actix_web::rt::System::new()
-        .block_on(async move { crate::web::server(running, listener, workers)?.await })?;
+        .block_on(async move { crate::web::server(running, shared, listener, workers)?.await })?;
     // Counted exchanges not yet written go to the audit log before exit.
-    svc.exchange_counts.flush(&svc)?;
+    state.exchange_counts.flush(&svc.db, svc.random.as_ref())?;
     Ok(())
 }

@@ -124,7 +124,7 @@ impl PatClient {
         if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
             return Ok(c.token.clone());
         }
-        let url = self.url(crate::oauth::metadata::TOKEN_PATH);
+        let url = self.url(crate::oauth::paths::TOKEN_PATH);
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", self.pat.expose()),

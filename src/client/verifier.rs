@@ -75,7 +75,7 @@ impl JwtVerifier {
     pub fn new(issuer: &Url, audience: &str) -> Self {
         let mut jwks_url = issuer.clone();
         let base = jwks_url.path().trim_end_matches('/').to_string();
-        jwks_url.set_path(&format!("{base}{}", crate::oauth::metadata::JWKS_PATH));
+        jwks_url.set_path(&format!("{base}{}", crate::oauth::paths::JWKS_PATH));
         JwtVerifier {
             jwks_url,
             issuer: issuer.as_str().trim_end_matches('/').to_string(),

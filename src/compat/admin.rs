@@ -1,32 +1,25 @@
 //! The admin operations of the `@access-tokens`-compatible API: list, batch
 //! lookup, issue, register a pre-hashed token, update, revoke, restore.
-//! Every change is audited like any other.
+//! Each asks the policy for an `@access-tokens` admin first, applies the
+//! same token rules as patgate's own paths (roles are free-form scope
+//! tokens, but a scope of patgate's API only from a caller who holds what it
+//! grants), and is audited in the transaction of the change.
 
 use super::CompatRecord;
-use crate::app::Services;
-use crate::audit::{self, Actor, Event};
-use crate::config::MaxTokenLifetime;
-use crate::error::InternalError;
+use crate::app::{Services, Tx};
+use crate::audit::{self, Event};
+use crate::error::{Conflict, OpError};
+use crate::policy::rules::{self, RequestedLifetime, ScopeSet, Violation};
+use crate::config::Config;
+use crate::policy::{Action, Denied, Policy, Principal};
+use crate::secret::hashing::SecretHasher;
 use crate::secret::SecretString;
 use crate::store::compat::{self as store, CompatChanges, CompatFilter};
+use crate::store::tokens as token_store;
 use crate::tokens::format::TokenKind;
-use crate::tokens::hashing::SecretHasher;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime, SecretSource};
-use chrono::DateTime;
+use crate::tokens::{self, IssueRequest, SecretSource};
+use chrono::{DateTime, Utc};
 use serde_json::json;
-
-/// How a compatible admin call ended.
-#[derive(Debug)]
-pub enum CompatOutcome<T> {
-    /// Done.
-    Done(T),
-    /// The input is not acceptable (400).
-    Invalid(String),
-    /// No such token (404).
-    NotFound,
-    /// The token id exists already (409).
-    Duplicate,
-}
 
 /// A token to issue or register.
 #[derive(Debug)]
@@ -62,33 +55,52 @@ pub struct CompatPatch {
     pub remove_roles: Vec<String>,
 }
 
-fn bad_role(roles: &[String]) -> Option<String> {
-    roles.iter().find(|r| !tokens::is_scope_token(r)).map(|r| {
-        format!("role {r:?} is not a valid role (letters, digits and punctuation, no spaces)")
+/// Whether the policy admits `who` to the compatible admin API (asked
+/// before the request body is read, so its order of answers holds: 401,
+/// then 403, then 400).
+pub fn admit(config: &Config, who: &Principal) -> Result<(), Denied> {
+    Policy::of(config).check(who, Action::CompatAdmin)
+}
+
+fn allowed(tx: &Tx<'_>, who: &Principal) -> Result<(), OpError> {
+    Ok(admit(tx.config(), who)?)
+}
+
+fn unix(at: i64) -> Result<DateTime<Utc>, OpError> {
+    DateTime::from_timestamp(at, 0).ok_or_else(|| {
+        OpError::Invalid(Violation {
+            field: "expiresAt",
+            message: "expiresAt is out of range".into(),
+        })
     })
 }
 
-/// A page of records by ascending id. Blocking.
+/// A page of records by ascending id.
 pub fn list(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     filter: &CompatFilter,
     limit: i64,
     with_phc: bool,
-) -> Result<Vec<CompatRecord>, InternalError> {
-    let rows = store::list(&mut *svc.conn()?, filter, svc.now(), limit)?;
+) -> Result<Vec<CompatRecord>, OpError> {
+    allowed(tx, who)?;
+    let now = tx.now();
+    let rows = store::list(tx.conn, filter, now, limit)?;
     Ok(rows
         .iter()
         .map(|r| CompatRecord::new(r, with_phc))
         .collect())
 }
 
-/// The records of `ids` that exist, and the ids that do not. Blocking.
+/// The records of `ids` that exist, and the ids that do not.
 pub fn batch(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     ids: &[String],
     with_phc: bool,
-) -> Result<(Vec<CompatRecord>, Vec<String>), InternalError> {
-    let rows = store::batch(&mut *svc.conn()?, ids)?;
+) -> Result<(Vec<CompatRecord>, Vec<String>), OpError> {
+    allowed(tx, who)?;
+    let rows = store::batch(tx.conn, ids)?;
     let not_found = ids
         .iter()
         .filter(|id| !rows.iter().any(|r| &r.id == *id))
@@ -102,77 +114,65 @@ pub fn batch(
     ))
 }
 
-fn request(svc: &Services, new: &NewCompatToken) -> Result<IssueRequest, String> {
-    if let Some(why) = bad_role(&new.roles) {
-        return Err(why);
-    }
-    let lifetime = match (new.expires_at, svc.config.token_max_ttl) {
-        (Some(at), _) => RequestedLifetime::Until(
-            DateTime::from_timestamp(at, 0).ok_or("expiresAt is out of range")?,
-        ),
-        (None, MaxTokenLifetime::Unlimited) => RequestedLifetime::Never,
-        (None, MaxTokenLifetime::Limited(_)) => RequestedLifetime::Default,
+/// Issues a token (`registered_phc`: registers it with that PHC string
+/// instead of a new secret); the raw token (empty when registered) and its
+/// record. Without `expiresAt`, the token gets no expiry where the policy
+/// allows that, else the default lifetime. Blocking (argon2).
+pub fn issue(
+    svc: &Services,
+    who: &Principal,
+    new: NewCompatToken,
+    registered_phc: Option<String>,
+) -> Result<(SecretString, CompatRecord), OpError> {
+    let id = new
+        .token_id
+        .unwrap_or_else(|| crate::clock::random_alphanumeric(svc.random.as_ref(), 21));
+    let lifetime = match new.expires_at {
+        Some(at) => RequestedLifetime::Until(unix(at)?),
+        None if svc.config.token_max_ttl.is_unlimited() => RequestedLifetime::Never,
+        None => RequestedLifetime::Default,
     };
-    Ok(IssueRequest {
-        kind: TokenKind::Personal,
-        owner: new.owner.clone(),
+    let request = IssueRequest {
         // A name unique per owner: the compatible API has no names.
-        name: new.token_id.clone().unwrap_or_default(),
-        description: None,
-        scopes: new.roles.clone(),
+        name: id.clone(),
+        scope_set: ScopeSet::AnyToken,
         is_admin: new.is_admin,
         client_id: Some("access-tokens".into()),
         lifetime,
-        cidrs: vec![],
-    })
-}
-
-/// Issues a token (`register`: with the given PHC string instead of a new
-/// secret); the raw token (empty when registered) and its record. Blocking.
-pub fn issue(
-    svc: &Services,
-    mut new: NewCompatToken,
-    registered_phc: Option<&str>,
-    actor: &Actor,
-) -> Result<CompatOutcome<(SecretString, CompatRecord)>, InternalError> {
-    if new.token_id.is_none() {
-        new.token_id = Some(crate::clock::random_alphanumeric(svc.random.as_ref(), 21));
-    }
-    let req = match request(svc, &new) {
-        Ok(r) => r,
-        Err(why) => return Ok(CompatOutcome::Invalid(why)),
+        id: Some(id),
+        secret: registered_phc.map_or(SecretSource::Generate, SecretSource::Registered),
+        ..IssueRequest::new(TokenKind::Personal, &new.owner, "", new.roles)
     };
-    let source = registered_phc.map(SecretSource::Registered);
-    Ok(
-        match tokens::issue_as(svc, req, new.token_id.as_deref(), source, actor)? {
-            IssueOutcome::Issued(t) => {
-                CompatOutcome::Done((t.raw, CompatRecord::new(&t.record, false)))
-            }
-            IssueOutcome::Invalid { message, .. } => CompatOutcome::Invalid(message),
-            IssueOutcome::NameTaken => CompatOutcome::Duplicate,
-        },
-    )
+    match tokens::issue(svc, who, request) {
+        Ok(t) => Ok((t.raw, CompatRecord::new(&t.record, false))),
+        Err(OpError::Conflict(Conflict::NameTaken)) => {
+            Err(OpError::Conflict(Conflict::DuplicateId))
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// Applies `patch` to token `id`. Blocking.
+/// Applies `patch` to token `id`, under the same rules as issuing: roles
+/// are scope tokens, patgate's API scopes only from a caller who holds what
+/// they grant, and the expiry within `token_max_ttl` (`null`, no expiry,
+/// only where the policy allows tokens without one).
 pub fn update(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     id: &str,
     patch: CompatPatch,
-    actor: &Actor,
-) -> Result<CompatOutcome<()>, InternalError> {
-    let mut conn = svc.conn()?;
-    let Some(record) = crate::store::tokens::find(&mut conn, id)? else {
-        return Ok(CompatOutcome::NotFound);
-    };
+) -> Result<(), OpError> {
+    allowed(tx, who)?;
+    let record = token_store::find(tx.conn, id)?.ok_or(OpError::NotFound)?;
     if patch
         .secret_phc
         .as_deref()
         .is_some_and(|p| !SecretHasher::is_supported(p))
     {
-        return Ok(CompatOutcome::Invalid(
-            "secretPhc must be an argon2id or scrypt PHC string".into(),
-        ));
+        return Err(OpError::Invalid(Violation {
+            field: "secretPhc",
+            message: "secretPhc must be an argon2id or scrypt PHC string".into(),
+        }));
     }
     let mut roles = patch.roles.clone();
     if !patch.add_roles.is_empty() || !patch.remove_roles.is_empty() {
@@ -187,22 +187,21 @@ pub fn update(
         now.retain(|r| !patch.remove_roles.contains(r));
         roles = Some(now);
     }
-    let checked: Vec<String> = roles
-        .iter()
-        .flatten()
-        .chain(&patch.add_roles)
-        .cloned()
-        .collect();
-    if let Some(why) = bad_role(&checked) {
-        return Ok(CompatOutcome::Invalid(why));
+    let resulting = roles.clone().unwrap_or_else(|| record.scopes.clone());
+    rules::scopes(tx.config(), &resulting, ScopeSet::AnyToken)?;
+    if let Some(owner) = &patch.owner {
+        rules::owner(owner)?;
     }
+    // Who holds the token, how it is proven and what it carries all change
+    // what its scopes can do: the caller must be able to grant them.
+    Policy::of(tx.config()).may_grant(who, &resulting)?;
     let expires_at = match patch.expires_at {
         None => None,
-        Some(None) => Some(None),
-        Some(Some(at)) => match DateTime::from_timestamp(at, 0) {
-            Some(t) => Some(Some(t.naive_utc())),
-            None => return Ok(CompatOutcome::Invalid("expiresAt is out of range".into())),
-        },
+        Some(at) => {
+            let at = at.map(unix).transpose()?;
+            rules::expiry_change(tx.config(), at, tx.now())?;
+            Some(at.map(|t| t.naive_utc()))
+        }
     };
     let changes = CompatChanges {
         owner: patch.owner.clone(),
@@ -211,8 +210,8 @@ pub fn update(
         expires_at,
         scopes: roles.as_ref().map(|r| r.join(" ")),
     };
-    if !store::update(&mut conn, id, &changes)? {
-        return Ok(CompatOutcome::NotFound);
+    if !store::update(tx.conn, id, &changes)? {
+        return Err(OpError::NotFound);
     }
     let details = json!({
         "owner": patch.owner,
@@ -221,45 +220,44 @@ pub fn update(
         "expiresAt": patch.expires_at,
         "roles": roles,
     });
-    audit::record(svc, &mut conn, id, Event::Updated, actor, details)?;
-    Ok(CompatOutcome::Done(()))
+    audit::record(tx, id, Event::Updated, who, details)?;
+    Ok(())
 }
 
-/// Revokes `id` (nothing if revoked already), optionally setting its expiry. Blocking.
+/// Revokes `id` (nothing if revoked already), optionally setting its
+/// expiry (within `token_max_ttl`, so a restore cannot outlive the policy).
 pub fn revoke(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     id: &str,
     expires_at: Option<i64>,
-    actor: &Actor,
-) -> Result<CompatOutcome<()>, InternalError> {
+) -> Result<(), OpError> {
+    allowed(tx, who)?;
+    let record = token_store::find(tx.conn, id)?.ok_or(OpError::NotFound)?;
     if let Some(at) = expires_at {
-        let Some(t) = DateTime::from_timestamp(at, 0) else {
-            return Ok(CompatOutcome::Invalid("expiresAt is out of range".into()));
-        };
+        let at = unix(at)?;
+        rules::expiry_change(tx.config(), Some(at), tx.now())?;
         let changes = CompatChanges {
-            expires_at: Some(Some(t.naive_utc())),
+            expires_at: Some(Some(at.naive_utc())),
             ..CompatChanges::default()
         };
-        if !store::update(&mut *svc.conn()?, id, &changes)? {
-            return Ok(CompatOutcome::NotFound);
-        }
+        store::update(tx.conn, id, &changes)?;
     }
-    Ok(match tokens::revoke(svc, id, actor)? {
-        tokens::RevokeOutcome::NotFound => CompatOutcome::NotFound,
-        _ => CompatOutcome::Done(()),
-    })
+    match tokens::revoke_allowed(tx, who, &record, None) {
+        Ok(()) | Err(OpError::Conflict(Conflict::AlreadyRevoked)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
-/// Restores `id` (nothing if it is not revoked). Blocking.
-pub fn restore(
-    svc: &Services,
-    id: &str,
-    actor: &Actor,
-) -> Result<CompatOutcome<()>, InternalError> {
-    use tokens::admin::RestoreOutcome;
-    Ok(match tokens::admin::restore(svc, id, actor)? {
-        RestoreOutcome::Restored(_) | RestoreOutcome::NotRevoked => CompatOutcome::Done(()),
-        RestoreOutcome::NotFound => CompatOutcome::NotFound,
-        RestoreOutcome::NameTaken => CompatOutcome::Duplicate,
-    })
+/// Restores `id` (nothing if it is not revoked).
+pub fn restore(tx: &mut Tx<'_>, who: &Principal, id: &str) -> Result<(), OpError> {
+    allowed(tx, who)?;
+    let record = token_store::find(tx.conn, id)?.ok_or(OpError::NotFound)?;
+    match tokens::restore_allowed(tx, who, &record) {
+        Ok(_) | Err(OpError::Conflict(Conflict::NotRevoked)) => Ok(()),
+        Err(OpError::Conflict(Conflict::NameTaken)) => {
+            Err(OpError::Conflict(Conflict::DuplicateId))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -4,12 +4,14 @@
 
 pub mod admin;
 
-use crate::accounts::principal::{self, Permission};
-use crate::app::Services;
+use crate::accounts::principal;
+use crate::app::{Services, Tx};
 use crate::error::InternalError;
 use crate::keys::ActiveKey;
-use crate::oauth::access_token::TokenResponse;
+use crate::oauth::access_token::{self, Minter, TokenResponse};
+use crate::policy::{Origin, Principal, Via};
 use crate::store::models::TokenRecord;
+use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -63,76 +65,78 @@ impl CompatRecord {
 
 /// Mints the JWT `@access-tokens/express` issues: `sub` is the token id,
 /// with `owner`, `admin`, `roles` (always an array), `iss`, `iat`, `exp`, `jti`.
-pub fn mint(
-    svc: &Services,
-    key: &ActiveKey,
-    token: &TokenRecord,
-    now: DateTime<Utc>,
-) -> Result<TokenResponse, InternalError> {
-    let ttl = svc.config.access_token_ttl.seconds();
-    let mut jti = [0u8; 16];
-    svc.random.fill(&mut jti);
-    let claims = json!({
-        "iss": svc.config.issuer_id(),
-        "sub": token.id,
-        "owner": token.owner,
-        "admin": token.is_admin,
-        "roles": token.scopes,
-        "iat": now.timestamp(),
-        "exp": now.timestamp() + ttl,
-        "jti": uuid::Builder::from_random_bytes(jti).into_uuid().to_string(),
-    });
-    let Value::Object(claims) = claims else {
-        unreachable!("json! object")
-    };
-    Ok(TokenResponse {
-        access_token: key.sign("JWT", claims)?,
-        token_type: "Bearer",
-        expires_in: ttl,
-        refresh_token: None,
-        scope: token.scopes.join(" "),
-    })
+#[derive(Debug, Clone, Copy)]
+pub struct CompatMinter;
+
+impl Minter for CompatMinter {
+    fn mint(
+        &self,
+        svc: &Services,
+        key: &ActiveKey,
+        token: &TokenRecord,
+        _scopes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, InternalError> {
+        let ttl = svc.config.access_token_ttl.seconds();
+        let mut jti = [0u8; 16];
+        svc.random.fill(&mut jti);
+        let claims = json!({
+            "iss": svc.config.issuer_id(),
+            "sub": token.id,
+            "owner": token.owner,
+            "admin": token.is_admin,
+            "roles": token.scopes,
+            "iat": now.timestamp(),
+            "exp": now.timestamp() + ttl,
+            "jti": uuid::Builder::from_random_bytes(jti).into_uuid().to_string(),
+        });
+        let Value::Object(claims) = claims else {
+            unreachable!("json! object")
+        };
+        Ok(TokenResponse {
+            access_token: key.sign("JWT", claims)?,
+            token_type: "Bearer",
+            expires_in: ttl,
+            refresh_token: None,
+            scope: token.scopes.join(" "),
+        })
+    }
 }
 
-/// Who presents a compatible JWT.
-#[derive(Debug)]
-pub enum CompatCaller {
-    /// No valid JWT, or its token is no longer active (401).
-    Unauthenticated,
-    /// Valid, but not an admin (403).
-    NotAdmin,
-    /// An admin: the token it came from.
-    Admin(Box<TokenRecord>),
-}
-
-/// Checks a JWT from `POST /auth/token` (or patgate's own access token):
-/// signature, `iss`, `exp`, and that its token is still active; an admin is
-/// a token with the admin flag, or one whose owner holds every permission. Blocking.
-pub fn caller(svc: &Services, jwt: &str) -> Result<CompatCaller, InternalError> {
-    let token = if let Some(v) = principal::verify_access_token(svc, jwt)? {
-        v.token
-    } else {
-        let Some((payload, _)) = principal::verify_signature(svc, jwt)? else {
-            return Ok(CompatCaller::Unauthenticated);
+/// The principal behind a Bearer JWT on the compatible admin API: a JWT
+/// from `POST /auth/token` (signature, `iss`, `exp`, its token still
+/// active), acting with the token's `isAdmin` flag and roles; or patgate's
+/// own access token, acting with its scopes. `None`: not authenticated.
+pub fn caller(
+    tx: &mut Tx<'_>,
+    jwt: &str,
+    origin: Origin,
+) -> Result<Option<Principal>, InternalError> {
+    if let Some(v) = access_token::verify(tx, jwt)? {
+        let via = Via::AccessToken {
+            token_id: v.token.id.clone(),
+            client_id: v.token.client_id.clone(),
         };
-        let now = std::time::SystemTime::from(svc.now());
-        let fresh = payload.issuer() == Some(svc.config.issuer_id().as_str())
-            && payload.expires_at().is_some_and(|exp| exp > now);
-        let Some(id) = payload.subject().filter(|_| fresh) else {
-            return Ok(CompatCaller::Unauthenticated);
-        };
-        match crate::tokens::find(svc, id)? {
-            Some(t) if crate::oauth::token_check::is_active(svc, &t) => t,
-            _ => return Ok(CompatCaller::Unauthenticated),
-        }
+        let scopes = v.scopes();
+        return Ok(Some(principal::for_token(tx, &v.token, via, scopes, origin)?));
+    }
+    let Some((payload, _)) = access_token::verify_signature(tx, jwt)? else {
+        return Ok(None);
     };
-    let admin = token.is_admin || {
-        let who = principal::from_session(svc, &token.owner)?;
-        Permission::ALL.iter().all(|p| who.may(*p))
+    let now = std::time::SystemTime::from(tx.now());
+    let fresh = payload.issuer() == Some(tx.config().issuer_id().as_str())
+        && payload.expires_at().is_some_and(|exp| exp > now);
+    let Some(id) = payload.subject().filter(|_| fresh) else {
+        return Ok(None);
     };
-    Ok(if admin {
-        CompatCaller::Admin(Box::new(token))
-    } else {
-        CompatCaller::NotAdmin
-    })
+    let token = match token_store::find(tx.conn, id)? {
+        Some(t) if crate::tokens::status(&t, tx.now()).is_usable() => t,
+        _ => return Ok(None),
+    };
+    let via = Via::CompatToken {
+        token_id: token.id.clone(),
+        is_admin: token.is_admin,
+    };
+    let scopes = token.scopes.clone();
+    Ok(Some(principal::for_token(tx, &token, via, scopes, origin)?))
 }

@@ -84,6 +84,13 @@ pub enum MaxTokenLifetime {
     Limited(Ttl),
 }
 
+impl MaxTokenLifetime {
+    /// Whether tokens may be issued without an expiry.
+    pub fn is_unlimited(self) -> bool {
+        self == Self::Unlimited
+    }
+}
+
 impl<'de> Deserialize<'de> for MaxTokenLifetime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = toml::Value::deserialize(d)?;

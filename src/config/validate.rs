@@ -34,7 +34,7 @@ impl Config {
         if let Some(name) = self
             .scopes
             .keys()
-            .find(|s| !crate::tokens::is_scope_token(s))
+            .find(|s| !crate::syntax::is_scope_token(s))
         {
             return bad(
                 "scopes",
@@ -49,7 +49,7 @@ impl Config {
             if let Some(u) = c
                 .redirect_uris
                 .iter()
-                .find(|u| !crate::oauth::clients::is_registrable_redirect(u))
+                .find(|u| !crate::syntax::is_registrable_redirect(u))
             {
                 return bad(
                     &key,
@@ -61,7 +61,7 @@ impl Config {
             }
             if c.secret_hash
                 .as_deref()
-                .is_some_and(|h| !crate::tokens::hashing::SecretHasher::is_supported(h))
+                .is_some_and(|h| !crate::secret::hashing::SecretHasher::is_supported(h))
             {
                 return bad(&key, "secret_hash must be an argon2id PHC string");
             }

@@ -1,10 +1,13 @@
-//! Access tokens: JWTs per RFC 9068, signed with the active key.
+//! Access tokens: JWTs per RFC 9068, signed with the active key, and their
+//! verification when patgate's own APIs receive them as Bearer tokens.
 
-use crate::app::Services;
+use crate::app::{Services, Tx};
 use crate::error::InternalError;
-use crate::keys::ActiveKey;
+use crate::keys::{ActiveKey, KeyRing};
 use crate::store::models::TokenRecord;
+use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
+use josekit::jwk::Jwk;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -29,6 +32,38 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// How an exchange turns a PAT into a JWT. patgate's own is [`Rfc9068`];
+/// the `@access-tokens`-compatible API passes its own, so the exchange
+/// does not depend on it.
+pub trait Minter: Sync {
+    /// Mints a JWT for `token` carrying `scopes`, signed with `key`.
+    fn mint(
+        &self,
+        svc: &Services,
+        key: &ActiveKey,
+        token: &TokenRecord,
+        scopes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, InternalError>;
+}
+
+/// patgate's RFC 9068 access token.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc9068;
+
+impl Minter for Rfc9068 {
+    fn mint(
+        &self,
+        svc: &Services,
+        key: &ActiveKey,
+        token: &TokenRecord,
+        scopes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, InternalError> {
+        mint(svc, key, token, scopes, now)
+    }
+}
+
 /// Mints a JWT for `token` carrying `scopes`, signed with `key`.
 pub fn mint(
     svc: &Services,
@@ -51,7 +86,7 @@ pub fn mint(
         "client_id": token.client_id.as_deref().unwrap_or(DIRECT_CLIENT_ID),
         "scope": scope,
         "token_id": token.id,
-        "token_kind": token.kind,
+        "token_kind": token.kind.as_str(),
         "admin": token.is_admin,
     });
     let Value::Object(claims) = claims else {
@@ -65,4 +100,96 @@ pub fn mint(
         refresh_token: None,
         scope,
     })
+}
+
+/// A verified patgate access token: its claims and the PAT it came from.
+#[derive(Debug)]
+pub struct VerifiedAccessToken {
+    /// The JWT claims.
+    pub claims: serde_json::Map<String, Value>,
+    /// The token it was minted from, still active.
+    pub token: TokenRecord,
+}
+
+impl VerifiedAccessToken {
+    /// The scopes the JWT carries (`scope`, RFC 9068 §2.2.3).
+    pub fn scopes(&self) -> Vec<String> {
+        self.claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Verifies a patgate access token: signature against the published keys,
+/// `typ` (RFC 9068 §2.1), `iss`, `aud`, `exp`, and that the PAT it came from
+/// is still active and owned by `sub`, so a revocation also ends its JWTs
+/// at once. `None` when anything fails.
+pub fn verify(tx: &mut Tx<'_>, jwt: &str) -> Result<Option<VerifiedAccessToken>, InternalError> {
+    let Some((payload, header)) = verify_signature(tx, jwt)? else {
+        return Ok(None);
+    };
+    let config = tx.config();
+    let now = std::time::SystemTime::from(tx.now());
+    let valid = header.token_type() == Some(JWT_TYPE)
+        && payload.issuer() == Some(config.issuer_id().as_str())
+        && payload
+            .audience()
+            .is_some_and(|aud| aud.contains(&config.audience().as_str()))
+        && payload.expires_at().is_some_and(|exp| exp > now);
+    let (Some(subject), Some(token_id)) = (
+        payload.subject(),
+        payload.claim("token_id").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    if !valid {
+        return Ok(None);
+    }
+    let Some(token) = token_store::find(tx.conn, token_id)? else {
+        return Ok(None);
+    };
+    let active = crate::tokens::status(&token, tx.now()).is_usable() && token.owner == subject;
+    Ok(active.then(|| VerifiedAccessToken {
+        claims: payload.claims_set().clone(),
+        token,
+    }))
+}
+
+/// The payload and header of a JWT signed by one of patgate's published
+/// keys (ES256 or EdDSA), without any claim checks.
+pub fn verify_signature(
+    tx: &mut Tx<'_>,
+    jwt: &str,
+) -> Result<Option<(josekit::jwt::JwtPayload, josekit::jws::JwsHeader)>, InternalError> {
+    let Ok(header) = josekit::jwt::decode_header(jwt) else {
+        return Ok(None);
+    };
+    let kid = header
+        .claim("kid")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let jwks = KeyRing::jwks(tx.conn, tx.now())?;
+    let Some(jwk) = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["kid"].as_str() == kid.as_deref())
+    else {
+        return Ok(None);
+    };
+    let Some(map) = jwk.as_object().cloned() else {
+        return Ok(None);
+    };
+    let Ok(jwk) = Jwk::from_map(map) else {
+        return Ok(None);
+    };
+    let Some(verifier) = crate::keys::verifier_for(jwk.algorithm().unwrap_or_default(), &jwk)
+    else {
+        return Ok(None);
+    };
+    Ok(josekit::jwt::decode_with_verifier(jwt, verifier.as_ref()).ok())
 }

@@ -3,10 +3,11 @@
 
 use super::clients::{self, Client};
 use super::token_request::TokenParams;
-use crate::app::Services;
+use crate::app::{Services, Tx};
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
 use crate::store::authorization::{self as store, AuthSessionRow};
+use crate::store::{SessionMode, SessionStatus, StoreError};
 use chrono::Duration;
 use url::Url;
 
@@ -57,14 +58,18 @@ fn is_s256_challenge(s: &str) -> bool {
 
 /// Validates an authorization request and stores its session. Blocking.
 pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, InternalError> {
-    let mut conn = svc.conn()?;
+    svc.write(|tx| start_in(tx, params))
+}
+
+fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, InternalError> {
+    let svc = tx.svc;
     let client: Client = match params.get("client_id") {
         None => {
             return Ok(AuthorizeOutcome::ErrorPage(
                 "the request names no client (client_id)".into(),
             ))
         }
-        Some(id) => match clients::find(svc, &mut conn, id)? {
+        Some(id) => match clients::find(svc, tx.conn, id)? {
             Some(c) => c,
             None => {
                 return Ok(AuthorizeOutcome::ErrorPage(
@@ -110,20 +115,24 @@ pub fn start(svc: &Services, params: &TokenParams) -> Result<AuthorizeOutcome, I
         Err(why) => return fail("invalid_scope", &why),
     };
     let id = new_session(
-        svc,
-        &mut conn,
-        &client,
-        redirect_uri,
-        state,
-        challenge,
-        &scopes,
-        params.get("token_name"),
+        tx,
+        &NewSession {
+            client: &client,
+            mode: SessionMode::Redirect,
+            redirect_uri,
+            state,
+            challenge,
+            scopes: &scopes,
+            name_hint: params.get("token_name"),
+        },
     )?;
     Ok(AuthorizeOutcome::Created(id))
 }
 
-/// The scopes a client asks for (`scope`, or all it may have), each in the
-/// catalogue and allowed for it, without repeats (RFC 6749 §3.3).
+/// The scopes a client asks for, each in the catalogue and allowed for it,
+/// without repeats (RFC 6749 §3.3). Without `scope`: every catalogue scope
+/// it may have except those of patgate's own API, which a client must ask
+/// for by name.
 pub fn requested_scopes(
     svc: &Services,
     client: &Client,
@@ -139,7 +148,7 @@ pub fn requested_scopes(
             .config
             .scopes
             .keys()
-            .filter(|s| client.may_request(s))
+            .filter(|s| client.may_request(s) && svc.config.access.scope_grants(s).is_none())
             .cloned()
             .collect(),
     };
@@ -160,32 +169,41 @@ pub fn requested_scopes(
     Ok(scopes)
 }
 
+/// A pending authorization session to store.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    /// The requesting client.
+    pub client: &'a Client,
+    /// How the answer goes back.
+    pub mode: SessionMode,
+    /// Where the answer goes (redirect mode).
+    pub redirect_uri: &'a str,
+    /// The client's `state`.
+    pub state: Option<&'a str>,
+    /// PKCE S256 challenge.
+    pub challenge: &'a str,
+    /// Requested scopes.
+    pub scopes: &'a [String],
+    /// Suggested token name.
+    pub name_hint: Option<&'a str>,
+}
+
 /// Stores a pending authorization session (the consent screen's) and returns its id.
-#[allow(clippy::too_many_arguments)]
-pub fn new_session(
-    svc: &Services,
-    conn: &mut crate::store::DbConnection,
-    client: &Client,
-    redirect_uri: &str,
-    state: Option<&str>,
-    challenge: &str,
-    scopes: &[String],
-    name_hint: Option<&str>,
-) -> Result<String, InternalError> {
-    let now = svc.now();
-    let id = random_alphanumeric(svc.random.as_ref(), 32);
+pub fn new_session(tx: &mut Tx<'_>, new: &NewSession<'_>) -> Result<String, StoreError> {
+    let now = tx.now();
+    let id = random_alphanumeric(tx.svc.random.as_ref(), 32);
     store::insert_session(
-        conn,
+        tx.conn,
         &AuthSessionRow {
             id: id.clone(),
-            client_id: client.id.clone(),
-            redirect_uri: redirect_uri.to_string(),
-            state: state.map(str::to_string),
-            code_challenge: challenge.to_string(),
-            scopes: scopes.join(" "),
-            token_name_hint: name_hint.map(|n| n.chars().take(100).collect()),
+            client_id: new.client.id.clone(),
+            redirect_uri: new.redirect_uri.to_string(),
+            state: new.state.map(str::to_string),
+            code_challenge: new.challenge.to_string(),
+            scopes: new.scopes.join(" "),
+            token_name_hint: new.name_hint.map(|n| n.chars().take(100).collect()),
             subject: None,
-            status: "pending".into(),
+            status: SessionStatus::Pending,
             created_at: now.naive_utc(),
             expires_at: (now + SESSION_LIFETIME).naive_utc(),
             code_hash: None,
@@ -194,6 +212,7 @@ pub fn new_session(
             token_scopes: None,
             token_expires_at: None,
             token_id: None,
+            mode: new.mode,
         },
     )?;
     Ok(id)

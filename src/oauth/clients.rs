@@ -1,14 +1,21 @@
-//! OAuth2 clients: the built-in `patgate-cli`, those in the configuration
-//! file, and those registered with `patgate admin client add`.
+//! OAuth2 clients: the built-in `patgate-cli` and `patgate-web`, those in
+//! the configuration file, and those registered with `patgate admin client
+//! add`; and client authentication (RFC 6749 §2.3.1).
 
-use crate::app::Services;
+use super::paths::WEB_CALLBACK_PATH;
+use super::token_request::TokenParams;
+use super::{GrantError, OAuthError, OAuthErrorCode};
+use crate::app::{Services, Tx};
 use crate::error::InternalError;
+use crate::secret::SecretString;
 use crate::store::authorization as store;
 use crate::store::DbConnection;
 use url::{Host, Url};
 
 /// The built-in first-party public client of the patgate CLI.
 pub const CLI_CLIENT_ID: &str = "patgate-cli";
+/// The built-in first-party public client of the settings page.
+pub const WEB_CLIENT_ID: &str = "patgate-web";
 
 /// A client as the authorization and token endpoints see it.
 #[derive(Debug, Clone)]
@@ -27,12 +34,6 @@ pub struct Client {
     pub first_party: bool,
     /// Accepts any loopback redirect URI (the native CLI, RFC 8252 §7.3).
     pub any_loopback: bool,
-}
-
-/// Whether `uri` may be registered as a redirect URI: absolute, no fragment
-/// (RFC 6749 §3.1.2).
-pub fn is_registrable_redirect(uri: &str) -> bool {
-    Url::parse(uri).is_ok_and(|u| u.fragment().is_none())
 }
 
 fn is_loopback_http(url: &Url) -> bool {
@@ -99,12 +100,9 @@ fn built_in(svc: Option<&Services>, id: &str) -> Option<Client> {
             any_loopback: true,
             ..base
         }),
-        super::web_client::WEB_CLIENT_ID => Some(Client {
+        WEB_CLIENT_ID => Some(Client {
             name: "patgate (this site)".into(),
-            redirect_uris: vec![svc?
-                .config
-                .url(super::web_client::CALLBACK_PATH)
-                .to_string()],
+            redirect_uris: vec![svc?.config.url(WEB_CALLBACK_PATH).to_string()],
             ..base
         }),
         _ => None,
@@ -140,6 +138,99 @@ pub fn find(
         first_party: false,
         any_loopback: false,
     }))
+}
+
+/// Client credentials as presented: HTTP Basic (RFC 6749 §2.3.1) or the body.
+#[derive(Debug, Default)]
+pub struct ClientCredentials {
+    /// From the `Authorization: Basic` header, if any: (id, secret).
+    pub basic: Option<(String, SecretString)>,
+}
+
+impl ClientCredentials {
+    /// Whether the request carries a client secret (Basic or `client_secret`).
+    pub fn present(&self, params: &TokenParams) -> bool {
+        self.basic.is_some() || params.get("client_secret").is_some()
+    }
+}
+
+/// The error of a failed client authentication (RFC 6749 §5.2).
+pub fn invalid_client() -> OAuthError {
+    OAuthError::new(
+        OAuthErrorCode::InvalidClient,
+        "client authentication failed",
+    )
+}
+
+/// Identifies and, for confidential clients, authenticates the caller
+/// (RFC 6749 §2.3.1). A confidential client's verified secret is cached
+/// like a token's, so a bound PAT's exchanges stay cheap. Blocking (argon2
+/// on a cache miss).
+pub fn authenticate(
+    tx: &mut Tx<'_>,
+    params: &TokenParams,
+    creds: &ClientCredentials,
+) -> Result<Client, GrantError> {
+    let (id, secret) = match (&creds.basic, params.get("client_id")) {
+        (Some((id, secret)), None) => (id.clone(), Some(secret.expose().to_string())),
+        (Some((id, secret)), Some(body_id)) if body_id == id => {
+            (id.clone(), Some(secret.expose().to_string()))
+        }
+        (Some(_), Some(_)) => {
+            return Err(
+                OAuthError::invalid_request("client_id differs from the authenticated client")
+                    .into(),
+            )
+        }
+        (None, Some(id)) => (
+            id.to_string(),
+            params.get("client_secret").map(str::to_string),
+        ),
+        (None, None) => {
+            return Err(OAuthError::invalid_request("missing parameter client_id").into())
+        }
+    };
+    let svc = tx.svc;
+    let Some(client) = find(svc, tx.conn, &id)? else {
+        return Err(invalid_client().into());
+    };
+    let verified = |hash: &str, secret: &str| {
+        let key = format!("client:{}", client.id);
+        svc.verified.contains(&key, hash, secret)
+            || (svc.hasher.verify(secret, hash) && {
+                svc.verified.insert(&key, hash, secret);
+                true
+            })
+    };
+    match (&client.secret_hash, secret) {
+        (None, _) => Ok(client),
+        (Some(hash), Some(secret)) if verified(hash, &secret) => Ok(client),
+        (Some(_), _) => Err(invalid_client().into()),
+    }
+}
+
+/// Whether the request authenticates as the confidential client `bound`,
+/// which a PAT issued through it requires (RFC 6749 §6, RFC 7009 §2.1): a
+/// missing or wrong authentication is `invalid_client`, another client's
+/// `invalid_grant` (the token was not issued to it). Blocking.
+pub fn authenticate_bound(
+    tx: &mut Tx<'_>,
+    bound: &str,
+    params: &TokenParams,
+    creds: &ClientCredentials,
+) -> Result<(), GrantError> {
+    if !creds.present(params) {
+        return Err(invalid_client().into());
+    }
+    let client = authenticate(tx, params, creds)?;
+    if client.id == bound && !client.is_public() {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        OAuthErrorCode::InvalidGrant,
+        "the token was issued to another client",
+    )
+    .into())
 }
 
 #[cfg(test)]

@@ -1,72 +1,25 @@
 //! The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6): a code
 //! from the consent screen becomes a PAT, returned as the refresh token with
-//! a first access token.
+//! a first access token. Consuming the code, issuing the PAT, its audit
+//! event and binding it to the session are one transaction.
 
 use super::access_token::{mint, TokenResponse};
-use super::clients::{self, Client};
+use super::clients::{self, Client, ClientCredentials};
 use super::token_request::TokenParams;
-use super::{OAuthError, OAuthErrorCode};
-use crate::accounts::sessions::digest;
-use crate::app::Services;
-use crate::error::InternalError;
-use crate::store::authorization as store;
+use super::{GrantError, OAuthError, OAuthErrorCode};
+use crate::accounts::principal;
+use crate::app::{Services, Tx};
+use crate::error::{Conflict, OpError};
+use crate::policy::{Origin, Principal};
+use crate::secret::digest;
+use crate::store::authorization::{self as store, AuthSessionRow};
+use crate::store::{SessionStatus, StoreError};
 use crate::tokens::format::TokenKind;
-use crate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime, RevokeOutcome};
+use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-/// Client credentials as presented: HTTP Basic (RFC 6749 §2.3.1) or the body.
-#[derive(Debug, Default)]
-pub struct ClientCredentials {
-    /// From the `Authorization: Basic` header, if any: (id, secret).
-    pub basic: Option<(String, crate::secret::SecretString)>,
-}
-
-fn invalid_client() -> OAuthError {
-    OAuthError::new(
-        OAuthErrorCode::InvalidClient,
-        "client authentication failed",
-    )
-}
-
-/// Identifies and, for confidential clients, authenticates the caller
-/// (RFC 6749 §2.3.1).
-pub fn authenticate(
-    svc: &Services,
-    params: &TokenParams,
-    creds: &ClientCredentials,
-) -> Result<Result<Client, OAuthError>, InternalError> {
-    let (id, secret) = match (&creds.basic, params.get("client_id")) {
-        (Some((id, secret)), None) => (id.clone(), Some(secret.expose().to_string())),
-        (Some((id, secret)), Some(body_id)) if body_id == id => {
-            (id.clone(), Some(secret.expose().to_string()))
-        }
-        (Some(_), Some(_)) => {
-            return Ok(Err(OAuthError::invalid_request(
-                "client_id differs from the authenticated client",
-            )))
-        }
-        (None, Some(id)) => (
-            id.to_string(),
-            params.get("client_secret").map(str::to_string),
-        ),
-        (None, None) => {
-            return Ok(Err(OAuthError::invalid_request(
-                "missing parameter client_id",
-            )))
-        }
-    };
-    let Some(client) = clients::find(svc, &mut *svc.conn()?, &id)? else {
-        return Ok(Err(invalid_client()));
-    };
-    match (&client.secret_hash, secret) {
-        (None, _) => Ok(Ok(client)),
-        (Some(hash), Some(secret)) if svc.hasher.verify(&secret, hash) => Ok(Ok(client)),
-        (Some(_), _) => Ok(Err(invalid_client())),
-    }
-}
 
 /// Whether `verifier` hashes to `challenge` under S256 (RFC 7636 §4.6).
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
@@ -84,62 +37,65 @@ pub fn exchange(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
-) -> Result<Result<TokenResponse, OAuthError>, InternalError> {
-    let (code, redirect_uri, verifier) = match (
-        params.require("code"),
-        params.require("redirect_uri"),
-        params.require("code_verifier"),
-    ) {
-        (Ok(c), Ok(r), Ok(v)) => (c, r, v),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Ok(Err(e)),
-    };
-    let client = match authenticate(svc, params, creds)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let now = svc.now();
+) -> Result<TokenResponse, GrantError> {
+    let code = params.require("code")?;
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.require("code_verifier")?;
     let code_hash = digest(code);
-    let mut conn = svc.conn()?;
-    let Some(session) = store::find_by_code(&mut conn, &code_hash)? else {
-        return Ok(Err(OAuthError::invalid_grant()));
-    };
-    if session.status == "used" {
+    let (client, session) = svc.read(|tx| {
+        let client = clients::authenticate(tx, params, creds)?;
+        let session = store::find_by_code(tx.conn, &code_hash)?;
+        Ok::<_, GrantError>((client, session.ok_or_else(OAuthError::invalid_grant)?))
+    })?;
+    if session.status == SessionStatus::Used {
         if let Some(token_id) = &session.token_id {
-            if tokens::revoke(
-                svc,
-                token_id,
-                &crate::audit::Actor::named("patgate:code-replay"),
-            )? == RevokeOutcome::Revoked
-            {
-                tracing::warn!(%token_id, client_id = %client.id, "authorization code replayed; its token is revoked");
-            }
+            revoke_replayed(svc, token_id, &client)?;
         }
-        return Ok(Err(OAuthError::invalid_grant()));
+        return Err(OAuthError::invalid_grant().into());
     }
-    let usable =
-        session.status == "approved" && session.code_expires_at.is_some_and(|t| t.and_utc() > now);
+    let usable = session.status == SessionStatus::Approved
+        && session.code_expires_at.is_some_and(|t| t.and_utc() > svc.now());
     if !usable
         || session.client_id != client.id
         || session.redirect_uri != redirect_uri
         || !pkce_matches(verifier, &session.code_challenge)
     {
-        return Ok(Err(OAuthError::invalid_grant()));
+        return Err(OAuthError::invalid_grant().into());
     }
-    if !store::consume_code(&mut conn, &code_hash, now)? {
-        return Ok(Err(OAuthError::invalid_grant()));
+    let now = svc.now();
+    issue_for_session(svc, &session, &client, |tx| {
+        store::consume_code(tx.conn, &code_hash, now)
+    })
+}
+
+/// Revokes the PAT of a replayed code, as patgate itself.
+fn revoke_replayed(svc: &Services, token_id: &str, client: &Client) -> Result<(), GrantError> {
+    let who = Principal::system("code-replay");
+    let reason = Some("its authorization code was replayed");
+    match svc.write(|tx| tokens::revoke(tx, &who, token_id, Lookup::Any, reason)) {
+        Ok(()) => {
+            tracing::warn!(%token_id, client_id = %client.id, "authorization code replayed; its token is revoked");
+            Ok(())
+        }
+        Err(OpError::Internal(e)) => Err(e.into()),
+        Err(_) => Ok(()),
     }
-    issue_for_session(svc, &mut conn, &session, &client)
 }
 
 /// Issues the PAT a person approved in `session` for `client`, with a first
-/// access token (shared by the code and device grants). Blocking (argon2).
+/// access token (shared by the code and device grants). `claim` marks the
+/// session used in the same transaction (one conditional UPDATE; `false`
+/// when another request got there first). The PAT is issued as the person
+/// who approved it, with their permissions now, and is bound to `client`
+/// when that client is confidential. Blocking (argon2).
 pub fn issue_for_session(
     svc: &Services,
-    conn: &mut crate::store::DbConnection,
-    session: &store::AuthSessionRow,
+    session: &AuthSessionRow,
     client: &Client,
-) -> Result<Result<TokenResponse, OAuthError>, InternalError> {
-    let now = svc.now();
+    claim: impl FnOnce(&mut Tx<'_>) -> Result<bool, StoreError>,
+) -> Result<TokenResponse, GrantError> {
+    let owner = session.subject.clone().unwrap_or_default();
+    let approver = svc.read(|tx| principal::for_session(tx, &owner, Origin::default()))?;
     let scopes: Vec<String> = session
         .token_scopes
         .as_deref()
@@ -148,38 +104,44 @@ pub fn issue_for_session(
         .map(str::to_string)
         .collect();
     let request = IssueRequest {
-        kind: TokenKind::Personal,
-        owner: session.subject.clone().unwrap_or_default(),
-        name: session.token_name.clone().unwrap_or_default(),
-        description: None,
-        scopes: scopes.clone(),
-        is_admin: false,
         client_id: Some(client.id.clone()),
-        cidrs: vec![],
+        bound_client_id: (!client.is_public()).then(|| client.id.clone()),
         lifetime: session
             .token_expires_at
             .map_or(RequestedLifetime::Never, |t| {
                 RequestedLifetime::Until(t.and_utc())
             }),
+        ..IssueRequest::new(
+            TokenKind::Personal,
+            &owner,
+            session.token_name.as_deref().unwrap_or_default(),
+            scopes.clone(),
+        )
     };
-    let actor = crate::audit::Actor::named(&request.owner);
-    let issued = match tokens::issue(svc, request, &actor)? {
-        IssueOutcome::Issued(t) => t,
-        IssueOutcome::NameTaken => {
-            return Ok(Err(OAuthError::new(
-                OAuthErrorCode::InvalidGrant,
-                "the token name was taken meanwhile",
-            )))
+    let prepared = tokens::prepare(svc, &approver, request).map_err(refused)?;
+    svc.write(|tx| {
+        if !claim(tx)? {
+            return Err(OAuthError::invalid_grant().into());
         }
-        IssueOutcome::Invalid { message, .. } => {
-            return Ok(Err(OAuthError::new(OAuthErrorCode::InvalidGrant, message)))
-        }
-    };
-    store::set_token(conn, &session.id, &issued.record.id)?;
-    let key = svc.keys.active(conn)?;
-    let mut response = mint(svc, &key, &issued.record, &scopes, now)?;
-    response.refresh_token = Some(issued.raw.expose().to_string());
-    Ok(Ok(response))
+        let issued = tokens::commit(tx, &approver, prepared).map_err(refused)?;
+        store::set_token(tx.conn, &session.id, &issued.record.id)?;
+        let key = svc.keys.active(tx.conn)?;
+        let mut response = mint(svc, &key, &issued.record, &scopes, tx.now())?;
+        response.refresh_token = Some(issued.raw.expose().to_string());
+        Ok(response)
+    })
+}
+
+/// A refused issue, as the token endpoint tells it.
+fn refused(e: OpError) -> GrantError {
+    let grant = |text: &str| OAuthError::new(OAuthErrorCode::InvalidGrant, text).into();
+    match e {
+        OpError::Internal(e) => GrantError::Internal(e),
+        OpError::Conflict(Conflict::NameTaken) => grant("the token name was taken meanwhile"),
+        OpError::Denied(_) => grant("the person who approved may no longer create this token"),
+        OpError::Invalid(v) => grant(&v.message),
+        _ => OAuthError::invalid_grant().into(),
+    }
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! does (RFC 6749 §4.1.2).
 
 use super::clients;
-use crate::accounts::sessions::digest;
-use crate::app::Services;
+use crate::app::Tx;
 use crate::clock::random_alphanumeric;
-use crate::config::MaxTokenLifetime;
-use crate::error::InternalError;
+use crate::config::{Config, MaxTokenLifetime};
+use crate::error::{InternalError, OpError};
+use crate::policy::rules::{self, RequestedLifetime, ScopeSet, MAX_NAME_CHARS};
+use crate::policy::{Action, Denied, Policy, Principal};
+use crate::secret::digest;
 use crate::store::authorization::{self as store, Approval, AuthSessionRow};
 use crate::store::tokens::active_name_taken;
-use crate::store::DbConnection;
-use crate::tokens::{is_valid_token_name, MAX_NAME_CHARS};
+use crate::store::{SessionMode, SessionStatus, TokenKind};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use url::Url;
 
@@ -28,6 +29,9 @@ pub struct ScopeChoice {
     pub description: String,
     /// Ticked.
     pub checked: bool,
+    /// Whether the person may grant it (a scope of patgate's API needs
+    /// every permission it grants).
+    pub grantable: bool,
 }
 
 /// Everything the consent screen shows.
@@ -115,24 +119,22 @@ pub enum ConsentDecision {
 }
 
 fn load(
-    svc: &Services,
-    conn: &mut DbConnection,
+    tx: &mut Tx<'_>,
     id: &str,
     subject: &str,
 ) -> Result<Result<AuthSessionRow, Unavailable>, InternalError> {
-    let Some(mut row) = store::find_session(conn, id)? else {
+    let Some(mut row) = store::find_session(tx.conn, id)? else {
         return Ok(Err(Unavailable::Unknown));
     };
     if row.subject.is_none() {
-        store::bind_subject(conn, id, subject)?;
-        row = store::find_session(conn, id)?
-            .ok_or(InternalError::Blocking("session vanished".into()))?;
+        store::bind_subject(tx.conn, id, subject)?;
+        row = store::find_session(tx.conn, id)?.ok_or(InternalError::Vanished("session"))?;
     }
     Ok(if row.subject.as_deref() != Some(subject) {
         Err(Unavailable::OtherUser)
-    } else if row.status != "pending" {
+    } else if row.status != SessionStatus::Pending {
         Err(Unavailable::Finished)
-    } else if row.expires_at.and_utc() <= svc.now() {
+    } else if row.expires_at.and_utc() <= tx.now() {
         Err(Unavailable::Expired)
     } else {
         Ok(row)
@@ -140,13 +142,15 @@ fn load(
 }
 
 fn screen(
-    svc: &Services,
-    conn: &mut DbConnection,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     row: &AuthSessionRow,
-    subject: &str,
 ) -> Result<ConsentScreen, InternalError> {
-    let client = clients::find(svc, conn, &row.client_id)?;
+    let svc = tx.svc;
+    let client = clients::find(svc, tx.conn, &row.client_id)?;
     let now = svc.now();
+    let requested: Vec<String> = row.scopes.split_whitespace().map(str::to_string).collect();
+    let grantable = Policy::of(&svc.config).grantable(who, &requested);
     let (max_days, allow_never) = match svc.config.token_max_ttl {
         MaxTokenLifetime::Unlimited => (None, true),
         MaxTokenLifetime::Limited(t) => (Some(t.seconds() / 86_400), false),
@@ -168,19 +172,24 @@ fn screen(
         client_name,
         client_id: row.client_id.clone(),
         first_party: client.is_some_and(|c| c.first_party),
-        redirect_uri: if row.redirect_uri == super::device::DEVICE_REDIRECT {
-            "the device that showed you the code (it collects the token itself)".into()
-        } else {
-            row.redirect_uri.clone()
+        redirect_uri: match row.mode {
+            SessionMode::Device => {
+                "the device that showed you the code (it collects the token itself)".into()
+            }
+            SessionMode::Redirect => row.redirect_uri.clone(),
         },
-        subject: subject.to_string(),
-        scopes: row
-            .scopes
-            .split_whitespace()
-            .map(|s| ScopeChoice {
-                name: s.to_string(),
-                description: svc.config.scopes.get(s).cloned().unwrap_or_default(),
-                checked: true,
+        subject: who.subject.clone(),
+        scopes: requested
+            .iter()
+            .map(|s| {
+                let grantable = grantable.contains(&s.as_str());
+                ScopeChoice {
+                    name: s.clone(),
+                    description: svc.config.scopes.get(s).cloned().unwrap_or_default(),
+                    // patgate's admin scope is never ticked for the person.
+                    checked: grantable && s != crate::config::ADMIN_SCOPE,
+                    grantable,
+                }
             })
             .collect(),
         expiry: if expiry_days.contains(&default_days) {
@@ -198,19 +207,28 @@ fn screen(
     })
 }
 
-/// The consent screen for session `id`, shown to `subject`. The first user
-/// to see a session owns it. Blocking.
-pub fn show(svc: &Services, id: &str, subject: &str) -> Result<ConsentPage, InternalError> {
-    let mut conn = svc.conn()?;
-    Ok(match load(svc, &mut conn, id, subject)? {
-        Ok(row) => ConsentPage::Show(Box::new(screen(svc, &mut conn, &row, subject)?)),
+/// Whether `who` may approve tokens at all (`access-tokens:user:write`):
+/// what the consent screen and the device page ask first.
+pub fn may_approve(config: &Config, who: &Principal) -> Result<(), Denied> {
+    Policy::of(config).check(who, Action::ApproveConsent(&[]))
+}
+
+/// The consent screen for session `id`, shown to `who`, who must be allowed
+/// to approve tokens (`access-tokens:user:write`). The first user to see a
+/// session owns it.
+pub fn show(tx: &mut Tx<'_>, who: &Principal, id: &str) -> Result<ConsentPage, OpError> {
+    may_approve(tx.config(), who)?;
+    Ok(match load(tx, id, &who.subject)? {
+        Ok(row) => ConsentPage::Show(Box::new(screen(tx, who, &row)?)),
         Err(why) => ConsentPage::Unavailable(why),
     })
 }
 
 fn back_to_client(row: &AuthSessionRow, pairs: &[(&str, &str)]) -> Result<Url, InternalError> {
-    let mut url =
-        Url::parse(&row.redirect_uri).map_err(|e| InternalError::Blocking(e.to_string()))?;
+    let mut url = Url::parse(&row.redirect_uri).map_err(|e| InternalError::Stored {
+        what: "redirect URI",
+        why: e.to_string(),
+    })?;
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in pairs {
@@ -223,61 +241,55 @@ fn back_to_client(row: &AuthSessionRow, pairs: &[(&str, &str)]) -> Result<Url, I
     Ok(url)
 }
 
-/// The token expiry the form asks for, or why it is not allowed.
+/// The token expiry the form asks for, within the policy's rules.
 fn chosen_expiry(
-    svc: &Services,
+    tx: &Tx<'_>,
     form: &ConsentForm,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, String> {
-    let at = match form.expiry.as_str() {
-        "never" if svc.config.token_max_ttl == MaxTokenLifetime::Unlimited => return Ok(None),
-        "never" => return Err("tokens without expiry are not allowed here".into()),
-        "custom" => NaiveDate::parse_from_str(form.custom_date.trim(), "%Y-%m-%d")
-            .map_err(|_| "enter the expiry date as YYYY-MM-DD".to_string())?
-            .and_hms_opt(23, 59, 59)
-            .expect("valid time")
-            .and_utc(),
-        days => {
+    let lifetime = match form.expiry.as_str() {
+        "never" => RequestedLifetime::Never,
+        "custom" => RequestedLifetime::Until(
+            NaiveDate::parse_from_str(form.custom_date.trim(), "%Y-%m-%d")
+                .map_err(|_| "enter the expiry date as YYYY-MM-DD".to_string())?
+                .and_hms_opt(23, 59, 59)
+                .expect("valid time")
+                .and_utc(),
+        ),
+        days => RequestedLifetime::Until(
             now + Duration::days(
                 days.parse::<i64>()
                     .ok()
                     .filter(|d| EXPIRY_DAYS.contains(d))
                     .ok_or("choose an expiry")?,
-            )
-        }
+            ),
+        ),
     };
-    if at <= now {
-        return Err("the expiry date must be in the future".into());
-    }
-    if let MaxTokenLifetime::Limited(max) = svc.config.token_max_ttl {
-        if at > now + max.duration() {
-            return Err(format!(
-                "tokens may live at most {} days",
-                max.seconds() / 86_400
-            ));
-        }
-    }
-    Ok(Some(at))
+    rules::expiry(tx.config(), lifetime, now).map_err(|v| v.message)
 }
 
-/// Handles Create token / Cancel for session `id` by `subject`. Blocking.
+/// Handles Create token / Cancel for session `id` by `who`, who must be
+/// allowed to approve tokens, and may grant only scopes they could use.
 pub fn submit(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
     id: &str,
-    subject: &str,
     form: &ConsentForm,
-) -> Result<ConsentDecision, InternalError> {
-    let mut conn = svc.conn()?;
-    let row = match load(svc, &mut conn, id, subject)? {
+) -> Result<ConsentDecision, OpError> {
+    let svc = tx.svc;
+    let policy = Policy::of(&svc.config);
+    policy.check(who, Action::ApproveConsent(&[]))?;
+    let subject = who.subject.as_str();
+    let row = match load(tx, id, subject)? {
         Ok(row) => row,
         Err(why) => return Ok(ConsentDecision::Unavailable(why)),
     };
-    let now = svc.now();
+    let now = tx.now();
     if !form.approve {
-        if !store::deny(&mut conn, id, subject, now)? {
+        if !store::deny(tx.conn, id, subject, now)? {
             return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
         }
-        if row.redirect_uri == super::device::DEVICE_REDIRECT {
+        if row.mode == SessionMode::Device {
             return Ok(ConsentDecision::DeviceAnswered(false));
         }
         let url = back_to_client(
@@ -291,14 +303,18 @@ pub fn submit(
     }
     let requested: Vec<&str> = row.scopes.split_whitespace().collect();
     let name = form.token_name.trim();
-    let expiry = chosen_expiry(svc, form, now);
-    let problem = if !is_valid_token_name(name) {
+    let expiry = chosen_expiry(tx, form, now);
+    let problem = if rules::name(name).is_err() {
         Some(format!(
             "the token name must be 1–{MAX_NAME_CHARS} printable characters"
         ))
     } else if form.scopes.iter().any(|s| !requested.contains(&s.as_str())) {
         Some("you can only remove scopes the client asked for".to_string())
-    } else if active_name_taken(&mut conn, "personal", subject, name, now)? {
+    } else if let Err(v) = rules::scopes(tx.config(), &form.scopes, ScopeSet::Catalogue) {
+        Some(v.message)
+    } else if let Err(denied) = policy.check(who, Action::ApproveConsent(&form.scopes)) {
+        Some(format!("you cannot grant this: {}", denied.message()))
+    } else if active_name_taken(tx.conn, TokenKind::Personal, subject, name, now)? {
         Some(format!(
             "you already have an active token named \u{201c}{name}\u{201d}"
         ))
@@ -306,7 +322,7 @@ pub fn submit(
         expiry.clone().err()
     };
     if let Some(message) = problem {
-        let mut screen = screen(svc, &mut conn, &row, subject)?;
+        let mut screen = screen(tx, who, &row)?;
         screen.token_name = form.token_name.clone();
         for s in &mut screen.scopes {
             s.checked = form.scopes.contains(&s.name);
@@ -317,7 +333,7 @@ pub fn submit(
         return Ok(ConsentDecision::Invalid(Box::new(screen)));
     }
     let expires = expiry.unwrap_or(None);
-    let code = random_alphanumeric(svc.random.as_ref(), 43);
+    let code = random_alphanumeric(tx.svc.random.as_ref(), 43);
     let scopes: Vec<String> = requested
         .iter()
         .filter(|s| form.scopes.iter().any(|f| f == *s))
@@ -330,10 +346,10 @@ pub fn submit(
         token_scopes: &scopes,
         token_expires_at: expires,
     };
-    if !store::approve(&mut conn, id, subject, now, &approval)? {
+    if !store::approve(tx.conn, id, subject, now, &approval)? {
         return Ok(ConsentDecision::Unavailable(Unavailable::Finished));
     }
-    if row.redirect_uri == super::device::DEVICE_REDIRECT {
+    if row.mode == SessionMode::Device {
         return Ok(ConsentDecision::DeviceAnswered(true));
     }
     let url = back_to_client(&row, &[("code", &code)])?;

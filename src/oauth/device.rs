@@ -2,27 +2,27 @@
 //! user code, the person types it at `/device`, sees the usual consent
 //! screen, and the CLI polls the token endpoint until the PAT is issued.
 
-use super::authorize::{new_session, requested_scopes, SESSION_LIFETIME};
-use super::code_grant::{self, ClientCredentials};
+use super::authorize::{new_session, requested_scopes, NewSession, SESSION_LIFETIME};
+use super::clients::{self, ClientCredentials};
+use super::code_grant;
+use super::paths::VERIFICATION_PATH;
 use super::token_request::TokenParams;
-use super::{OAuthError, OAuthErrorCode};
-use crate::accounts::sessions::digest;
-use crate::app::Services;
+use super::{GrantError, OAuthError, OAuthErrorCode};
+use crate::app::{Services, Tx};
 use crate::clock::random_alphanumeric;
-use crate::error::InternalError;
+use crate::error::{InternalError, OpError};
+use crate::policy::{Action, Policy, Principal};
+use crate::secret::digest;
 use crate::store::authorization as sessions;
 use crate::store::device::{self as store, DeviceRow};
+use crate::store::{SessionMode, SessionStatus};
 use chrono::Duration;
 use serde::Serialize;
 
 /// `grant_type` of the polling request (RFC 8628 §3.4).
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-/// The `redirect_uri` that marks an authorization session as a device's.
-pub const DEVICE_REDIRECT: &str = DEVICE_GRANT;
-/// Path of the device authorization endpoint.
-pub const DEVICE_AUTHORIZATION_PATH: &str = "/api/auth/v1/device_authorization";
-/// Path of the page where the person types the code.
-pub const VERIFICATION_PATH: &str = "/device";
+/// The `redirect_uri` stored with a device's authorization session.
+const DEVICE_REDIRECT: &str = DEVICE_GRANT;
 /// Letters of user codes: consonants only, no look-alikes, no words (RFC 8628 §6.1).
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 const USER_CODE_LEN: usize = 8;
@@ -74,71 +74,77 @@ fn user_code(svc: &Services) -> String {
     code
 }
 
-/// Starts a device authorization for the (authenticated) client. Blocking.
+/// Starts a device authorization for the (authenticated) client: its
+/// authorization session and device row in one transaction. Blocking.
 pub fn start(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
-) -> Result<Result<DeviceAuthorization, OAuthError>, InternalError> {
-    let client = match code_grant::authenticate(svc, params, creds)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let scopes = match requested_scopes(svc, &client, params.get("scope")) {
-        Ok(s) => s,
-        Err(why) => return Ok(Err(OAuthError::new(OAuthErrorCode::InvalidScope, why))),
-    };
-    let mut conn = svc.conn()?;
-    let session_id = new_session(
-        svc,
-        &mut conn,
-        &client,
-        DEVICE_REDIRECT,
-        None,
-        "",
-        &scopes,
-        params.get("token_name"),
-    )?;
-    let now = svc.now();
+) -> Result<DeviceAuthorization, GrantError> {
+    let client = svc.read(|tx| clients::authenticate(tx, params, creds))?;
+    let scopes = requested_scopes(svc, &client, params.get("scope"))
+        .map_err(|why| OAuthError::new(OAuthErrorCode::InvalidScope, why))?;
     let device_code = random_alphanumeric(svc.random.as_ref(), 43);
-    for _ in 0..5 {
-        let code = user_code(svc);
-        let row = DeviceRow {
-            device_code_hash: digest(&device_code),
-            user_code: code.clone(),
-            session_id: session_id.clone(),
-            client_id: client.id.clone(),
-            interval_seconds: POLL_INTERVAL,
-            created_at: now.naive_utc(),
-            expires_at: (now + SESSION_LIFETIME).naive_utc(),
-            last_polled_at: None,
-        };
-        if store::insert(&mut conn, &row)? {
-            let shown = display_user_code(&code);
-            let mut complete = svc.config.url(VERIFICATION_PATH);
-            complete.query_pairs_mut().append_pair("user_code", &shown);
-            return Ok(Ok(DeviceAuthorization {
-                device_code,
-                user_code: shown,
-                verification_uri: svc.config.url(VERIFICATION_PATH).to_string(),
-                verification_uri_complete: complete.to_string(),
-                expires_in: SESSION_LIFETIME.num_seconds(),
-                interval: POLL_INTERVAL,
-            }));
+    svc.write(|tx| {
+        let session_id = new_session(
+            tx,
+            &NewSession {
+                client: &client,
+                mode: SessionMode::Device,
+                redirect_uri: DEVICE_REDIRECT,
+                state: None,
+                challenge: "",
+                scopes: &scopes,
+                name_hint: params.get("token_name"),
+            },
+        )?;
+        let now = tx.now();
+        for _ in 0..5 {
+            let code = user_code(svc);
+            let row = DeviceRow {
+                device_code_hash: digest(&device_code),
+                user_code: code.clone(),
+                session_id: session_id.clone(),
+                client_id: client.id.clone(),
+                interval_seconds: POLL_INTERVAL,
+                created_at: now.naive_utc(),
+                expires_at: (now + SESSION_LIFETIME).naive_utc(),
+                last_polled_at: None,
+            };
+            if store::insert(tx.conn, &row)? {
+                let shown = display_user_code(&code);
+                let mut complete = svc.config.url(VERIFICATION_PATH);
+                complete.query_pairs_mut().append_pair("user_code", &shown);
+                return Ok(DeviceAuthorization {
+                    device_code: device_code.clone(),
+                    user_code: shown,
+                    verification_uri: svc.config.url(VERIFICATION_PATH).to_string(),
+                    verification_uri_complete: complete.to_string(),
+                    expires_in: SESSION_LIFETIME.num_seconds(),
+                    interval: POLL_INTERVAL,
+                });
+            }
         }
-    }
-    Err(InternalError::Blocking(
-        "no free user code after 5 tries".into(),
-    ))
+        Err(InternalError::Vanished("a free user code after 5 tries").into())
+    })
 }
 
-/// The consent session for a typed user code, if it is current. Blocking.
-pub fn session_for(svc: &Services, typed: &str) -> Result<Option<String>, InternalError> {
+/// The consent session for a code the person typed, if it is current.
+/// Typing a code starts an approval, so it needs what approving needs.
+pub fn session_for(tx: &mut Tx<'_>, who: &Principal, typed: &str) -> Result<String, OpError> {
+    Policy::of(tx.config()).check(who, Action::ApproveConsent(&[]))?;
     let code = normalize_user_code(typed);
     if code.len() != USER_CODE_LEN {
-        return Ok(None);
+        return Err(OpError::NotFound);
     }
-    Ok(store::by_user_code(&mut *svc.conn()?, &code, svc.now())?.map(|d| d.session_id))
+    let now = tx.now();
+    store::by_user_code(tx.conn, &code, now)?
+        .map(|d| d.session_id)
+        .ok_or(OpError::NotFound)
+}
+
+fn refuse<T>(code: OAuthErrorCode, text: &str) -> Result<T, GrantError> {
+    Err(OAuthError::new(code, text).into())
 }
 
 /// The device's poll (RFC 8628 §3.4–3.5): `authorization_pending`,
@@ -147,51 +153,45 @@ pub fn poll(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
-) -> Result<Result<super::access_token::TokenResponse, OAuthError>, InternalError> {
-    let device_code = match params.require("device_code") {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let client = match code_grant::authenticate(svc, params, creds)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let err = |code, text: &str| Ok(Err(OAuthError::new(code, text)));
-    let now = svc.now();
+) -> Result<super::access_token::TokenResponse, GrantError> {
+    let device_code = params.require("device_code")?;
+    let client = svc.read(|tx| clients::authenticate(tx, params, creds))?;
     let hash = digest(device_code);
-    let mut conn = svc.conn()?;
-    let Some(device) = store::by_device_code(&mut conn, &hash)? else {
-        return Ok(Err(OAuthError::invalid_grant()));
-    };
-    if device.client_id != client.id {
-        return Ok(Err(OAuthError::invalid_grant()));
-    }
-    if device.expires_at.and_utc() <= now {
-        return err(
-            OAuthErrorCode::ExpiredToken,
-            "the device code expired; start again",
-        );
-    }
-    let not_before = now - Duration::seconds(i64::from(device.interval_seconds));
-    if !store::record_poll(&mut conn, &hash, now, not_before)? {
-        store::slow_down(&mut conn, &hash, 5, now)?;
-        return err(
+    let session = svc.write(|tx| {
+        let now = tx.now();
+        let device = store::by_device_code(tx.conn, &hash)?
+            .filter(|d| d.client_id == client.id)
+            .ok_or_else(OAuthError::invalid_grant)?;
+        if device.expires_at.and_utc() <= now {
+            return refuse(
+                OAuthErrorCode::ExpiredToken,
+                "the device code expired; start again",
+            );
+        }
+        let not_before = now - Duration::seconds(i64::from(device.interval_seconds));
+        if !store::record_poll(tx.conn, &hash, now, not_before)? {
+            store::slow_down(tx.conn, &hash, 5, now)?;
+            // Committed: the slower pace holds for the next poll.
+            return Ok(None);
+        }
+        let session = sessions::find_session(tx.conn, &device.session_id)?;
+        Ok(Some(session.ok_or_else(OAuthError::invalid_grant)?))
+    })?;
+    let Some(session) = session else {
+        return refuse(
             OAuthErrorCode::SlowDown,
             "polling too often; wait 5 seconds longer between polls",
         );
-    }
-    let Some(session) = sessions::find_session(&mut conn, &device.session_id)? else {
-        return Ok(Err(OAuthError::invalid_grant()));
     };
-    match session.status.as_str() {
-        "pending" => err(
+    match session.status {
+        SessionStatus::Pending => refuse(
             OAuthErrorCode::AuthorizationPending,
             "waiting for the person to approve",
         ),
-        "denied" => err(OAuthErrorCode::AccessDenied, "the person refused"),
-        "approved" if sessions::consume_session(&mut conn, &session.id)? => {
-            code_grant::issue_for_session(svc, &mut conn, &session, &client)
-        }
-        _ => Ok(Err(OAuthError::invalid_grant())),
+        SessionStatus::Denied => refuse(OAuthErrorCode::AccessDenied, "the person refused"),
+        SessionStatus::Approved => code_grant::issue_for_session(svc, &session, &client, |tx| {
+            sessions::consume_session(tx.conn, &session.id)
+        }),
+        SessionStatus::Used => Err(OAuthError::invalid_grant().into()),
     }
 }

@@ -82,3 +82,28 @@ impl OAuthError {
         )
     }
 }
+
+/// Why a grant or endpoint step did not succeed: a protocol refusal the
+/// client is told about, or the server's failure. Inside a transaction,
+/// either one leaves nothing behind.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// Answered as RFC 6749 §5.2 JSON.
+    #[error(transparent)]
+    Refused(#[from] OAuthError),
+    /// The server failed.
+    #[error(transparent)]
+    Internal(#[from] crate::error::InternalError),
+}
+
+impl From<crate::store::StoreError> for GrantError {
+    fn from(e: crate::store::StoreError) -> Self {
+        GrantError::Internal(e.into())
+    }
+}
+
+impl From<crate::keys::KeyError> for GrantError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        GrantError::Internal(e.into())
+    }
+}

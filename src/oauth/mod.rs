@@ -10,10 +10,11 @@ pub mod device;
 pub mod error;
 pub mod introspection;
 pub mod metadata;
+pub mod paths;
 pub mod refresh_grant;
 pub mod revocation;
 pub mod token_check;
 pub mod token_request;
 pub mod web_client;
 
-pub use error::{OAuthError, OAuthErrorCode};
+pub use error::{GrantError, OAuthError, OAuthErrorCode};

@@ -9,18 +9,23 @@
 //! 2. otherwise [`verify`] runs the full argon2/scrypt check (the caller bounds
 //!    how many run at once) and the JWT is minted.
 //!
-//! Last-used time and IP are written at most once a minute per token.
+//! A PAT issued through a confidential client needs that client's
+//! authentication too (RFC 6749 §6), checked once the secret is proven, so
+//! only its holder learns that. Last-used time and IP are written at most
+//! once a minute per token; a failure to write them never fails the exchange.
 
-use super::access_token::{mint, TokenResponse};
-use super::OAuthError;
+use super::access_token::{Minter, TokenResponse};
+use super::clients;
+use super::{OAuthError, OAuthErrorCode};
 use crate::app::Services;
 use crate::error::InternalError;
 use crate::net;
+use crate::secret::SecretString;
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use crate::store::DbConnection;
-use crate::tokens::format::{PresentedToken, TokenKind};
-use crate::tokens::is_scope_token;
+use crate::syntax::is_scope_token;
+use crate::tokens::format::PresentedToken;
 use chrono::Duration;
 use std::net::IpAddr;
 
@@ -45,6 +50,11 @@ pub enum Denial {
     ScopeNotGranted,
     /// The client address is outside the token's CIDR allowlist.
     AddressNotAllowed,
+    /// The token is bound to a confidential client, and the request did
+    /// not authenticate as one (or authenticated wrongly).
+    ClientNotAuthenticated,
+    /// The token is bound to another client than the one authenticated.
+    OtherClient,
 }
 
 impl Denial {
@@ -58,6 +68,8 @@ impl Denial {
             Denial::KindMismatch => "kind_mismatch",
             Denial::ScopeNotGranted => "scope_not_granted",
             Denial::AddressNotAllowed => "address_not_allowed",
+            Denial::ClientNotAuthenticated => "client_not_authenticated",
+            Denial::OtherClient => "other_client",
         }
     }
 
@@ -65,40 +77,67 @@ impl Denial {
     pub fn to_oauth_error(self) -> OAuthError {
         match self {
             Denial::ScopeNotGranted => OAuthError::new(
-                super::OAuthErrorCode::InvalidScope,
+                OAuthErrorCode::InvalidScope,
                 "the requested scope exceeds the scope granted to the token",
+            ),
+            Denial::ClientNotAuthenticated => clients::invalid_client(),
+            Denial::OtherClient => OAuthError::new(
+                OAuthErrorCode::InvalidGrant,
+                "the token was issued to another client",
             ),
             _ => OAuthError::invalid_grant(),
         }
     }
 }
 
-/// Which JWT an exchange mints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtFlavor {
-    /// patgate's RFC 9068 access token.
-    Rfc9068,
-    /// The claims `@access-tokens/express` issues (`sub` = token id, `owner`, `admin`, `roles`).
-    AccessTokensCompat,
+/// The client credentials an exchange presented (RFC 6749 §2.3.1), for a
+/// PAT bound to a confidential client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientProof {
+    /// `client_id`, from Basic or the body.
+    pub id: Option<String>,
+    /// The client secret, from Basic or the body.
+    pub secret: Option<SecretString>,
 }
 
-/// An exchange whose secret still needs a full verification.
+/// What an exchange asks for besides the PAT.
+#[derive(Clone, Copy)]
+pub struct ExchangeRequest<'a> {
+    /// The requested `scope`; `None` asks for every granted scope.
+    pub scope: Option<&'a str>,
+    /// The client address.
+    pub ip: Option<IpAddr>,
+    /// The client credentials presented.
+    pub client: &'a ClientProof,
+    /// Which JWT to mint.
+    pub minter: &'a dyn Minter,
+}
+
+/// An exchange that still needs a full verification (of the PAT's secret,
+/// or of the bound client's).
 #[derive(Debug)]
 pub struct PendingExchange {
     presented: PresentedToken,
     record: TokenRecord,
-    ip: Option<IpAddr>,
-    flavor: JwtFlavor,
+    /// The PAT's secret is proven already; the client's is not.
+    secret_proven: bool,
 }
 
-/// Where an exchange stands after a step.
+/// How an exchange ended.
 #[derive(Debug)]
-pub enum ExchangeStep {
+pub enum ExchangeResult {
     /// The JWT was minted.
     Issued(TokenResponse),
     /// The exchange is refused.
     Denied(Denial),
-    /// The secret must be verified in full.
+}
+
+/// Where an exchange stands after its first step.
+#[derive(Debug)]
+pub enum ExchangeStep {
+    /// Concluded.
+    Done(ExchangeResult),
+    /// A secret must be verified in full ([`verify`]).
     NeedsVerification(Box<PendingExchange>),
 }
 
@@ -137,26 +176,25 @@ pub(crate) fn accepted_hashes(
 pub fn begin(
     svc: &Services,
     presented: PresentedToken,
-    requested_scope: Option<&str>,
-    ip: Option<IpAddr>,
-    flavor: JwtFlavor,
+    req: ExchangeRequest<'_>,
 ) -> Result<ExchangeStep, InternalError> {
     let now = svc.now();
     let mut conn = svc.conn()?;
     let Some(record) = token_store::find(&mut conn, &presented.id)? else {
-        return Ok(ExchangeStep::Denied(Denial::Unknown));
+        return Ok(ExchangeStep::Done(ExchangeResult::Denied(Denial::Unknown)));
     };
-    if TokenKind::from_stored(&record.kind) != Some(presented.kind) {
-        return Ok(ExchangeStep::Denied(Denial::KindMismatch));
+    let refused = |d| Ok(ExchangeStep::Done(ExchangeResult::Denied(d)));
+    if record.kind != presented.kind {
+        return refused(Denial::KindMismatch);
     }
     if record.revoked_at.is_some() {
-        return Ok(ExchangeStep::Denied(Denial::Revoked));
+        return refused(Denial::Revoked);
     }
     if record.expires_at.is_some_and(|e| e <= now) {
-        return Ok(ExchangeStep::Denied(Denial::Expired));
+        return refused(Denial::Expired);
     }
-    if !net::allowed(ip, &record.cidrs) {
-        return Ok(ExchangeStep::Denied(Denial::AddressNotAllowed));
+    if !net::allowed(req.ip, &record.cidrs) {
+        return refused(Denial::AddressNotAllowed);
     }
     let secret = presented.secret.expose();
     let cached =
@@ -164,69 +202,114 @@ pub fn begin(
     let pending = PendingExchange {
         presented,
         record,
-        ip,
-        flavor,
+        secret_proven: cached,
     };
     if !cached {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
     }
-    finish(svc, &mut conn, pending, requested_scope)
+    match client_check(svc, &mut conn, &pending.record, req.client, false)? {
+        ClientCheck::Passed => {}
+        ClientCheck::Refused(d) => return refused(d),
+        ClientCheck::NeedsHashing => return Ok(ExchangeStep::NeedsVerification(Box::new(pending))),
+    }
+    Ok(ExchangeStep::Done(finish(svc, &mut conn, &pending.record, req)?))
 }
 
-/// Step 2: the full secret check (argon2 or scrypt). Blocking and costly:
-/// the caller bounds how many run at once. On success the result is cached.
+/// Step 2: the full secret checks (argon2 or scrypt): the PAT's, unless
+/// proven already, and the bound client's. Blocking and costly: the caller
+/// bounds how many run at once. On success the results are cached.
 pub fn verify(
     svc: &Services,
     pending: PendingExchange,
-    requested_scope: Option<&str>,
-) -> Result<ExchangeStep, InternalError> {
-    let (now, secret, record) = (
-        svc.now(),
-        pending.presented.secret.expose(),
-        &pending.record,
-    );
-    let material = pending.presented.secret_material();
-    let Some(matched) =
-        accepted_hashes(record, now).find(|hash| svc.hasher.verify_bytes(&material, hash))
-    else {
-        return Ok(ExchangeStep::Denied(Denial::WrongSecret));
-    };
-    svc.verified.insert(&record.id, matched, secret);
-    finish(svc, &mut *svc.conn()?, pending, requested_scope)
+    req: ExchangeRequest<'_>,
+) -> Result<ExchangeResult, InternalError> {
+    let (now, record) = (svc.now(), &pending.record);
+    if !pending.secret_proven {
+        let secret = pending.presented.secret.expose();
+        let material = pending.presented.secret_material();
+        let Some(matched) =
+            accepted_hashes(record, now).find(|hash| svc.hasher.verify_bytes(&material, hash))
+        else {
+            return Ok(ExchangeResult::Denied(Denial::WrongSecret));
+        };
+        svc.verified.insert(&record.id, matched, secret);
+    }
+    let mut conn = svc.conn()?;
+    match client_check(svc, &mut conn, record, req.client, true)? {
+        ClientCheck::Passed => finish(svc, &mut conn, record, req),
+        ClientCheck::Refused(d) => Ok(ExchangeResult::Denied(d)),
+        ClientCheck::NeedsHashing => Ok(ExchangeResult::Denied(Denial::ClientNotAuthenticated)),
+    }
 }
 
-/// Step 3, once the secret is proven: narrows the scope, mints the JWT and
-/// records the use (at most once a minute).
+enum ClientCheck {
+    Passed,
+    Refused(Denial),
+    NeedsHashing,
+}
+
+/// Whether the request authenticates as the client `record` is bound to.
+/// Without `may_hash`, an uncached client secret asks for step 2.
+fn client_check(
+    svc: &Services,
+    conn: &mut DbConnection,
+    record: &TokenRecord,
+    proof: &ClientProof,
+    may_hash: bool,
+) -> Result<ClientCheck, InternalError> {
+    let Some(bound) = &record.bound_client_id else {
+        return Ok(ClientCheck::Passed);
+    };
+    let (Some(id), Some(secret)) = (&proof.id, &proof.secret) else {
+        return Ok(ClientCheck::Refused(Denial::ClientNotAuthenticated));
+    };
+    if id != bound {
+        return Ok(ClientCheck::Refused(Denial::OtherClient));
+    }
+    let Some(hash) = clients::find(svc, conn, bound)?.and_then(|c| c.secret_hash) else {
+        return Ok(ClientCheck::Refused(Denial::ClientNotAuthenticated));
+    };
+    let key = format!("client:{bound}");
+    if svc.verified.contains(&key, &hash, secret.expose()) {
+        return Ok(ClientCheck::Passed);
+    }
+    if !may_hash {
+        return Ok(ClientCheck::NeedsHashing);
+    }
+    if svc.hasher.verify(secret.expose(), &hash) {
+        svc.verified.insert(&key, &hash, secret.expose());
+        return Ok(ClientCheck::Passed);
+    }
+    Ok(ClientCheck::Refused(Denial::ClientNotAuthenticated))
+}
+
+/// Step 3, once the secrets are proven: narrows the scope, mints the JWT and
+/// records the use (at most once a minute; a failed write is only logged).
 fn finish(
     svc: &Services,
     conn: &mut DbConnection,
-    pending: PendingExchange,
-    requested_scope: Option<&str>,
-) -> Result<ExchangeStep, InternalError> {
-    let scopes = match narrow(&pending.record.scopes, requested_scope) {
+    record: &TokenRecord,
+    req: ExchangeRequest<'_>,
+) -> Result<ExchangeResult, InternalError> {
+    let scopes = match narrow(&record.scopes, req.scope) {
         Ok(scopes) => scopes,
-        Err(denial) => return Ok(ExchangeStep::Denied(denial)),
+        Err(denial) => return Ok(ExchangeResult::Denied(denial)),
     };
     let now = svc.now();
     let key = svc.keys.active(conn)?;
-    let response = match pending.flavor {
-        JwtFlavor::Rfc9068 => mint(svc, &key, &pending.record, &scopes, now)?,
-        JwtFlavor::AccessTokensCompat => crate::compat::mint(svc, &key, &pending.record, now)?,
-    };
-    let due = pending
-        .record
+    let response = req.minter.mint(svc, &key, record, &scopes, now)?;
+    let due = record
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL);
     if due {
-        token_store::touch_last_used(
-            conn,
-            &pending.record.id,
-            pending.ip.map(|ip| ip.to_string()).as_deref(),
-            now,
-            LAST_USED_INTERVAL,
-        )?;
+        let ip = req.ip.map(|ip| ip.to_string());
+        let touched =
+            token_store::touch_last_used(conn, &record.id, ip.as_deref(), now, LAST_USED_INTERVAL);
+        if let Err(e) = touched {
+            tracing::warn!(token_id = %record.id, error = %e, "last-used time not recorded");
+        }
     }
-    Ok(ExchangeStep::Issued(response))
+    Ok(ExchangeResult::Issued(response))
 }
 
 #[cfg(test)]

@@ -1,24 +1,44 @@
-//! Token revocation (RFC 7009) for PATs: whoever holds a PAT may revoke it.
-//! The answer is the same for an unknown, malformed or already revoked token
-//! (§2.2), so the endpoint reveals nothing.
+//! Token revocation (RFC 7009) for PATs: whoever holds a PAT may revoke it;
+//! a PAT issued through a confidential client only with that client's
+//! authentication (§2.1). The answer is the same for an unknown, malformed
+//! or already revoked token (§2.2), so the endpoint reveals nothing.
 
+use super::clients::{self, ClientCredentials};
 use super::token_check;
+use super::token_request::TokenParams;
+use super::GrantError;
 use crate::app::Services;
-use crate::audit::Actor;
-use crate::error::InternalError;
-use crate::tokens;
+use crate::error::OpError;
+use crate::policy::{Origin, Principal};
+use crate::tokens::{self, Lookup};
 
-/// Revokes `raw` when it is a genuine PAT; returns whether it was revoked now. Blocking.
-pub fn revoke_presented(svc: &Services, raw: &str, by: &Actor) -> Result<bool, InternalError> {
-    let Some(record) = token_check::genuine(svc, raw)? else {
+/// Revokes `raw` when it is a genuine PAT; whether it was revoked now.
+/// Blocking (argon2 on a cache miss).
+pub fn revoke_presented(
+    svc: &Services,
+    raw: &str,
+    params: &TokenParams,
+    creds: &ClientCredentials,
+    origin: Origin,
+) -> Result<bool, GrantError> {
+    let Some(record) = svc.read(|tx| token_check::genuine(tx, raw))? else {
         return Ok(false);
     };
-    if record.revoked_at.is_some() {
-        return Ok(false);
+    if let Some(bound) = &record.bound_client_id {
+        svc.read(|tx| clients::authenticate_bound(tx, bound, params, creds))?;
+    } else if creds.present(params) {
+        // A client that authenticates must do so correctly (§2.1).
+        svc.read(|tx| clients::authenticate(tx, params, creds))?;
     }
-    let by = Actor {
-        name: Some(format!("token:{}", record.id)),
-        ..by.clone()
+    // The holder of the secret acts for the token's owner on this one token.
+    let holder = Principal {
+        subject: format!("token:{}", record.id),
+        origin,
+        ..Principal::system("revocation-endpoint")
     };
-    Ok(tokens::revoke(svc, &record.id, &by)? == tokens::RevokeOutcome::Revoked)
+    match svc.write(|tx| tokens::revoke(tx, &holder, &record.id, Lookup::Any, None)) {
+        Ok(()) => Ok(true),
+        Err(OpError::Internal(e)) => Err(e.into()),
+        Err(_) => Ok(false),
+    }
 }

@@ -3,9 +3,11 @@
 //!
 //! The web layer runs the steps in order: [`SsoRegistry::discover`] (async,
 //! cached), [`begin`] (blocking: stores the started sign-in so any instance
-//! can finish it), then on the callback [`take`] (blocking: consumes it
-//! once), [`redeem`] (async: code exchange with the `oauth2` crate and ID
-//! token verification), and [`admit`] (blocking: creates or updates the user).
+//! can finish it, bound to the browser that started it by the hash of a
+//! cookie value, RFC 9700 §4.7.1), then on the callback [`take`] (blocking:
+//! consumes it once, and only for that browser), [`redeem`] (async: code
+//! exchange with the `oauth2` crate and ID token verification), and
+//! [`admit`] (blocking: creates or updates the user).
 
 mod id_token;
 mod provider;
@@ -13,8 +15,9 @@ mod provider;
 pub use id_token::IdTokenError;
 pub use provider::{Discovery, SsoRegistry};
 
-use crate::accounts::sessions::digest;
 use crate::app::Services;
+use crate::policy::Principal;
+use crate::secret::digest;
 use crate::clock::random_alphanumeric;
 use crate::config::ProviderConfig;
 use crate::error::InternalError;
@@ -38,8 +41,8 @@ pub enum SsoError {
     /// The provider sent an error back (`?error=…`).
     #[error("the identity provider refused: {0}")]
     Refused(String),
-    /// The `state` is unknown, used or expired.
-    #[error("this sign-in is unknown, expired or already used")]
+    /// The `state` is unknown, used or expired, or another browser started it.
+    #[error("this sign-in is unknown, expired, already used, or was started in another browser")]
     BadState,
     /// The code was refused at the provider's token endpoint.
     #[error("the identity provider refused the code: {0}")]
@@ -73,21 +76,21 @@ pub fn callback_url(svc: &Services, provider: &ProviderConfig) -> Url {
     url
 }
 
-/// Starts a sign-in: stores state, nonce and PKCE verifier, and returns the
-/// provider's authorization URL. Blocking.
+/// Starts a sign-in for the browser holding the cookie value `browser`:
+/// stores state, nonce, PKCE verifier and the hash of `browser`, and returns
+/// the provider's authorization URL. Blocking.
 pub fn begin(
     svc: &Services,
     provider: &ProviderConfig,
     discovery: &Discovery,
     next: &str,
+    browser: &str,
 ) -> Result<Url, InternalError> {
     let state = random_alphanumeric(svc.random.as_ref(), 32);
     let nonce = random_alphanumeric(svc.random.as_ref(), 32);
     let verifier = random_alphanumeric(svc.random.as_ref(), 64);
     let now = svc.now();
-    store::insert_login(
-        &mut *svc.conn()?,
-        &SsoLoginRow {
+    let row = SsoLoginRow {
             state_hash: digest(&state),
             provider: provider.id.clone(),
             nonce: nonce.clone(),
@@ -96,37 +99,42 @@ pub fn begin(
             created_at: now.naive_utc(),
             expires_at: (now + LOGIN_LIFETIME).naive_utc(),
             used: false,
-        },
-    )?;
+            browser_hash: digest(browser),
+    };
+    svc.write(|tx| store::insert_login(tx.conn, &row))?;
     provider::authorization_url(svc, provider, discovery, &state, &nonce, &verifier)
 }
 
-/// Consumes the started sign-in `state` names, once. Blocking.
+/// Consumes the started sign-in `state` names, once, if the browser
+/// presenting the cookie value `browser` started it; another browser's
+/// attempt consumes nothing. Blocking.
 pub fn take(
     svc: &Services,
     provider: &ProviderConfig,
     state: &str,
+    browser: &str,
 ) -> Result<Option<SsoLoginRow>, InternalError> {
-    Ok(store::consume_login(
-        &mut *svc.conn()?,
-        &digest(state),
-        &provider.id,
-        svc.now(),
-    )?)
+    if state.is_empty() || browser.is_empty() {
+        return Ok(None);
+    }
+    let (state_hash, browser_hash, now) = (digest(state), digest(browser), svc.now());
+    Ok(svc.write(|tx| {
+        store::consume_login(tx.conn, &state_hash, &browser_hash, &provider.id, now)
+    })?)
 }
 
 /// Exchanges the code and verifies the ID token; what the provider says of
 /// the person.
 pub async fn redeem(
     svc: &Services,
+    registry: &SsoRegistry,
     provider: &ProviderConfig,
     discovery: &Discovery,
     login: &SsoLoginRow,
     code: &str,
 ) -> Result<SsoProfile, SsoError> {
-    let tokens = provider::exchange_code(svc, provider, discovery, login, code).await?;
-    let mut claims = svc
-        .sso
+    let tokens = provider::exchange_code(svc, registry, provider, discovery, login, code).await?;
+    let mut claims = registry
         .verify_id_token(
             provider,
             discovery,
@@ -136,7 +144,7 @@ pub async fn redeem(
         )
         .await?;
     if !claims.contains_key(&provider.groups_claim) {
-        if let Some(extra) = provider::userinfo(&svc.sso, discovery, &tokens.access_token).await {
+        if let Some(extra) = provider::userinfo(registry, discovery, &tokens.access_token).await {
             if extra.get("sub") == claims.get("sub") {
                 for (k, v) in extra {
                     claims.entry(k).or_insert(v);
@@ -190,14 +198,22 @@ pub fn admit(
     provider: &ProviderConfig,
     profile: &SsoProfile,
 ) -> Result<Result<String, SsoError>, InternalError> {
-    let user = store::upsert_user(&mut *svc.conn()?, profile, svc.now())?;
+    let now = svc.now();
+    let user = svc.write(|tx| store::upsert_user(tx.conn, profile, now))?;
     let allowed = provider.allowed_groups.is_empty()
         || user
             .group_list()
             .iter()
             .any(|g| provider.allowed_groups.contains(g));
     if !allowed && !user.disabled {
-        crate::accounts::disable(svc, &user.subject, "patgate:sso")?;
+        let system = Principal::system("sso");
+        let disabled =
+            svc.write(|tx| crate::accounts::set_disabled(tx, &system, &user.subject, true));
+        match disabled {
+            Ok(()) => {}
+            Err(crate::error::OpError::Internal(e)) => return Err(e),
+            Err(e) => tracing::warn!(error = %e, "could not disable a user outside the allowed groups"),
+        }
     }
     if !allowed || user.disabled {
         tracing::info!(subject = %user.subject, "SSO sign-in refused: disabled or not in an allowed group");

@@ -211,6 +211,7 @@ pub(super) struct ProviderTokens {
 /// Redeems the code at the provider's token endpoint.
 pub(super) async fn exchange_code(
     svc: &Services,
+    registry: &SsoRegistry,
     provider: &ProviderConfig,
     discovery: &Discovery,
     login: &SsoLoginRow,
@@ -220,7 +221,7 @@ pub(super) async fn exchange_code(
     let response = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
-        .request_async(&svc.sso.http)
+        .request_async(&registry.http)
         .await
         .map_err(|e| {
             SsoError::CodeRefused(match e {

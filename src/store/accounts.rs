@@ -65,7 +65,7 @@ pub fn insert_user(
     is_admin: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(u::users)
             .values((
                 u::subject.eq(subject),
@@ -73,8 +73,8 @@ pub fn insert_user(
                 u::is_admin.eq(is_admin),
                 u::created_at.eq(now.naive_utc()),
             ))
-            .execute(conn),
-    )
+            .execute(conn)
+    })
 }
 
 /// The user `subject`.

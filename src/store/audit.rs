@@ -59,9 +59,12 @@ pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), Stor
         if updated == 1 {
             return Ok(());
         }
-        match insert(conn, row) {
+        let inserted = super::connection::savepoint(conn, |conn| {
+            diesel::insert_into(e::audit_events).values(row).execute(conn)
+        });
+        match inserted.map_err(StoreError::from) {
             Err(err) if err.is_unique_violation() => continue, // another instance inserted it first
-            other => return other,
+            other => return other.map(|_| ()),
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! count the caller checks.
 
 use super::schema::{authorization_sessions::dsl as a, oauth_clients::dsl as c};
-use super::{DbConnection, StoreError};
+use super::{DbConnection, SessionMode, SessionStatus, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -27,11 +27,11 @@ pub struct ClientRow {
 
 /// Registers a client; `false` when the id is taken.
 pub fn insert_client(conn: &mut DbConnection, row: &ClientRow) -> Result<bool, StoreError> {
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(c::oauth_clients)
             .values(row)
-            .execute(conn),
-    )
+            .execute(conn)
+    })
 }
 
 /// The client `id`.
@@ -76,8 +76,8 @@ pub struct AuthSessionRow {
     pub token_name_hint: Option<String>,
     /// The user it is bound to, once shown to one.
     pub subject: Option<String>,
-    /// `pending`, `approved`, `denied` or `used`.
-    pub status: String,
+    /// Where it stands.
+    pub status: SessionStatus,
     /// Creation time.
     pub created_at: NaiveDateTime,
     /// The session expires then.
@@ -94,6 +94,8 @@ pub struct AuthSessionRow {
     pub token_expires_at: Option<NaiveDateTime>,
     /// The PAT issued from the code.
     pub token_id: Option<String>,
+    /// How it answers: a redirect with a code, or a polling device.
+    pub mode: SessionMode,
 }
 
 /// Stores a new pending session.
@@ -165,7 +167,7 @@ pub fn approve(
 ) -> Result<bool, StoreError> {
     let n = diesel::update(pending(id, subject, now))
         .set((
-            a::status.eq("approved"),
+            a::status.eq(SessionStatus::Approved),
             a::code_hash.eq(approval.code_hash),
             a::code_expires_at.eq(approval.code_expires_at.naive_utc()),
             a::token_name.eq(approval.token_name),
@@ -184,7 +186,7 @@ pub fn deny(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     Ok(diesel::update(pending(id, subject, now))
-        .set(a::status.eq("denied"))
+        .set(a::status.eq(SessionStatus::Denied))
         .execute(conn)?
         == 1)
 }
@@ -195,7 +197,7 @@ type PendingFilter<'a> = diesel::dsl::Filter<
             diesel::dsl::Filter<a::authorization_sessions, diesel::dsl::Eq<a::id, &'a str>>,
             diesel::dsl::Eq<a::subject, &'a str>,
         >,
-        diesel::dsl::Eq<a::status, &'static str>,
+        diesel::dsl::Eq<a::status, SessionStatus>,
     >,
     diesel::dsl::Gt<a::expires_at, NaiveDateTime>,
 >;
@@ -204,7 +206,7 @@ fn pending<'a>(id: &'a str, subject: &'a str, now: DateTime<Utc>) -> PendingFilt
     a::authorization_sessions
         .filter(a::id.eq(id))
         .filter(a::subject.eq(subject))
-        .filter(a::status.eq("pending"))
+        .filter(a::status.eq(SessionStatus::Pending))
         .filter(a::expires_at.gt(now.naive_utc()))
 }
 
@@ -218,10 +220,10 @@ pub fn consume_code(
     let n = diesel::update(
         a::authorization_sessions
             .filter(a::code_hash.eq(code_hash))
-            .filter(a::status.eq("approved"))
+            .filter(a::status.eq(SessionStatus::Approved))
             .filter(a::code_expires_at.gt(now.naive_utc())),
     )
-    .set(a::status.eq("used"))
+    .set(a::status.eq(SessionStatus::Used))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -232,9 +234,9 @@ pub fn consume_session(conn: &mut DbConnection, id: &str) -> Result<bool, StoreE
     let n = diesel::update(
         a::authorization_sessions
             .filter(a::id.eq(id))
-            .filter(a::status.eq("approved")),
+            .filter(a::status.eq(SessionStatus::Approved)),
     )
-    .set(a::status.eq("used"))
+    .set(a::status.eq(SessionStatus::Used))
     .execute(conn)?;
     Ok(n == 1)
 }

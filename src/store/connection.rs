@@ -2,7 +2,7 @@
 //! pool, per-connection SQLite settings, and the embedded migrations.
 
 use super::StoreError;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -147,6 +147,60 @@ impl Db {
         self.conn()?.batch_execute("SELECT 1")?;
         Ok(())
     }
+}
+
+/// Runs `work` in one transaction on `conn`: committed when it returns
+/// `Ok`, rolled back when it returns `Err` (or panics: the pool then drops
+/// the connection). On SQLite the transaction takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two writers queue on `busy_timeout` instead of
+/// failing when one upgrades a read. Statements inside that may fail by
+/// design (a unique key) run in their own savepoint.
+pub fn transaction<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+    .map_err(StoreError::from)?;
+    match work(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn) {
+                rollback(conn);
+                return Err(StoreError::from(e).into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Rolls back the open transaction, if one is still open.
+fn rollback(conn: &mut DbConnection) {
+    let open = <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|d| d.is_some());
+    if open {
+        if let Err(e) = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn) {
+            tracing::warn!(error = %e, "rollback failed; the connection is dropped");
+        }
+    }
+}
+
+/// Runs `statement` in a savepoint of the current transaction (or its own
+/// transaction outside one), so a failure it reports, such as a unique-key
+/// clash, leaves the enclosing transaction usable (PostgreSQL aborts a
+/// transaction on any error otherwise).
+pub(crate) fn savepoint<T>(
+    conn: &mut DbConnection,
+    statement: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    use diesel::Connection;
+    conn.transaction(statement)
 }
 
 #[cfg(test)]

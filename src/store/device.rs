@@ -29,11 +29,11 @@ pub struct DeviceRow {
 
 /// Stores a new device authorization; `false` if the user code is taken.
 pub fn insert(conn: &mut DbConnection, row: &DeviceRow) -> Result<bool, StoreError> {
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(d::device_authorizations)
             .values(row)
-            .execute(conn),
-    )
+            .execute(conn)
+    })
 }
 
 /// The device authorization with this device-code hash.

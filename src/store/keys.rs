@@ -31,11 +31,11 @@ pub fn published(
 /// Inserts `row` as the first active key. Returns `false` when another
 /// instance got there first (the one-active index refused it).
 pub fn insert_first(conn: &mut DbConnection, row: &SigningKeyRow) -> Result<bool, StoreError> {
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(k::signing_keys)
             .values(row)
-            .execute(conn),
-    )
+            .execute(conn)
+    })
 }
 
 /// Retires the active key (published until `publish_until`) and makes `row`

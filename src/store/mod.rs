@@ -14,10 +14,12 @@ pub mod models;
 pub mod reminders;
 pub mod schema;
 pub mod sso;
+mod states;
 pub mod token_queries;
 pub mod tokens;
 
-pub use connection::{Backend, Db, DbConnection, PooledConnection};
+pub use connection::{transaction, Backend, Db, DbConnection, PooledConnection};
+pub use states::{SessionMode, SessionStatus, TokenKind};
 
 /// A storage failure that is not the caller's fault.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +40,11 @@ pub enum StoreError {
 
 /// The result of an INSERT where a unique-key clash is an answer, not an
 /// error: `Ok(true)` inserted, `Ok(false)` the key exists.
-pub(crate) fn inserted(result: diesel::QueryResult<usize>) -> Result<bool, StoreError> {
-    match result.map_err(StoreError::from) {
+pub(crate) fn inserted(
+    conn: &mut DbConnection,
+    insert: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<usize>,
+) -> Result<bool, StoreError> {
+    match connection::savepoint(conn, insert).map_err(StoreError::from) {
         Ok(_) => Ok(true),
         Err(e) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e),

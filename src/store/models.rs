@@ -1,6 +1,7 @@
 //! Rows as diesel reads and writes them, and the records the domain sees.
 
 use super::schema::{access_tokens, signing_keys};
+use super::TokenKind;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 #[diesel(table_name = access_tokens)]
 pub(crate) struct TokenRow {
     pub id: String,
-    pub kind: String,
+    pub kind: TokenKind,
     pub owner: String,
     pub name: String,
     pub description: Option<String>,
@@ -26,6 +27,7 @@ pub(crate) struct TokenRow {
     pub cidrs: String,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
+    pub bound_client_id: Option<String>,
 }
 
 /// A personal or service access token's stored record (never its secret).
@@ -33,8 +35,8 @@ pub(crate) struct TokenRow {
 pub struct TokenRecord {
     /// Public token id (21 alphanumerics).
     pub id: String,
-    /// `personal` or `service`.
-    pub kind: String,
+    /// Personal or service.
+    pub kind: TokenKind,
     /// Owning subject (user) or group/service.
     pub owner: String,
     /// Name, unique among the owner's active tokens.
@@ -67,6 +69,9 @@ pub struct TokenRecord {
     pub previous_secret_hash: Option<String>,
     /// When the previous secret stops working.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// The confidential client whose authentication this token needs to be
+    /// exchanged, introspected or revoked (RFC 6749 §6); `None`: the token alone.
+    pub bound_client_id: Option<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -94,6 +99,7 @@ impl From<TokenRow> for TokenRecord {
             cidrs: r.cidrs.split_whitespace().map(str::to_string).collect(),
             previous_secret_hash: r.previous_secret_hash,
             previous_secret_expires_at: r.previous_secret_expires_at.map(utc),
+            bound_client_id: r.bound_client_id,
         }
     }
 }
@@ -103,7 +109,7 @@ impl From<TokenRow> for TokenRecord {
 #[diesel(table_name = access_tokens)]
 pub(super) struct NewTokenRow<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
+    pub kind: TokenKind,
     pub owner: &'a str,
     pub name: &'a str,
     pub active_name: Option<&'a str>,
@@ -115,6 +121,7 @@ pub(super) struct NewTokenRow<'a> {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub cidrs: String,
+    pub bound_client_id: Option<&'a str>,
 }
 
 /// A signing key as stored.

@@ -32,15 +32,15 @@ pub fn claim(
     threshold_seconds: i32,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(r::expiry_reminders)
             .values((
                 r::token_id.eq(token_id),
                 r::threshold_seconds.eq(threshold_seconds),
                 r::sent_at.eq(now.naive_utc()),
             ))
-            .execute(conn),
-    )
+            .execute(conn)
+    })
 }
 
 /// Gives a claim back after a failed delivery, so a later run retries it.

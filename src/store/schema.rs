@@ -22,6 +22,7 @@ diesel::table! {
         cidrs -> Text,
         previous_secret_hash -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamp>,
+        bound_client_id -> Nullable<Text>,
     }
 }
 
@@ -95,6 +96,7 @@ diesel::table! {
         token_scopes -> Nullable<Text>,
         token_expires_at -> Nullable<Timestamp>,
         token_id -> Nullable<Text>,
+        mode -> Text,
     }
 }
 
@@ -153,5 +155,6 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used -> Bool,
+        browser_hash -> Text,
     }
 }

@@ -27,6 +27,8 @@ pub struct SsoLoginRow {
     pub expires_at: NaiveDateTime,
     /// Finished (or tried to).
     pub used: bool,
+    /// SHA-256 of the cookie value of the browser that started it.
+    pub browser_hash: String,
 }
 
 /// Stores a started sign-in.
@@ -38,16 +40,20 @@ pub fn insert_login(conn: &mut DbConnection, row: &SsoLoginRow) -> Result<(), St
 }
 
 /// Consumes the unexpired, unused sign-in with this state hash for
-/// `provider`: one conditional UPDATE, then a read. `None` when there is none.
+/// `provider`, started by the browser whose cookie hashes to
+/// `browser_hash`: one conditional UPDATE, then a read. `None` when there
+/// is none; a sign-in of another browser stays usable.
 pub fn consume_login(
     conn: &mut DbConnection,
     state_hash: &str,
+    browser_hash: &str,
     provider: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<SsoLoginRow>, StoreError> {
     let n = diesel::update(
         l::sso_logins
             .filter(l::state_hash.eq(state_hash))
+            .filter(l::browser_hash.eq(browser_hash))
             .filter(l::provider.eq(provider))
             .filter(l::used.eq(false))
             .filter(l::expires_at.gt(now.naive_utc())),
@@ -92,7 +98,7 @@ pub fn upsert_user(
     now: DateTime<Utc>,
 ) -> Result<UserRow, StoreError> {
     // New or not, the update below records what the provider says now.
-    super::inserted(
+    super::inserted(conn, |conn| {
         diesel::insert_into(u::users)
             .values((
                 u::subject.eq(&p.subject),
@@ -101,8 +107,8 @@ pub fn upsert_user(
                 u::created_at.eq(now.naive_utc()),
                 u::provider.eq(&p.provider),
             ))
-            .execute(conn),
-    )?;
+            .execute(conn)
+    })?;
     diesel::update(u::users.filter(u::subject.eq(&p.subject)))
         .set((
             u::email.eq(&p.email),

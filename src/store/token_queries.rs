@@ -3,15 +3,15 @@
 
 use super::models::{TokenRecord, TokenRow};
 use super::schema::access_tokens::dsl as t;
-use super::{DbConnection, StoreError};
+use super::{DbConnection, StoreError, TokenKind};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 /// Which tokens to list.
 #[derive(Debug, Default, Clone)]
 pub struct TokenFilter {
-    /// `personal` or `service`.
-    pub kind: Option<String>,
+    /// Personal or service.
+    pub kind: Option<TokenKind>,
     /// `active`, `expiring`, `expired` or `revoked`.
     pub status: Option<String>,
     /// Exact owner.
@@ -32,7 +32,7 @@ pub fn page(
     let now_n = now.naive_utc();
     let mut q = t::access_tokens.into_boxed();
     if let Some(kind) = &filter.kind {
-        q = q.filter(t::kind.eq(kind.clone()));
+        q = q.filter(t::kind.eq(*kind));
     }
     if let Some(owner) = &filter.owner {
         q = q.filter(t::owner.eq(owner.clone()));
@@ -98,17 +98,19 @@ pub enum RestoreResult {
 
 /// Un-revokes token `id` (one conditional UPDATE; the name must be free).
 pub fn restore(conn: &mut DbConnection, id: &str, name: &str) -> Result<RestoreResult, StoreError> {
-    let result = diesel::update(
-        t::access_tokens
-            .filter(t::id.eq(id))
-            .filter(t::revoked_at.is_not_null()),
-    )
-    .set((
-        t::revoked_at.eq(None::<NaiveDateTime>),
-        t::revoked_by.eq(None::<String>),
-        t::active_name.eq(name),
-    ))
-    .execute(conn)
+    let result = super::connection::savepoint(conn, |conn| {
+        diesel::update(
+            t::access_tokens
+                .filter(t::id.eq(id))
+                .filter(t::revoked_at.is_not_null()),
+        )
+        .set((
+            t::revoked_at.eq(None::<NaiveDateTime>),
+            t::revoked_by.eq(None::<String>),
+            t::active_name.eq(name),
+        ))
+        .execute(conn)
+    })
     .map_err(StoreError::from);
     match result {
         Ok(1) => Ok(RestoreResult::Restored),
@@ -122,7 +124,7 @@ pub fn restore(conn: &mut DbConnection, id: &str, name: &str) -> Result<RestoreR
 pub fn unrevoked_personal(conn: &mut DbConnection, owner: &str) -> Result<Vec<String>, StoreError> {
     Ok(t::access_tokens
         .filter(t::owner.eq(owner))
-        .filter(t::kind.eq("personal"))
+        .filter(t::kind.eq(TokenKind::Personal))
         .filter(t::revoked_at.is_null())
         .select(t::id)
         .load(conn)?)

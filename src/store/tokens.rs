@@ -2,7 +2,7 @@
 
 use super::models::{NewTokenRow, TokenRecord, TokenRow};
 use super::schema::access_tokens::dsl as t;
-use super::{DbConnection, StoreError};
+use super::{DbConnection, StoreError, TokenKind};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
@@ -11,8 +11,8 @@ use diesel::prelude::*;
 pub struct NewToken<'a> {
     /// Public id.
     pub id: &'a str,
-    /// `personal` or `service`.
-    pub kind: &'a str,
+    /// Personal or service.
+    pub kind: TokenKind,
     /// Owner subject or group.
     pub owner: &'a str,
     /// Name (must be free among the owner's active tokens of this kind).
@@ -33,6 +33,8 @@ pub struct NewToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     /// Allowed client networks (CIDR); empty allows any.
     pub cidrs: &'a [String],
+    /// The confidential client it is bound to.
+    pub bound_client_id: Option<&'a str>,
 }
 
 /// What an insert did.
@@ -42,6 +44,8 @@ pub enum InsertOutcome {
     Inserted,
     /// The owner already has an active token of this kind with this name.
     NameTaken,
+    /// A token with this id exists.
+    IdTaken,
 }
 
 /// Stores a token. Names held by the owner's *expired* tokens are released
@@ -72,12 +76,17 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutco
                 created_at: new.created_at.naive_utc(),
                 expires_at: new.expires_at.map(|e| e.naive_utc()),
                 cidrs: new.cidrs.join(" "),
+                bound_client_id: new.bound_client_id,
             })
             .execute(conn)
     });
     match result.map_err(StoreError::from) {
         Ok(_) => Ok(InsertOutcome::Inserted),
-        Err(e) if e.is_unique_violation() => Ok(InsertOutcome::NameTaken),
+        Err(e) if e.is_unique_violation() => Ok(if find(conn, new.id)?.is_some() {
+            InsertOutcome::IdTaken
+        } else {
+            InsertOutcome::NameTaken
+        }),
         Err(e) => Err(e),
     }
 }
@@ -90,17 +99,6 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TokenRecord>, St
         .first(conn)
         .optional()?
         .map(TokenRecord::from))
-}
-
-/// All tokens, newest first.
-pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError> {
-    Ok(t::access_tokens
-        .order((t::created_at.desc(), t::id.desc()))
-        .select(TokenRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(TokenRecord::from)
-        .collect())
 }
 
 /// Revokes a token that is not revoked yet; one conditional UPDATE. Returns
@@ -148,7 +146,7 @@ pub fn touch_last_used(
 /// Whether `owner` has an active (unrevoked, unexpired) token of `kind` named `name`.
 pub fn active_name_taken(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: TokenKind,
     owner: &str,
     name: &str,
     now: DateTime<Utc>,
@@ -196,12 +194,23 @@ pub fn replace_secret(
 /// The tokens of `kind` owned by `owner`, newest first.
 pub fn list_by_owner(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: TokenKind,
     owner: &str,
 ) -> Result<Vec<TokenRecord>, StoreError> {
     Ok(t::access_tokens
         .filter(t::kind.eq(kind))
         .filter(t::owner.eq(owner))
+        .order((t::created_at.desc(), t::id.desc()))
+        .select(TokenRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(TokenRecord::from)
+        .collect())
+}
+
+/// Every token, newest first.
+pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError> {
+    Ok(t::access_tokens
         .order((t::created_at.desc(), t::id.desc()))
         .select(TokenRow::as_select())
         .load(conn)?

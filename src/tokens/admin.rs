@@ -1,14 +1,16 @@
-//! Administration: paged listings, restore, revoke with a reason, and
-//! revoking everything a user holds (offboarding). Every change is audited.
+//! Listings: every token of a kind, filtered and paged in the database, a
+//! token's audit trail, and the operator's full list.
 
-use super::{RevokeOutcome, Services};
-use crate::audit::{self, Actor, Event};
+use super::{read, Lookup};
+use crate::app::Tx;
+use crate::audit::AuditPage;
 use crate::cursor;
-use crate::error::InternalError;
+use crate::error::OpError;
+use crate::policy::{Action, Policy, Principal};
 use crate::store::models::TokenRecord;
-use crate::store::token_queries::{self as store, RestoreResult, TokenFilter};
+use crate::store::token_queries::{self as store, TokenFilter};
 use crate::store::tokens as token_store;
-use serde_json::json;
+use crate::store::TokenKind;
 
 /// Largest page size.
 pub const MAX_PAGE: i64 = 200;
@@ -22,22 +24,33 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// A page of tokens. `Err` names a bad cursor. Blocking.
+fn decode(c: Option<&str>) -> Result<Option<(chrono::NaiveDateTime, String)>, OpError> {
+    match c {
+        None => Ok(None),
+        Some(c) => cursor::decode(c)
+            .map(Some)
+            .ok_or_else(|| OpError::Malformed(cursor::BAD_CURSOR.into())),
+    }
+}
+
+/// A page of the tokens of `kind` that match `filter`, newest first.
 pub fn page(
-    svc: &Services,
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    kind: TokenKind,
     filter: &TokenFilter,
-    cursor: Option<&str>,
+    after: Option<&str>,
     limit: i64,
-) -> Result<Result<Page, String>, InternalError> {
-    let after = match cursor {
-        None => None,
-        Some(c) => match cursor::decode(c) {
-            Some(after) => Some(after),
-            None => return Ok(Err(cursor::BAD_CURSOR.into())),
-        },
-    };
+) -> Result<Page, OpError> {
+    Policy::of(tx.config()).check(who, Action::ListAll(kind))?;
+    let after = decode(after)?;
     let limit = limit.clamp(1, MAX_PAGE);
-    let mut rows = store::page(&mut *svc.conn()?, filter, svc.now(), after, limit + 1)?;
+    let filter = TokenFilter {
+        kind: Some(kind),
+        ..filter.clone()
+    };
+    let now = tx.now();
+    let mut rows = store::page(tx.conn, &filter, now, after, limit + 1)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last()
@@ -45,74 +58,30 @@ pub fn page(
     } else {
         None
     };
-    Ok(Ok(Page {
+    Ok(Page {
         tokens: rows,
         next_cursor: next,
-    }))
+    })
 }
 
-/// Revokes `id` on behalf of `by`, recording `reason`. Blocking.
-pub fn revoke_with_reason(
-    svc: &Services,
+/// A page of token `id`'s audit trail, newest first, if `who` may read the token.
+pub fn audit_trail(
+    tx: &mut Tx<'_>,
+    who: &Principal,
     id: &str,
-    by: &Actor,
-    reason: Option<&str>,
-) -> Result<RevokeOutcome, InternalError> {
-    let mut conn = svc.conn()?;
-    if token_store::revoke(&mut conn, id, by.label(), svc.now())? {
-        tracing::info!(token_id = %id, actor = %by.label(), "token revoked");
-        let details = reason.map_or(json!({}), |r| json!({ "reason": r }));
-        audit::record(svc, &mut conn, id, Event::Revoked, by, details)?;
-        return Ok(RevokeOutcome::Revoked);
-    }
-    Ok(match token_store::find(&mut conn, id)? {
-        Some(_) => RevokeOutcome::AlreadyRevoked,
-        None => RevokeOutcome::NotFound,
-    })
+    lookup: Lookup,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<AuditPage, OpError> {
+    let record = read(tx, who, id, lookup)?;
+    let before = decode(before)?;
+    Ok(crate::audit::for_token(tx.conn, &record.id, before, limit)?)
 }
 
-/// The result of a restore.
-#[derive(Debug)]
-pub enum RestoreOutcome {
-    /// Active again.
-    Restored(Box<TokenRecord>),
-    /// No such token.
-    NotFound,
-    /// It was not revoked.
-    NotRevoked,
-    /// Its name is held by another active token of the owner.
-    NameTaken,
-}
-
-/// Un-revokes `id` on behalf of `by`. Blocking.
-pub fn restore(svc: &Services, id: &str, by: &Actor) -> Result<RestoreOutcome, InternalError> {
-    let mut conn = svc.conn()?;
-    let Some(record) = token_store::find(&mut conn, id)? else {
-        return Ok(RestoreOutcome::NotFound);
-    };
-    Ok(match store::restore(&mut conn, id, &record.name)? {
-        RestoreResult::Restored => {
-            audit::record(svc, &mut conn, id, Event::Restored, by, json!({}))?;
-            let record = token_store::find(&mut conn, id)?
-                .ok_or(InternalError::Blocking("token vanished".into()))?;
-            RestoreOutcome::Restored(Box::new(record))
-        }
-        RestoreResult::NotRevoked => RestoreOutcome::NotRevoked,
-        RestoreResult::NameTaken => RestoreOutcome::NameTaken,
-    })
-}
-
-/// Revokes every personal token of `owner` (offboarding); returns how many. Blocking.
-pub fn revoke_all(svc: &Services, owner: &str, by: &Actor) -> Result<usize, InternalError> {
-    let ids = store::unrevoked_personal(&mut *svc.conn()?, owner)?;
-    let mut revoked = 0;
-    for id in ids {
-        if revoke_with_reason(svc, &id, by, Some("all tokens of the user revoked"))?
-            == RevokeOutcome::Revoked
-        {
-            revoked += 1;
-        }
-    }
-    tracing::info!(%owner, actor = %by.label(), revoked, "revoked all tokens of a user");
-    Ok(revoked)
+/// Every token, newest first (the operator's `admin token list`).
+pub fn all(tx: &mut Tx<'_>, who: &Principal) -> Result<Vec<TokenRecord>, OpError> {
+    let policy = Policy::of(tx.config());
+    policy.check(who, Action::ListAll(TokenKind::Personal))?;
+    policy.check(who, Action::ListAll(TokenKind::Service))?;
+    Ok(token_store::list_all(tx.conn)?)
 }

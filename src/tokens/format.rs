@@ -11,6 +11,7 @@
 
 use crate::clock::{random_alphanumeric, RandomSource};
 use crate::secret::SecretString;
+pub use crate::store::TokenKind;
 
 /// Length of the public token id.
 pub const ID_LEN: usize = 21;
@@ -20,40 +21,6 @@ pub const SECRET_RANDOM_LEN: usize = 44;
 pub const CHECKSUM_LEN: usize = 6;
 /// Total length of a token string: prefix (3) + `_` + id + `.` + secret.
 pub const TOKEN_LEN: usize = 3 + 1 + ID_LEN + 1 + SECRET_RANDOM_LEN + CHECKSUM_LEN;
-
-/// Whether a token belongs to a person or to a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// A personal access token (`pat_`).
-    Personal,
-    /// A service token (`sat_`), owned by a group or service.
-    Service,
-}
-
-impl TokenKind {
-    /// The token prefix.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Self::Personal => "pat",
-            Self::Service => "sat",
-        }
-    }
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Personal => "personal",
-            Self::Service => "service",
-        }
-    }
-    /// The kind stored as `s`.
-    pub fn from_stored(s: &str) -> Option<Self> {
-        match s {
-            "personal" => Some(Self::Personal),
-            "service" => Some(Self::Service),
-            _ => None,
-        }
-    }
-}
 
 /// A token as presented by a client, split into its parts. The secret part
 /// stays wrapped.

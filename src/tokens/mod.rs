@@ -1,24 +1,41 @@
-//! Personal and service access tokens: issuing, listing and revoking. The
-//! token's secret is stored only as a PHC hash and shown once.
+//! Personal and service access tokens: issuing, reading and listing. Every
+//! operation takes the acting principal, asks the policy first, and runs in
+//! the caller's transaction with its audit event. A token's secret is
+//! stored only as a PHC hash and shown once.
 
 pub mod admin;
 pub mod format;
-pub mod hashing;
-mod validate;
-pub mod verified_cache;
+mod lifecycle;
 pub mod view;
 
-pub use validate::{is_scope_token, is_valid_token_name, RequestedLifetime, MAX_NAME_CHARS};
+pub use crate::policy::rules::{RequestedLifetime, ScopeSet, MAX_NAME_CHARS};
+pub use lifecycle::{
+    restore, restore_allowed, revoke, revoke_all, revoke_allowed, rotate, MAX_ROTATION_GRACE_SECONDS,
+};
 
-use crate::app::Services;
-use crate::audit::{self, Actor, Event};
-use crate::error::InternalError;
+use crate::app::{Services, Tx};
+use crate::audit::{self, Event};
+use crate::error::{Conflict, InternalError, OpError};
+use crate::policy::rules::{self, Violation};
+use crate::policy::{Action, Policy, Principal};
+use crate::secret::hashing::SecretHasher;
 use crate::secret::SecretString;
 use crate::store::models::TokenRecord;
 use crate::store::tokens::{self as token_store, InsertOutcome, NewToken};
 use chrono::{DateTime, Duration, Utc};
 use format::TokenKind;
 use serde::Serialize;
+
+/// How a token's secret is set.
+#[derive(Debug, Clone, Default)]
+pub enum SecretSource {
+    /// Generate one (shown once).
+    #[default]
+    Generate,
+    /// A hash made elsewhere (argon2id or scrypt PHC string): the token is
+    /// registered, and its raw form is the holder's.
+    Registered(String),
+}
 
 /// What to issue.
 #[derive(Debug, Clone)]
@@ -33,17 +50,48 @@ pub struct IssueRequest {
     pub description: Option<String>,
     /// Scopes (RFC 6749 §3.3 scope tokens).
     pub scopes: Vec<String>,
-    /// Admin role.
+    /// Which scopes are acceptable: the catalogue, or free-form roles.
+    pub scope_set: ScopeSet,
+    /// The `@access-tokens` admin flag.
     pub is_admin: bool,
     /// Client the token is issued to.
     pub client_id: Option<String>,
+    /// The confidential client whose authentication the token will need.
+    pub bound_client_id: Option<String>,
     /// Asked-for lifetime.
     pub lifetime: RequestedLifetime,
     /// Networks allowed to exchange the token (CIDR or address); empty allows any.
     pub cidrs: Vec<String>,
+    /// A chosen public id (21 letters and digits); `None`: a random one.
+    pub id: Option<String>,
+    /// How the secret is set.
+    pub secret: SecretSource,
 }
 
-/// A token just issued: its raw string (show once) and its record.
+impl IssueRequest {
+    /// A request for a token of `kind` owned by `owner`, named `name`, with
+    /// catalogue `scopes` and everything else at its default.
+    pub fn new(kind: TokenKind, owner: &str, name: &str, scopes: Vec<String>) -> Self {
+        IssueRequest {
+            kind,
+            owner: owner.to_string(),
+            name: name.to_string(),
+            description: None,
+            scopes,
+            scope_set: ScopeSet::Catalogue,
+            is_admin: false,
+            client_id: None,
+            bound_client_id: None,
+            lifetime: RequestedLifetime::Default,
+            cidrs: vec![],
+            id: None,
+            secret: SecretSource::Generate,
+        }
+    }
+}
+
+/// A token just issued: its raw string (show once; empty when registered)
+/// and its record.
 #[derive(Debug)]
 pub struct IssuedToken {
     /// The whole token; never stored.
@@ -52,134 +100,202 @@ pub struct IssuedToken {
     pub record: TokenRecord,
 }
 
-/// The result of an issue request.
+/// A request that passed the policy and the rules, with its secret hashed:
+/// what [`commit`] stores. Only [`prepare`] makes one.
 #[derive(Debug)]
-pub enum IssueOutcome {
-    /// Issued.
-    Issued(Box<IssuedToken>),
-    /// A field is invalid; nothing was stored.
-    Invalid {
-        /// Which field.
-        field: &'static str,
-        /// Why.
-        message: String,
-    },
-    /// The owner already has an active token with this name.
-    NameTaken,
+pub struct PreparedToken {
+    request: IssueRequest,
+    id: String,
+    raw: SecretString,
+    secret_hash: String,
+    expires_at: Option<DateTime<Utc>>,
+    cidrs: Vec<String>,
 }
 
-/// Validates and issues a token on behalf of `actor`, and audits it.
-/// Blocking (argon2 and the database).
-pub fn issue(
+impl PreparedToken {
+    /// The public id the token will have.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> OpError {
+    OpError::Invalid(Violation {
+        field,
+        message: message.into(),
+    })
+}
+
+/// Checks `req` by `who` against the policy and the token rules, then
+/// generates and hashes its secret. Touches no database; blocking (argon2),
+/// so call it before opening the transaction that [`commit`]s it.
+pub fn prepare(
     svc: &Services,
+    who: &Principal,
     req: IssueRequest,
-    actor: &Actor,
-) -> Result<IssueOutcome, InternalError> {
-    issue_as(svc, req, None, None, actor)
-}
-
-/// How a token's secret is set.
-#[derive(Debug)]
-pub enum SecretSource<'a> {
-    /// Generate one (shown once).
-    Generate,
-    /// A hash made elsewhere (argon2id or scrypt PHC string): the token is
-    /// registered, and its raw form is the holder's.
-    Registered(&'a str),
-}
-
-/// [`issue`] with a chosen id (`None`: a random one) and secret source
-/// (`None`: generated). A registered token's `raw` is empty. Blocking.
-pub fn issue_as(
-    svc: &Services,
-    req: IssueRequest,
-    id: Option<&str>,
-    secret: Option<SecretSource<'_>>,
-    actor: &Actor,
-) -> Result<IssueOutcome, InternalError> {
-    let now = svc.now();
-    if id.is_some_and(|id| {
+) -> Result<PreparedToken, OpError> {
+    let config = &svc.config;
+    let action = match req.scope_set {
+        // Free-form roles: the `@access-tokens` admin API's authority.
+        ScopeSet::AnyToken => Action::CompatIssue(&req.scopes),
+        ScopeSet::Catalogue => Action::Issue {
+            kind: req.kind,
+            owner: req.owner.trim(),
+            scopes: &req.scopes,
+        },
+    };
+    Policy::of(config).check(who, action)?;
+    rules::owner(&req.owner)?;
+    rules::name(&req.name)?;
+    rules::description(req.description.as_deref())?;
+    rules::scopes(config, &req.scopes, req.scope_set)?;
+    let expires_at = rules::expiry(config, req.lifetime, svc.now())?;
+    if req.id.as_deref().is_some_and(|id| {
         id.len() != format::ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric())
     }) {
-        return Ok(IssueOutcome::Invalid {
-            field: "tokenId",
-            message: format!("a token id is {} letters and digits", format::ID_LEN),
-        });
+        return Err(invalid(
+            "tokenId",
+            format!("a token id is {} letters and digits", format::ID_LEN),
+        ));
     }
-    let expires_at = match validate::request(&req, &svc.config, now) {
-        Ok(expires_at) => expires_at,
-        Err((field, message)) => return Ok(IssueOutcome::Invalid { field, message }),
-    };
     let mut cidrs = Vec::new();
     for entry in &req.cidrs {
         match crate::net::parse_cidr(entry) {
             Some(net) => cidrs.push(net.to_string()),
             None => {
-                return Ok(IssueOutcome::Invalid {
-                    field: "cidrs",
-                    message: format!("{entry:?} is not a CIDR range or address"),
-                })
+                return Err(invalid(
+                    "cidrs",
+                    format!("{entry:?} is not a CIDR range or address"),
+                ))
             }
         }
     }
-    let mut generated = format::generate(req.kind, id, svc.random.as_ref());
-    let secret_hash = match secret {
-        Some(SecretSource::Registered(phc)) => {
-            if !hashing::SecretHasher::is_supported(phc) {
-                return Ok(IssueOutcome::Invalid {
-                    field: "secretPhc",
-                    message: "secretPhc must be an argon2id or scrypt PHC string".into(),
-                });
-            }
-            generated.raw = SecretString::new("");
-            phc.to_string()
+    let generated = format::generate(req.kind, req.id.as_deref(), svc.random.as_ref());
+    let (raw, secret_hash) = match &req.secret {
+        SecretSource::Registered(phc) if SecretHasher::is_supported(phc) => {
+            (SecretString::new(""), phc.clone())
         }
-        _ => svc
-            .hasher
-            .hash(generated.secret.expose(), svc.random.as_ref())?,
+        SecretSource::Registered(_) => {
+            return Err(invalid(
+                "secretPhc",
+                "secretPhc must be an argon2id or scrypt PHC string",
+            ))
+        }
+        SecretSource::Generate => {
+            let hash = svc
+                .hasher
+                .hash(generated.secret.expose(), svc.random.as_ref())?;
+            (generated.raw, hash)
+        }
     };
+    Ok(PreparedToken {
+        request: req,
+        id: generated.id,
+        raw,
+        secret_hash,
+        expires_at,
+        cidrs,
+    })
+}
+
+/// Stores a prepared token and its `created` audit event in `tx`.
+pub fn commit(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    token: PreparedToken,
+) -> Result<IssuedToken, OpError> {
+    let req = &token.request;
     let new = NewToken {
-        id: &generated.id,
-        kind: req.kind.as_str(),
+        id: &token.id,
+        kind: req.kind,
         owner: req.owner.trim(),
         name: req.name.trim(),
         description: req.description.as_deref(),
         scopes: &req.scopes,
         is_admin: req.is_admin,
-        secret_hash: &secret_hash,
+        secret_hash: &token.secret_hash,
         client_id: req.client_id.as_deref(),
-        created_at: now,
-        expires_at,
-        cidrs: &cidrs,
+        created_at: tx.now(),
+        expires_at: token.expires_at,
+        cidrs: &token.cidrs,
+        bound_client_id: req.bound_client_id.as_deref(),
     };
-    let mut conn = svc.conn()?;
-    if token_store::insert(&mut conn, &new)? == InsertOutcome::NameTaken {
-        return Ok(IssueOutcome::NameTaken);
+    match token_store::insert(tx.conn, &new)? {
+        InsertOutcome::Inserted => {}
+        InsertOutcome::NameTaken => return Err(OpError::Conflict(Conflict::NameTaken)),
+        InsertOutcome::IdTaken => return Err(OpError::Conflict(Conflict::DuplicateId)),
     }
-    let record = token_store::find(&mut conn, &generated.id)?
-        .ok_or_else(|| InternalError::Blocking("token vanished after insert".into()))?;
-    let details = serde_json::json!({ "name": record.name, "kind": record.kind, "scopes": record.scopes, "clientId": record.client_id });
-    audit::record(svc, &mut conn, &record.id, Event::Created, actor, details)?;
-    Ok(IssueOutcome::Issued(Box::new(IssuedToken {
-        raw: generated.raw,
+    let record = token_store::find(tx.conn, &token.id)?.ok_or(InternalError::Vanished("token"))?;
+    let details = serde_json::json!({
+        "name": record.name, "kind": record.kind.as_str(), "scopes": record.scopes,
+        "clientId": record.client_id, "boundClientId": record.bound_client_id,
+    });
+    audit::record(tx, &record.id, Event::Created, who, details)?;
+    tracing::info!(token_id = %record.id, actor = %who.label(), "token issued");
+    Ok(IssuedToken {
+        raw: token.raw,
         record,
-    })))
+    })
 }
 
-/// The result of a revocation.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RevokeOutcome {
-    /// Revoked now.
-    Revoked,
-    /// It was revoked before.
-    AlreadyRevoked,
-    /// No such token.
-    NotFound,
+/// [`prepare`], then [`commit`] in a transaction of its own. Blocking.
+pub fn issue(
+    svc: &Services,
+    who: &Principal,
+    req: IssueRequest,
+) -> Result<IssuedToken, OpError> {
+    let prepared = prepare(svc, who, req)?;
+    svc.write(|tx| commit(tx, who, prepared))
 }
 
-/// Revokes token `id` on behalf of `by`, and audits it. Blocking.
-pub fn revoke(svc: &Services, id: &str, by: &Actor) -> Result<RevokeOutcome, InternalError> {
-    admin::revoke_with_reason(svc, id, by, None)
+/// Which tokens a lookup by id may find; any other is "not found", so a
+/// caller never learns that someone else's token exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The caller's own personal tokens.
+    Own,
+    /// Service tokens.
+    Service,
+    /// Any token (the admin pages and the operator).
+    Any,
+}
+
+/// Token `id` as `lookup` allows `who` to find it, without a policy check:
+/// every public operation checks its own action on the record.
+fn load(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    id: &str,
+    lookup: Lookup,
+) -> Result<TokenRecord, OpError> {
+    let found = token_store::find(tx.conn, id)?.filter(|t| match lookup {
+        Lookup::Own => t.kind == TokenKind::Personal && t.owner == who.subject,
+        Lookup::Service => t.kind == TokenKind::Service,
+        Lookup::Any => true,
+    });
+    found.ok_or(OpError::NotFound)
+}
+
+/// Token `id`, if `who` may read it.
+pub fn read(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    id: &str,
+    lookup: Lookup,
+) -> Result<TokenRecord, OpError> {
+    let record = load(tx, who, id, lookup)?;
+    Policy::of(tx.config()).check(who, Action::Read(&record))?;
+    Ok(record)
+}
+
+/// The personal tokens of `who`, newest first.
+pub fn list_own(tx: &mut Tx<'_>, who: &Principal) -> Result<Vec<TokenRecord>, OpError> {
+    Policy::of(tx.config()).check(who, Action::ListOwn)?;
+    Ok(token_store::list_by_owner(
+        tx.conn,
+        TokenKind::Personal,
+        &who.subject,
+    )?)
 }
 
 /// Where a token stands at `now`.
@@ -196,6 +312,23 @@ pub enum TokenStatus {
     Revoked,
 }
 
+impl TokenStatus {
+    /// The name listings show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expiring => "expiring",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+        }
+    }
+
+    /// Whether a token in this state can be exchanged.
+    pub fn is_usable(self) -> bool {
+        matches!(self, TokenStatus::Active | TokenStatus::Expiring)
+    }
+}
+
 /// The status of `record` at `now`.
 pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
     match (record.revoked_at, record.expires_at) {
@@ -204,91 +337,4 @@ pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
         (None, Some(exp)) if exp - now <= Duration::days(7) => TokenStatus::Expiring,
         _ => TokenStatus::Active,
     }
-}
-
-/// Every token, newest first. Blocking.
-pub fn list_all(svc: &Services) -> Result<Vec<TokenRecord>, InternalError> {
-    Ok(token_store::list_all(&mut *svc.conn()?)?)
-}
-
-/// Longest grace period of a rotation, during which the old secret still works.
-pub const MAX_ROTATION_GRACE: Duration = Duration::days(7);
-
-/// The result of a rotation.
-#[derive(Debug)]
-pub enum RotateOutcome {
-    /// A new secret for the same token (same id, name, scopes): show it once.
-    Rotated(Box<IssuedToken>),
-    /// No such token.
-    NotFound,
-    /// Revoked or expired tokens are not rotated.
-    Inactive,
-    /// The grace period is outside 0 to 7 days.
-    InvalidGrace,
-}
-
-/// Issues a new secret for token `id`; the old one keeps working for `grace`
-/// (0 to 7 days), as GitLab's rotate does. Blocking (argon2).
-pub fn rotate(
-    svc: &Services,
-    id: &str,
-    grace: Duration,
-    actor: &Actor,
-) -> Result<RotateOutcome, InternalError> {
-    if grace < Duration::zero() || grace > MAX_ROTATION_GRACE {
-        return Ok(RotateOutcome::InvalidGrace);
-    }
-    let now = svc.now();
-    let mut conn = svc.conn()?;
-    let Some(record) = token_store::find(&mut conn, id)? else {
-        return Ok(RotateOutcome::NotFound);
-    };
-    let Some(kind) = TokenKind::from_stored(&record.kind) else {
-        return Ok(RotateOutcome::NotFound);
-    };
-    if status(&record, now) == TokenStatus::Revoked || status(&record, now) == TokenStatus::Expired
-    {
-        return Ok(RotateOutcome::Inactive);
-    }
-    let generated = format::generate(kind, Some(id), svc.random.as_ref());
-    let new_hash = svc
-        .hasher
-        .hash(generated.secret.expose(), svc.random.as_ref())?;
-    let until = (grace > Duration::zero()).then(|| now + grace);
-    if !token_store::replace_secret(&mut conn, id, &record.secret_hash, &new_hash, until)? {
-        return Ok(RotateOutcome::Inactive);
-    }
-    tracing::info!(token_id = %id, actor = %actor.label(), grace_seconds = grace.num_seconds(), "token rotated");
-    let details = serde_json::json!({ "graceSeconds": grace.num_seconds() });
-    audit::record(svc, &mut conn, id, Event::Rotated, actor, details)?;
-    let record = token_store::find(&mut conn, id)?
-        .ok_or_else(|| InternalError::Blocking("token vanished".into()))?;
-    Ok(RotateOutcome::Rotated(Box::new(IssuedToken {
-        raw: generated.raw,
-        record,
-    })))
-}
-
-/// The personal tokens of `owner`, newest first. Blocking.
-pub fn personal_of(svc: &Services, owner: &str) -> Result<Vec<TokenRecord>, InternalError> {
-    Ok(token_store::list_by_owner(
-        &mut *svc.conn()?,
-        TokenKind::Personal.as_str(),
-        owner,
-    )?)
-}
-
-/// Personal token `id` if `owner` owns it (otherwise as good as missing). Blocking.
-pub fn personal_owned_by(
-    svc: &Services,
-    id: &str,
-    owner: &str,
-) -> Result<Option<TokenRecord>, InternalError> {
-    Ok(token_store::find(&mut *svc.conn()?, id)?
-        .filter(|t| t.owner == owner && t.kind == TokenKind::Personal.as_str()))
-}
-
-/// Token `id`, if it exists. Blocking.
-pub fn find(svc: &Services, id: &str) -> Result<Option<TokenRecord>, InternalError> {
-    Ok(token_store::find(&mut *svc.conn()?, id)?)
 }

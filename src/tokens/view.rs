@@ -1,9 +1,9 @@
 //! The JSON shape of a token in listings and APIs (never its secret).
 
-use super::format::TokenKind;
+use crate::clock::rfc3339;
 use super::{status, TokenStatus};
 use crate::store::models::TokenRecord;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A token as listed: RFC 3339 times, `null` where unset.
@@ -13,7 +13,7 @@ pub struct TokenView {
     /// Public id.
     pub id: String,
     /// `personal` or `service`.
-    pub kind: String,
+    pub kind: &'static str,
     /// Name.
     pub name: String,
     /// Owner subject or group.
@@ -48,13 +48,7 @@ pub struct TokenView {
 
 /// What the token starts with (`pat_<id>`), to recognise it.
 pub fn prefix_of(r: &TokenRecord) -> String {
-    let kind = TokenKind::from_stored(&r.kind).map_or("pat", TokenKind::prefix);
-    format!("{kind}_{}", r.id)
-}
-
-/// RFC 3339 in UTC with seconds.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    format!("{}_{}", r.kind.prefix(), r.id)
 }
 
 impl TokenView {
@@ -62,7 +56,7 @@ impl TokenView {
     pub fn new(r: &TokenRecord, now: DateTime<Utc>) -> Self {
         TokenView {
             id: r.id.clone(),
-            kind: r.kind.clone(),
+            kind: r.kind.as_str(),
             name: r.name.clone(),
             owner: r.owner.clone(),
             description: r.description.clone(),

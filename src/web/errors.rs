@@ -1,8 +1,12 @@
-//! Errors as HTTP: the one place where a status code is chosen. Internal
-//! details are logged (with the request id, by the middleware) and never sent.
+//! Errors as HTTP: the one place where a status code is chosen, for the
+//! OAuth endpoints (RFC 6749 §5.2 JSON), the management APIs
+//! (`{"error":{"message","code"}}`) and the pages (an HTML message).
+//! Internal details are logged with the request id (by the middleware) and
+//! never sent.
 
-use crate::error::InternalError;
-use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::error::{InternalError, OpError};
+use crate::oauth::{GrantError, OAuthError, OAuthErrorCode};
+use crate::policy::Denied;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
@@ -20,6 +24,21 @@ pub enum OAuthEndpointError {
     /// The server failed.
     #[error(transparent)]
     Internal(#[from] InternalError),
+}
+
+impl From<GrantError> for OAuthEndpointError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Refused(e) => Self::OAuth(e),
+            GrantError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthEndpointError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
 impl ResponseError for OAuthEndpointError {
@@ -64,7 +83,10 @@ pub enum ApiError {
     /// No valid credentials (RFC 6750 §3.1 `invalid_token`).
     #[error("not authenticated")]
     Unauthorized,
-    /// Authenticated, but not allowed.
+    /// The policy refused the caller.
+    #[error("denied: {0:?}")]
+    Denied(Denied),
+    /// Refused for another reason (a missing CSRF header).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     /// The request body or a parameter is malformed.
@@ -87,11 +109,35 @@ pub enum ApiError {
     Internal(#[from] InternalError),
 }
 
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Denied(d) => Self::Denied(d),
+            OpError::Invalid(v) => Self::Invalid(v.message),
+            OpError::Malformed(why) => Self::BadRequest(why),
+            OpError::NotFound => Self::NotFound,
+            OpError::Conflict(c) => Self::Conflict(c.message().into()),
+            OpError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl ApiError {
+    /// The answer of the `@access-tokens`-compatible API, which calls every
+    /// invalid input a 400 (its client retries only 5xx).
+    pub fn compat(e: OpError) -> Self {
+        match e {
+            OpError::Invalid(v) => Self::BadRequest(v.message),
+            other => other.into(),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Denied(_) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,6 +153,8 @@ impl ResponseError for ApiError {
                 "a valid patgate access token (Bearer) or a signed-in session is required".into(),
                 "unauthorized",
             ),
+            Self::Denied(Denied::Scope { .. }) => (denied_message(self), "insufficient_scope"),
+            Self::Denied(_) => (denied_message(self), "forbidden"),
             Self::Forbidden(why) => (why.to_string(), "forbidden"),
             Self::BadRequest(why) => (why.clone(), "bad_request"),
             Self::Conflict(why) => (why.clone(), "conflict"),
@@ -119,10 +167,30 @@ impl ResponseError for ApiError {
             ),
         };
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::Unauthorized = self {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patgate\""));
+        match self {
+            Self::Unauthorized => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patgate\""));
+            }
+            // RFC 6750 §3.1: which scope the token lacks.
+            Self::Denied(Denied::Scope { scopes, .. }) => {
+                let challenge = format!(
+                    "Bearer realm=\"patgate\", error=\"insufficient_scope\", scope=\"{}\"",
+                    scopes.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    res.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
+            _ => {}
         }
         no_store(&mut res).json(json!({ "error": { "message": message, "code": code } }))
+    }
+}
+
+fn denied_message(e: &ApiError) -> String {
+    match e {
+        ApiError::Denied(d) => d.message(),
+        _ => String::new(),
     }
 }
 
@@ -132,8 +200,104 @@ pub fn no_store(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
 }
 
-/// An internal failure while rendering a page: a plain 500 page; details go
-/// to the log with the request id.
+/// Why a page was not shown: a redirect to sign-in, or an HTML message
+/// page with the status that says why.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Not signed in on a page opened with GET: sign in, then come back here.
+    #[error("sign in first")]
+    SignIn(String),
+    /// Not signed in on a form post (the session ended).
+    #[error("session ended")]
+    SessionEnded,
+    /// The form's CSRF token does not match the session's.
+    #[error("form expired")]
+    FormExpired,
+    /// A message page with this status, title and text.
+    #[error("{1}")]
+    Message(StatusCode, &'static str, String),
+    /// The policy refused the person.
+    #[error("denied: {0:?}")]
+    Denied(Denied),
+    /// The server failed.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl PageError {
+    /// A 404 page saying `text`.
+    pub fn not_found(text: &str) -> Self {
+        Self::Message(StatusCode::NOT_FOUND, "Not found", text.into())
+    }
+}
+
+impl From<OpError> for PageError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Denied(d) => Self::Denied(d),
+            OpError::Invalid(v) => {
+                Self::Message(StatusCode::UNPROCESSABLE_ENTITY, "Cannot do that", v.message)
+            }
+            OpError::Malformed(why) => Self::Message(StatusCode::BAD_REQUEST, "Cannot do that", why),
+            OpError::NotFound => Self::not_found("There is nothing here, or it is not yours."),
+            OpError::Conflict(c) => {
+                Self::Message(StatusCode::CONFLICT, "Cannot do that", c.message().into())
+            }
+            OpError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::SignIn(_) => StatusCode::SEE_OTHER,
+            Self::SessionEnded => StatusCode::UNAUTHORIZED,
+            Self::FormExpired | Self::Denied(_) => StatusCode::FORBIDDEN,
+            Self::Message(status, ..) => *status,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        use super::pages::{message, redirect};
+        let status = self.status_code();
+        match self {
+            Self::SignIn(url) => redirect(status, url),
+            Self::SessionEnded => message(
+                status,
+                "Sign in first",
+                "Your session has ended. Sign in again and repeat the action.",
+            ),
+            Self::FormExpired => message(
+                status,
+                "Form expired",
+                "This form is out of date or came from another site. Go back, reload and try again.",
+            ),
+            Self::Message(_, title, text) => message(status, title, text),
+            Self::Denied(d) => message(
+                status,
+                "Not allowed",
+                &format!("{}. Ask an administrator if you need it.", capitalized(&d.message())),
+            ),
+            Self::Internal(_) => message(
+                status,
+                "Something went wrong",
+                "patgate had an internal error; the X-Request-Id header identifies it in the server log.",
+            ),
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// An internal failure outside a page or API handler: a plain 500; details
+/// go to the log with the request id.
 impl ResponseError for InternalError {
     fn status_code(&self) -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR

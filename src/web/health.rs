@@ -13,7 +13,8 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: the database answers.
 pub async fn readyz(svc: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    match blocking(move || svc.db.ping().map_err(Into::into)).await {
+    let pinged = blocking(move || svc.db.ping().map_err(crate::error::InternalError::from));
+    match pinged.await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -1,7 +1,7 @@
 //! Background jobs each instance runs: purging expired rows, writing
 //! exchange counts to the audit log, and sending expiry reminders.
 
-use super::blocking;
+use super::{blocking, WebState};
 use crate::app::Services;
 use crate::error::InternalError;
 use crate::reminders;
@@ -13,24 +13,32 @@ use std::time::Duration;
 pub const AUDIT_FLUSH_PERIOD: Duration = Duration::from_secs(5);
 
 /// Starts the jobs on the current actix runtime.
-pub fn start(svc: web::Data<Services>) {
+pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
     let purge = |s: &Services| {
         s.purge_expired()
             .map(|p| p.authorization_sessions + p.browser_sessions + p.throttle_entries)
     };
-    let flush = |s: &Services| s.exchange_counts.flush(s);
     actix_web::rt::spawn(periodically(
         svc.clone(),
         Duration::from_secs(3600),
         "purging expired rows",
         purge,
     ));
-    actix_web::rt::spawn(periodically(
-        svc.clone(),
-        AUDIT_FLUSH_PERIOD,
-        "writing exchange counts",
-        flush,
-    ));
+    let s = svc.clone();
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(AUDIT_FLUSH_PERIOD);
+        loop {
+            every.tick().await;
+            let (s, state) = (s.clone().into_inner(), state.clone().into_inner());
+            let flushed = blocking(move || {
+                Ok::<_, InternalError>(state.exchange_counts.flush(&s.db, s.random.as_ref())?)
+            });
+            match flushed.await {
+                Ok(n) => tracing::debug!(rows = n, "writing exchange counts done"),
+                Err(e) => tracing::warn!(error = %e, "writing exchange counts failed"),
+            }
+        }
+    });
     if svc.config.reminders.webhook_url.is_some() {
         let period = Duration::from_secs(svc.config.reminders.check_every.seconds().unsigned_abs());
         actix_web::rt::spawn(async move {
@@ -79,7 +87,7 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| InternalError::Blocking(e.to_string()))?;
+        .map_err(|e| InternalError::HttpClient(e.to_string()))?;
     let mut delivered = 0;
     for notice in notices {
         let sent = client.post(url.clone()).json(&notice.payload).send().await;

@@ -33,6 +33,14 @@ const TOKEN_KEYS: [&str; 16] = [
     "status",
 ];
 
+/// A resource scope and the scopes that manage one's own tokens.
+const MANAGER_SCOPES: [&str; 4] = [
+    "read",
+    "patgate:tokens:read",
+    "patgate:tokens:write",
+    "patgate:tokens:revoke",
+];
+
 async fn jwt_for(app: &TestApp, pat: &str) -> String {
     app.exchange_ok(pat).await["access_token"]
         .as_str()
@@ -70,7 +78,7 @@ async fn error_of(res: reqwest::Response, status: u16) -> Value {
 async fn bearer_tokens_manage_their_owners_tokens(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "laptop", &["read"], RequestedLifetime::Default)
+        .issue("alice", "laptop", &MANAGER_SCOPES, RequestedLifetime::Default)
         .await;
     let spare = app
         .issue("alice", "spare", &[], RequestedLifetime::Default)
@@ -188,7 +196,7 @@ async fn bearer_tokens_manage_their_owners_tokens(db: TestDb) {
 async fn refusals_are_json_with_the_right_status(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "laptop", &[], RequestedLifetime::Default)
+        .issue("alice", "laptop", &MANAGER_SCOPES, RequestedLifetime::Default)
         .await;
     let bobs = app
         .issue("bob", "bobs", &[], RequestedLifetime::Default)
@@ -255,9 +263,7 @@ async fn refusals_are_json_with_the_right_status(db: TestDb) {
         200
     );
     let id = token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("admin")))
-        .await
-        .unwrap();
+    app.revoke(&id, "admin").await;
     error_of(
         api(&app, M::GET, "", Some(&fresh)).send().await.unwrap(),
         401,

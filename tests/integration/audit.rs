@@ -16,10 +16,10 @@ both_backends!(
 );
 
 async fn trail(app: &TestApp, id: &str) -> Vec<AuditView> {
-    app.blocking(|s| s.exchange_counts.flush(s)).await.unwrap();
+    app.flush_counts().await;
     let id = id.to_string();
-    let page = app.blocking(move |s| for_token(s, &id, None, 100));
-    page.await.unwrap().expect("no cursor given").events
+    let page = app.blocking(move |s| s.read(|tx| for_token(tx.conn, &id, None, 100)));
+    page.await.unwrap().events
 }
 
 async fn exchange_as(app: &TestApp, pat: &str) -> u16 {
@@ -83,29 +83,16 @@ async fn changes_are_appended_and_exchanges_coalesced(db: TestDb) {
     exchange_as(&app, &pat).await;
     exchange_as(&app, &pat).await;
     app.clock.advance(Duration::seconds(1));
-    let rotated = patgate::tokens::rotate;
-    let new = app
+    let alice = patgate::policy::Principal::operator("alice");
+    let rotated = app
         .blocking({
             let id = id.clone();
-            move |s| {
-                rotated(
-                    s,
-                    &id,
-                    Duration::zero(),
-                    &patgate::audit::Actor::named("alice"),
-                )
-            }
+            move |s| patgate::tokens::rotate(s, &alice, &id, patgate::tokens::Lookup::Any, 0)
         })
-        .await
-        .unwrap();
-    assert!(matches!(new, patgate::tokens::RotateOutcome::Rotated(_)));
+        .await;
+    assert!(rotated.is_ok(), "{rotated:?}");
     app.clock.advance(Duration::seconds(1));
-    app.blocking({
-        let id = id.clone();
-        move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("admin"))
-    })
-    .await
-    .unwrap();
+    app.revoke(&id, "admin").await;
     app.clock.advance(Duration::seconds(1));
     assert_eq!(exchange_as(&app, &pat).await, 400);
     let events = trail(&app, &id).await;
@@ -129,7 +116,7 @@ async fn changes_are_appended_and_exchanges_coalesced(db: TestDb) {
             events[1].actor.as_deref(),
             events[2].details["graceSeconds"].as_i64()
         ),
-        (Some("admin"), Some(0))
+        (Some("cli:admin"), Some(0))
     );
     assert_eq!(events[3].count, 2, "the next minute has its own row");
 }
@@ -146,7 +133,7 @@ async fn instances_add_their_counts_to_one_row(db: TestDb) {
     for _ in 0..4 {
         exchange_as(&b, &pat).await;
     }
-    b.blocking(|s| s.exchange_counts.flush(s)).await.unwrap();
+    b.flush_counts().await;
     let events = trail(&a, &token_id(&pat)).await;
     let counts: Vec<i32> = events
         .iter()

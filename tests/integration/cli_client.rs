@@ -88,10 +88,14 @@ async fn finished(mut child: Child) -> std::process::ExitStatus {
 async fn approve_consent(browser: &Browser, consent: &url::Url, name: &str) -> reqwest::Response {
     let page = browser.get(consent.as_str()).await.text().await.unwrap();
     let csrf = hidden_value(&page, "csrf").expect("the consent screen");
+    // `patgate login` asks for the scopes its `token` commands need, too.
     let form = [
         ("csrf", csrf.as_str()),
         ("token_name", name),
         ("scope", "read"),
+        ("scope", "patgate:tokens:read"),
+        ("scope", "patgate:tokens:write"),
+        ("scope", "patgate:tokens:revoke"),
         ("expiry", "30"),
         ("action", "approve"),
     ];

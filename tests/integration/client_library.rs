@@ -106,7 +106,7 @@ async fn the_jwt_is_cached_and_renewed_30_seconds_before_expiry() {
 async fn the_client_acts_with_a_pat_against_patgate(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "ci", &["read"], RequestedLifetime::Default)
+        .issue("alice", "ci", &["read", "patgate:tokens:read"], RequestedLifetime::Default)
         .await;
     let client = PatClient::new(app.base.clone(), SecretString::new(&pat));
     let list = client
@@ -127,9 +127,7 @@ async fn the_client_acts_with_a_pat_against_patgate(db: TestDb) {
         "{missing}"
     );
     let id = crate::support::token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
+    app.revoke(&id, "test").await;
     let fresh = PatClient::new(app.base.clone(), SecretString::new(&pat));
     assert!(matches!(
         fresh.access_token().await,

@@ -10,8 +10,7 @@ use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
     Scope, TokenResponse, TokenUrl,
 };
-use patgate::config::HashingConfig;
-use patgate::tokens::hashing::SecretHasher;
+use patgate::secret::hashing::SecretHasher;
 use std::io::Write;
 
 both_backends!(
@@ -23,13 +22,7 @@ const SECRET: &str = "s3cret-of-the-web-app";
 const REDIRECT: &str = "https://app.example/callback";
 
 async fn confidential_clients_authenticate_at_the_token_endpoint(db: TestDb) {
-    let light = HashingConfig {
-        argon2_memory_kib: 64,
-        argon2_iterations: 1,
-        argon2_parallelism: 1,
-        max_concurrent: 1,
-    };
-    let hash = SecretHasher::new(&light)
+    let hash = SecretHasher::new(64, 1, 1)
         .unwrap()
         .hash(SECRET, &patgate::clock::OsRandom)
         .unwrap();
@@ -59,7 +52,7 @@ async fn confidential_clients_authenticate_at_the_token_endpoint(db: TestDb) {
         async move {
             let res = browser.get(url.as_str()).await;
             let path = location(&res).path().to_string();
-            if browser.get(&path).await.status() == 302 {
+            if browser.get(&path).await.status() == 303 {
                 browser
                     .sign_in("alice", "correct horse battery", &path)
                     .await;

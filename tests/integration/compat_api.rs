@@ -22,15 +22,8 @@ both_backends!(
 
 async fn admin_pat(app: &TestApp) -> String {
     app.issue_request(IssueRequest {
-        kind: TokenKind::Service,
-        owner: "ops".into(),
-        name: "access-tokens-admin".into(),
-        description: None,
-        scopes: vec![],
         is_admin: true,
-        client_id: None,
-        lifetime: RequestedLifetime::Default,
-        cidrs: vec![],
+        ..IssueRequest::new(TokenKind::Service, "ops", "access-tokens-admin", vec![])
     })
     .await
 }
@@ -247,10 +240,24 @@ async fn admin_calls_refuse_in_order_and_answer_json(db: TestDb) {
         .0,
         404
     );
-    // patgate's own access token works too, for an admin.
+    // patgate's own access token works too, for an admin acting with
+    // `patgate:admin`; an admin's narrower token does not (403).
     app.add_user("root", "correct horse battery", true).await;
+    let narrow = app
+        .issue("root", "narrow", &["read"], RequestedLifetime::Default)
+        .await;
+    let narrow = app.exchange_ok(&narrow).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&app, Method::GET, "/admin/tokens", Some(&narrow), None)
+            .await
+            .0,
+        403
+    );
     let root_pat = app
-        .issue("root", "cli", &["read"], RequestedLifetime::Default)
+        .issue("root", "cli", &["read", "patgate:admin"], RequestedLifetime::Default)
         .await;
     let native = app.exchange_ok(&root_pat).await["access_token"]
         .as_str()
@@ -502,6 +509,7 @@ async fn a_scrypt_registered_token_exchanges(db: TestDb) {
 
 async fn updates_revocations_and_restores(db: TestDb) {
     let app = TestApp::start(&db).await;
+    let soon = (app.svc.now() + chrono::Duration::days(30)).timestamp();
     let admin = jwt(&app, &admin_pat(&app).await).await;
     let (_, body) = call(
         &app,
@@ -548,7 +556,7 @@ async fn updates_revocations_and_restores(db: TestDb) {
             Method::PATCH,
             &path,
             Some(&admin),
-            Some(json!({"roles": ["z"], "isAdmin": true, "owner": "dave", "expiresAt": null}))
+            Some(json!({"roles": ["z"], "isAdmin": true, "owner": "dave", "expiresAt": soon}))
         )
         .await
         .0,
@@ -560,9 +568,9 @@ async fn updates_revocations_and_restores(db: TestDb) {
             record.scopes,
             record.is_admin,
             record.owner.as_str(),
-            record.expires_at
+            record.expires_at.map(|t| t.timestamp())
         ),
-        (vec!["z".to_string()], true, "dave", None)
+        (vec!["z".to_string()], true, "dave", Some(soon))
     );
     assert_eq!(
         call(
@@ -650,9 +658,8 @@ async fn updates_revocations_and_restores(db: TestDb) {
         200
     );
     let trail: Vec<String> = app
-        .blocking(move |s| patgate::audit::for_token(s, &id, None, 20))
+        .blocking(move |s| s.read(|tx| patgate::audit::for_token(tx.conn, &id, None, 20)))
         .await
-        .unwrap()
         .unwrap()
         .events
         .into_iter()

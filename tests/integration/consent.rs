@@ -50,7 +50,7 @@ pub(crate) async fn begin(browser: &Browser, app: &TestApp, scopes: &[&str]) -> 
 /// Signs `user` in through the consent page's redirect; returns the form's CSRF token.
 pub(crate) async fn open_as(browser: &Browser, flow: &Flow, user: &str) -> String {
     let res = browser.get(&flow.consent_path).await;
-    assert_eq!(res.status(), 302, "sign-in comes first");
+    assert_eq!(res.status(), 303, "sign-in comes first");
     assert_eq!(location(&res).path(), "/login");
     let res = browser.sign_in(user, PASSWORD, &flow.consent_path).await;
     assert_eq!(res.status(), 303);

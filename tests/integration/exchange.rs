@@ -120,9 +120,7 @@ async fn verified_secrets_skip_argon2_but_not_the_database(db: TestDb) {
     );
     // The cache never overrides the database: a revoked token is refused at once.
     let id = token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
+    app.revoke(&id, "test").await;
     assert_oauth_error(app.exchange(&pat).await, 400, "invalid_grant").await;
 }
 
@@ -145,7 +143,7 @@ async fn scrypt_registered_token_exchanges(db: TestDb) {
             &mut s.conn().unwrap(),
             &NewToken {
                 id: &id,
-                kind: "service",
+                kind: patgate::store::TokenKind::Service,
                 owner: "deploy-bot",
                 name: "imported",
                 description: None,
@@ -156,6 +154,7 @@ async fn scrypt_registered_token_exchanges(db: TestDb) {
                 created_at: now,
                 expires_at: None,
                 cidrs: &[],
+                bound_client_id: None,
             },
         )
     })

@@ -42,11 +42,7 @@ async fn revoked_expired_wrong_secret_and_unknown_share_one_answer(db: TestDb) {
     app.exchange_ok(&revoked).await;
     app.exchange_ok(&expiring).await;
     let id = token_id(&revoked);
-    let outcome = app
-        .blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
-    assert_eq!(outcome, patgate::tokens::RevokeOutcome::Revoked);
+    app.revoke(&id, "test").await;
     app.clock.advance(Duration::minutes(61));
 
     let live_before = app.record(&token_id(&live)).await;
@@ -71,7 +67,7 @@ async fn revoked_expired_wrong_secret_and_unknown_share_one_answer(db: TestDb) {
     app.exchange_ok(&live).await;
     // The revoked one stays revoked, by whom it was revoked.
     let r = app.record(&token_id(&revoked)).await;
-    assert_eq!(r.revoked_by.as_deref(), Some("test"));
+    assert_eq!(r.revoked_by.as_deref(), Some("cli:test"));
 }
 
 async fn malformed_truncated_and_oversized_tokens_are_refused(db: TestDb) {

@@ -36,7 +36,7 @@ async fn purge_removes_only_what_expired(db: TestDb) {
     );
     assert_eq!(
         old.get(&old_request).await.status(),
-        302,
+        303,
         "the old session is gone: sign-in again"
     );
     assert_eq!(

@@ -75,7 +75,7 @@ async fn eddsa_keys_sign_verifiable_jwts(db: TestDb) {
     })
     .await;
     let pat = app
-        .issue("ivan", "t", &["x"], RequestedLifetime::Default)
+        .issue("ivan", "t", &["read"], RequestedLifetime::Default)
         .await;
     let jwt = app.exchange_ok(&pat).await["access_token"]
         .as_str()
@@ -85,7 +85,7 @@ async fn eddsa_keys_sign_verifiable_jwts(db: TestDb) {
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
     let iss = app.svc.config.issuer_id();
-    assert_eq!(verify_jwt(&jwt, &jwks, &iss, &iss).unwrap()["scope"], "x");
+    assert_eq!(verify_jwt(&jwt, &jwks, &iss, &iss).unwrap()["scope"], "read");
 }
 
 async fn another_master_key_is_refused_at_start(db: TestDb) {

@@ -18,17 +18,7 @@ both_backends!(
 
 /// A service-token request for `owner`.
 pub fn service(owner: &str, name: &str) -> IssueRequest {
-    IssueRequest {
-        kind: TokenKind::Service,
-        owner: owner.into(),
-        name: name.into(),
-        description: None,
-        scopes: vec!["read".into()],
-        is_admin: false,
-        client_id: None,
-        lifetime: RequestedLifetime::Default,
-        cidrs: vec![],
-    }
+    IssueRequest::new(TokenKind::Service, owner, name, vec!["read".into()])
 }
 
 /// Token ids of the rows of a listing page.
@@ -77,7 +67,7 @@ async fn an_admin_creates_audits_revokes_and_restores_a_service_token(db: TestDb
     assert_eq!(record.cidrs, vec!["127.0.0.0/8", "::1/128"]);
     assert_eq!(app.exchange(&sat).await.status(), 200);
     assert_eq!(app.exchange(&sat).await.status(), 200);
-    app.blocking(|s| s.exchange_counts.flush(s)).await.unwrap();
+    app.flush_counts().await;
 
     let detail_path = format!("/admin/access-tokens/{id}");
     let detail = admin.get(&detail_path).await.text().await.unwrap();

@@ -79,7 +79,11 @@ async fn a_restarted_server_accepts_old_pats_and_verifies_old_jwts(db: TestDb) {
 }
 
 async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
-    let config = write_config(&db, |_| {});
+    let config = write_config(&db, |t| {
+        let mut scopes = toml::Table::new();
+        scopes.insert("deploy".into(), "Deploy the service".into());
+        t.insert("scopes".into(), scopes.into());
+    });
     stdout(&run(&config, &["migrate"]));
     stdout(&run(&config, &["migrate"]));
     let issue = |name: &str, extra: &[&str]| {

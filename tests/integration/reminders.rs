@@ -106,9 +106,7 @@ async fn reminders_are_delivered_once_per_threshold(db: TestDb) {
     app.issue("alice", "a month", &[], in_days(30)).await;
     let revoked = app.issue("alice", "revoked", &[], in_days(2)).await;
     let id = token_id(&revoked);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
+    app.revoke(&id, "test").await;
 
     assert_eq!(run_once(&app).await, 2);
     let mut got = receiver.received();

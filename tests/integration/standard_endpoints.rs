@@ -4,8 +4,7 @@
 
 use crate::both_backends;
 use crate::support::{assert_oauth_error, TestApp, TestDb};
-use patgate::config::HashingConfig;
-use patgate::tokens::hashing::SecretHasher;
+use patgate::secret::hashing::SecretHasher;
 use patgate::tokens::RequestedLifetime;
 use serde_json::Value;
 
@@ -18,13 +17,7 @@ both_backends!(
 const RS_SECRET: &str = "resource-server-secret-0123456789";
 
 async fn with_resource_server(db: &TestDb) -> TestApp {
-    let light = HashingConfig {
-        argon2_memory_kib: 64,
-        argon2_iterations: 1,
-        argon2_parallelism: 1,
-        max_concurrent: 1,
-    };
-    let hash = SecretHasher::new(&light)
+    let hash = SecretHasher::new(64, 1, 1)
         .unwrap()
         .hash(RS_SECRET, &patgate::clock::OsRandom)
         .unwrap();
@@ -172,9 +165,7 @@ async fn resource_servers_introspect_pats_and_access_tokens(db: TestDb) {
         );
     }
     let id = crate::support::token_id(&pat);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
+    app.revoke(&id, "test").await;
     assert_eq!(
         introspect(&app, &pat, rs).await.1,
         serde_json::json!({"active": false})

@@ -5,7 +5,9 @@ use crate::both_backends;
 use crate::support::{assert_oauth_error, run, succeeded, token_id, write_config, TestApp, TestDb};
 use chrono::Duration;
 use patgate::tokens::format::TokenKind;
-use patgate::tokens::{rotate, IssueRequest, RequestedLifetime, RotateOutcome};
+use patgate::error::{Conflict, OpError};
+use patgate::policy::Principal;
+use patgate::tokens::{rotate, IssuedToken, IssueRequest, Lookup, RequestedLifetime};
 
 both_backends!(
     rotation_keeps_the_old_secret_only_for_the_grace_period,
@@ -14,17 +16,17 @@ both_backends!(
     operator_commands_rotate_and_restrict_tokens,
 );
 
-async fn rotated(app: &TestApp, pat: &str, grace: Duration) -> RotateOutcome {
+async fn rotated(app: &TestApp, pat: &str, grace: Duration) -> Result<IssuedToken, OpError> {
     let id = token_id(pat);
-    app.blocking(move |s| rotate(s, &id, grace, &patgate::audit::Actor::named("test")))
+    let who = Principal::operator("test");
+    app.blocking(move |s| rotate(s, &who, &id, Lookup::Any, grace.num_seconds()))
         .await
-        .unwrap()
 }
 
-fn new_token(outcome: RotateOutcome) -> String {
+fn new_token(outcome: Result<IssuedToken, OpError>) -> String {
     match outcome {
-        RotateOutcome::Rotated(t) => t.raw.expose().to_string(),
-        other => panic!("rotation failed: {other:?}"),
+        Ok(t) => t.raw.expose().to_string(),
+        Err(e) => panic!("rotation failed: {e:?}"),
     }
 }
 
@@ -61,33 +63,24 @@ async fn rotation_without_grace_stops_the_old_secret_at_once(db: TestDb) {
     app.exchange_ok(&new).await;
     assert!(matches!(
         rotated(&app, &new, Duration::days(8)).await,
-        RotateOutcome::InvalidGrace
+        Err(OpError::Invalid(v)) if v.field == "graceSeconds"
     ));
     assert!(matches!(
         rotated(&app, &new, Duration::seconds(-1)).await,
-        RotateOutcome::InvalidGrace
+        Err(OpError::Invalid(_))
     ));
     let id = token_id(&new);
-    app.blocking(move |s| patgate::tokens::revoke(s, &id, &patgate::audit::Actor::named("test")))
-        .await
-        .unwrap();
+    app.revoke(&id, "test").await;
     assert!(matches!(
         rotated(&app, &new, Duration::zero()).await,
-        RotateOutcome::Inactive
+        Err(OpError::Conflict(Conflict::Inactive))
     ));
 }
 
 async fn issue_with_cidrs(app: &TestApp, name: &str, cidrs: &[&str]) -> String {
     app.issue_request(IssueRequest {
-        kind: TokenKind::Service,
-        owner: "deploy".into(),
-        name: name.into(),
-        description: None,
-        scopes: vec![],
-        is_admin: false,
-        client_id: None,
-        lifetime: RequestedLifetime::Default,
         cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
+        ..IssueRequest::new(TokenKind::Service, "deploy", name, vec![])
     })
     .await
 }
@@ -154,24 +147,13 @@ async fn cidr_allowlists_use_forwarded_for_only_from_trusted_proxies(db: TestDb)
     let invalid = proxied
         .blocking(|s| {
             let req = IssueRequest {
-                kind: TokenKind::Service,
-                owner: "deploy".into(),
-                name: "bad".into(),
-                description: None,
-                scopes: vec![],
-                is_admin: false,
-                client_id: None,
-                lifetime: RequestedLifetime::Default,
                 cidrs: vec!["10.0.0.0/33".into()],
+                ..IssueRequest::new(TokenKind::Service, "deploy", "bad", vec![])
             };
-            patgate::tokens::issue(s, req, &patgate::audit::Actor::named("test"))
+            patgate::tokens::issue(s, &Principal::operator("test"), req)
         })
-        .await
-        .unwrap();
-    assert!(matches!(
-        invalid,
-        patgate::tokens::IssueOutcome::Invalid { field: "cidrs", .. }
-    ));
+        .await;
+    assert!(matches!(invalid, Err(OpError::Invalid(v)) if v.field == "cidrs"));
 }
 
 async fn operator_commands_rotate_and_restrict_tokens(db: TestDb) {

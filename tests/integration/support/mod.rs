@@ -15,11 +15,20 @@ use patgate::app::Services;
 use patgate::clock::{ManualClock, OsRandom};
 use patgate::config::Config;
 use patgate::store::models::TokenRecord;
+use patgate::policy::Principal;
 use patgate::tokens::format::TokenKind;
-use patgate::tokens::{self, IssueOutcome, IssueRequest, RequestedLifetime};
+use patgate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
+use patgate::web::WebState;
 use serde_json::Value;
 use std::net::TcpListener;
 use std::sync::Arc;
+
+/// The scopes of patgate's own API that manage one's own tokens.
+pub const TOKEN_API_SCOPES: [&str; 3] = [
+    "patgate:tokens:read",
+    "patgate:tokens:write",
+    "patgate:tokens:revoke",
+];
 
 /// A master key shared by every instance a test starts on one database.
 pub const TEST_MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -51,6 +60,8 @@ pub struct TestApp {
     pub svc: Arc<Services>,
     /// The app's clock.
     pub clock: Arc<ManualClock>,
+    /// What the web layer keeps (exchange counts not yet written).
+    pub state: Arc<WebState>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -77,7 +88,8 @@ impl TestApp {
         .unwrap()
         .expect("services open");
         let svc = Arc::new(svc);
-        let server = patgate::web::server(svc.clone(), listener, Some(1)).unwrap();
+        let state = Arc::new(WebState::default());
+        let server = patgate::web::server(svc.clone(), state.clone(), listener, Some(1)).unwrap();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let http = reqwest::Client::builder()
@@ -89,6 +101,7 @@ impl TestApp {
             http,
             svc,
             clock,
+            state,
             handle,
         }
     }
@@ -117,31 +130,39 @@ impl TestApp {
         scopes: &[&str],
         lifetime: RequestedLifetime,
     ) -> String {
+        let scopes = scopes.iter().map(|s| s.to_string()).collect();
         self.issue_request(IssueRequest {
-            kind: TokenKind::Personal,
-            owner: owner.into(),
-            name: name.into(),
-            description: None,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            is_admin: false,
-            client_id: None,
             lifetime,
-            cidrs: vec![],
+            ..IssueRequest::new(TokenKind::Personal, owner, name, scopes)
         })
         .await
     }
 
-    /// Issues `req`, expecting success; returns the raw token.
+    /// Issues `req` as the operator, expecting success; returns the raw token.
     pub async fn issue_request(&self, req: IssueRequest) -> String {
-        let actor = patgate::audit::Actor::named("test");
-        match self
-            .blocking(move |s| tokens::issue(s, req, &actor))
+        let issued = self
+            .blocking(move |s| tokens::issue(s, &Principal::operator("test"), req))
+            .await;
+        match issued {
+            Ok(t) => t.raw.expose().to_string(),
+            Err(e) => panic!("issue failed: {e:?}"),
+        }
+    }
+
+    /// Revokes token `id` as the operator `by`, expecting success.
+    pub async fn revoke(&self, id: &str, by: &str) {
+        let (id, who) = (id.to_string(), Principal::operator(by));
+        self.blocking(move |s| s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Any, None)))
+            .await
+            .expect("revoked");
+    }
+
+    /// Writes the exchange counts waiting for the audit log.
+    pub async fn flush_counts(&self) -> usize {
+        let state = self.state.clone();
+        self.blocking(move |s| state.exchange_counts.flush(&s.db, s.random.as_ref()))
             .await
             .unwrap()
-        {
-            IssueOutcome::Issued(t) => t.raw.expose().to_string(),
-            other => panic!("issue failed: {other:?}"),
-        }
     }
 
     /// Adds a local account.

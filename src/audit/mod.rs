@@ -1,0 +1,175 @@
+//! The audit trail: every change to a token is appended in the same
+//! transaction as the change; exchanges and refused exchanges are counted in
+//! memory ([`ExchangeCounter`]) and flushed every few seconds as one row per
+//! token, event and minute, so the hot path writes nothing and the log does
+//! not grow per request.
+
+mod counter;
+
+pub use counter::ExchangeCounter;
+
+use crate::app::Tx;
+use crate::clock::{rfc3339, RandomSource};
+use crate::policy::Principal;
+use crate::store::audit::{self as store, AuditRow};
+use crate::store::{DbConnection, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What happened to a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// Issued.
+    Created,
+    /// Exchanged for an access token (coalesced).
+    Exchanged,
+    /// An exchange was refused for a known token (coalesced per reason).
+    ExchangeDenied,
+    /// Revoked.
+    Revoked,
+    /// Restored after a revocation.
+    Restored,
+    /// Given a new secret.
+    Rotated,
+    /// Changed (scopes, expiry, …).
+    Updated,
+}
+
+impl Event {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Created => "created",
+            Event::Exchanged => "exchanged",
+            Event::ExchangeDenied => "exchange_denied",
+            Event::Revoked => "revoked",
+            Event::Restored => "restored",
+            Event::Rotated => "rotated",
+            Event::Updated => "updated",
+        }
+    }
+}
+
+/// A time-ordered event id (UUIDv7) for an event at `at`.
+fn new_id(random: &dyn RandomSource, at: DateTime<Utc>) -> String {
+    let mut bytes = [0u8; 10];
+    random.fill(&mut bytes);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Appends one event by `who` now, in the transaction of the change it
+/// records, so the change and its record stand or fall together. Blocking.
+pub fn record(
+    tx: &mut Tx<'_>,
+    token_id: &str,
+    event: Event,
+    who: &Principal,
+    details: Value,
+) -> Result<(), StoreError> {
+    let now = tx.now();
+    store::insert(
+        tx.conn,
+        &AuditRow {
+            id: new_id(tx.svc.random.as_ref(), now),
+            token_id: token_id.to_string(),
+            event: event.as_str().to_string(),
+            actor: Some(who.label()),
+            ip: who.origin.ip.clone(),
+            user_agent: who.origin.user_agent.clone(),
+            count: 1,
+            details: details.to_string(),
+            occurred_at: now.naive_utc(),
+            bucket: None,
+        },
+    )
+}
+
+/// An audit event as the APIs and the export show it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    /// Event id.
+    pub id: String,
+    /// Token id.
+    pub token_id: String,
+    /// Event name.
+    pub event: String,
+    /// Who acted.
+    pub actor: Option<String>,
+    /// From where.
+    pub ip: Option<String>,
+    /// With which user agent.
+    pub user_agent: Option<String>,
+    /// Occurrences (coalesced exchanges).
+    pub count: i32,
+    /// Event details.
+    pub details: Value,
+    /// When (RFC 3339).
+    pub occurred_at: String,
+}
+
+impl From<AuditRow> for AuditView {
+    fn from(r: AuditRow) -> Self {
+        AuditView {
+            details: serde_json::from_str(&r.details).unwrap_or(Value::Null),
+            id: r.id,
+            token_id: r.token_id,
+            event: r.event,
+            actor: r.actor,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            count: r.count,
+            occurred_at: rfc3339(r.occurred_at.and_utc()),
+        }
+    }
+}
+
+/// One page of a token's audit trail.
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    /// Events, newest first.
+    pub events: Vec<AuditView>,
+    /// Where the next (older) page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Largest page of audit events.
+pub const MAX_AUDIT_PAGE: i64 = 200;
+
+/// A page of token `token_id`'s events, newest first, strictly before
+/// `before` (a decoded cursor). Whoever calls this has asked the policy.
+pub fn for_token(
+    conn: &mut DbConnection,
+    token_id: &str,
+    before: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<AuditPage, StoreError> {
+    let limit = limit.clamp(1, MAX_AUDIT_PAGE);
+    let mut rows = store::for_token(conn, token_id, before, limit + 1)?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| crate::cursor::encode(r.occurred_at, &r.id))
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        events: rows.into_iter().map(AuditView::from).collect(),
+        next_cursor,
+    })
+}
+
+/// Every event since `since`, oldest first (for `patgate admin audit export`). Blocking.
+pub fn export(
+    conn: &mut DbConnection,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<AuditView>, StoreError> {
+    Ok(store::since(conn, since)?
+        .into_iter()
+        .map(AuditView::from)
+        .collect())
+}

@@ -1,0 +1,90 @@
+//! The JSON management APIs: `/api/access-tokens/personal` (a person's own
+//! tokens), `/api/access-tokens/service` (service tokens, offboarding) and
+//! the `@access-tokens`-compatible admin API; and what they share. Callers
+//! authenticate as [`crate::web::auth::ApiCaller`]; what they may do is the
+//! domain's policy.
+
+pub mod compat;
+pub mod personal;
+pub mod service;
+
+use super::errors::{no_store, ApiError};
+use super::run;
+use crate::app::Services;
+use crate::policy::Principal;
+use crate::tokens::view::TokenView;
+use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
+use actix_web::{HttpRequest, HttpResponse};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `expiresAt` of a create body: an RFC 3339 time, or the default lifetime
+/// when absent (422 otherwise).
+pub(crate) fn requested_expiry(expires_at: Option<&str>) -> Result<RequestedLifetime, ApiError> {
+    Ok(match expires_at {
+        None => RequestedLifetime::Default,
+        Some(t) => RequestedLifetime::Until(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| ApiError::Invalid("expiresAt must be an RFC 3339 time".into()))?
+                .to_utc(),
+        ),
+    })
+}
+
+/// Issues `request` as `who` and answers `201 {token, rawToken}` (shown once).
+pub(crate) async fn issue_answer(
+    svc: &Arc<Services>,
+    who: Principal,
+    request: IssueRequest,
+) -> Result<HttpResponse, ApiError> {
+    let issued = run(svc, move |s| tokens::issue(s, &who, request)).await?;
+    Ok(no_store(&mut HttpResponse::Created()).json(serde_json::json!({
+        "token": TokenView::new(&issued.record, svc.now()),
+        "rawToken": issued.raw.expose(),
+    })))
+}
+
+/// A token as JSON, never cached.
+pub(crate) fn token_answer(svc: &Services, record: &crate::store::models::TokenRecord) -> HttpResponse {
+    no_store(&mut HttpResponse::Ok()).json(TokenView::new(record, svc.now()))
+}
+
+/// The query string as name → value (400 when it cannot be parsed).
+pub(crate) fn query_map(req: &HttpRequest) -> Result<HashMap<String, String>, ApiError> {
+    actix_web::web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| ApiError::BadRequest(format!("query: {e}")))
+}
+
+/// `limit` from the query: 50 when absent, 1 to `max` (400 otherwise).
+pub(crate) fn page_limit(query: &HashMap<String, String>, max: i64) -> Result<i64, ApiError> {
+    match query.get("limit") {
+        None => Ok(50.min(max)),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be 1 to {max}"))),
+    }
+}
+
+/// `{"events": […], "next_cursor"}`: a page of token `id`'s audit trail,
+/// newest first (`?limit&cursor`), if `who` may read the token.
+pub(crate) async fn audit_answer(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+    who: Principal,
+    id: String,
+    lookup: Lookup,
+) -> Result<HttpResponse, ApiError> {
+    let query = query_map(req)?;
+    let limit = page_limit(&query, crate::audit::MAX_AUDIT_PAGE)?;
+    let cursor = query.get("cursor").cloned();
+    let page = run(svc, move |s| {
+        s.read(|tx| {
+            tokens::admin::audit_trail(tx, &who, &id, lookup, cursor.as_deref(), limit)
+        })
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(page))
+}

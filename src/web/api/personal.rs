@@ -1,0 +1,153 @@
+//! `/api/access-tokens/personal`: the caller's own tokens as JSON. Another
+//! person's token id answers 404, as a missing one does.
+
+use super::{audit_answer, issue_answer, requested_expiry, token_answer};
+use crate::app::Services;
+use crate::oauth::clients::CLI_CLIENT_ID;
+use crate::tokens::format::TokenKind;
+use crate::tokens::view::TokenView;
+use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
+use crate::web::auth::ApiCaller;
+use crate::web::errors::{no_store, ApiError};
+use crate::web::run;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+/// `GET /api/access-tokens/personal`.
+pub async fn list(
+    ApiCaller(who): ApiCaller,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let records = run(&svc, move |s| s.read(|tx| tokens::list_own(tx, &who))).await?;
+    let now = svc.now();
+    let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "tokens": views })))
+}
+
+/// The body of `POST /api/access-tokens/personal`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreatePersonalToken {
+    name: String,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+    #[serde(default)]
+    never_expires: bool,
+    #[serde(default)]
+    cidrs: Vec<String>,
+}
+
+/// `POST /api/access-tokens/personal` `{"name","scopes"?,"expiresAt"?,"neverExpires"?,"cidrs"?}`
+/// → `201 {token, rawToken}` (what `patgate token create` calls). Without
+/// `scopes`: those of the caller's access token, which are also the most it
+/// may give; for a browser session, the catalogue's scopes other than
+/// patgate's own API's.
+pub async fn create(
+    ApiCaller(who): ApiCaller,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = svc.into_inner();
+    let input: CreatePersonalToken =
+        serde_json::from_slice(&body).map_err(|e| ApiError::Invalid(format!("body: {e}")))?;
+    let scopes = match (input.scopes, &who.token_scopes) {
+        (Some(scopes), _) => scopes,
+        (None, Some(own)) => own.clone(),
+        (None, None) => svc
+            .config
+            .scopes
+            .keys()
+            .filter(|s| svc.config.access.scope_grants(s).is_none())
+            .cloned()
+            .collect(),
+    };
+    let lifetime = match (input.expires_at.as_deref(), input.never_expires) {
+        (Some(_), true) => {
+            return Err(ApiError::Invalid(
+                "give expiresAt or neverExpires, not both".into(),
+            ))
+        }
+        (None, true) => RequestedLifetime::Never,
+        (expires_at, false) => requested_expiry(expires_at)?,
+    };
+    let owner = who.subject.clone();
+    let request = IssueRequest {
+        client_id: Some(CLI_CLIENT_ID.into()),
+        lifetime,
+        cidrs: input.cidrs,
+        ..IssueRequest::new(TokenKind::Personal, &owner, &input.name, scopes)
+    };
+    issue_answer(&svc, who, request).await
+}
+
+/// `GET /api/access-tokens/personal/{id}`.
+pub async fn get(
+    ApiCaller(who): ApiCaller,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let (svc, id) = (svc.into_inner(), path.into_inner());
+    let record = run(&svc, move |s| {
+        s.read(|tx| tokens::read(tx, &who, &id, Lookup::Own))
+    })
+    .await?;
+    Ok(token_answer(&svc, &record))
+}
+
+/// `DELETE /api/access-tokens/personal/{id}`: revokes; 204, or 409 if revoked already.
+pub async fn revoke(
+    ApiCaller(who): ApiCaller,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let (svc, id) = (svc.into_inner(), path.into_inner());
+    run(&svc, move |s| {
+        s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Own, None))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
+/// (0 to 7 days): a new secret, shown once, for the same token.
+pub async fn rotate(
+    ApiCaller(who): ApiCaller,
+    path: web::Path<String>,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    let (svc, id) = (svc.into_inner(), path.into_inner());
+    let grace = if body.iter().all(u8::is_ascii_whitespace) {
+        0
+    } else {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+        match v.get("graceSeconds") {
+            None | Some(serde_json::Value::Null) => 0,
+            Some(g) => g
+                .as_i64()
+                .ok_or_else(|| ApiError::Invalid("graceSeconds must be a whole number".into()))?,
+        }
+    };
+    let rotated = run(&svc, move |s| {
+        tokens::rotate(s, &who, &id, Lookup::Own, grace)
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({
+        "token": TokenView::new(&rotated.record, svc.now()),
+        "rawToken": rotated.raw.expose(),
+    })))
+}
+
+/// `GET /api/access-tokens/personal/{id}/audit`: newest first.
+pub async fn audit_trail(
+    req: HttpRequest,
+    ApiCaller(who): ApiCaller,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, ApiError> {
+    audit_answer(&req, &svc.into_inner(), who, path.into_inner(), Lookup::Own).await
+}

@@ -1,0 +1,227 @@
+//! Who is calling, as actix extractors: a handler names what it needs in its
+//! signature, and a caller who does not qualify gets one refusal.
+//!
+//! - [`ApiCaller`]: a patgate access token as `Authorization: Bearer` (RFC
+//!   6750 §2.1), or a signed-in browser that sends its CSRF token in
+//!   `X-CSRF-Token` on anything but GET. Refusal: [`ApiError`] (JSON 401/403).
+//! - [`PageUser`]: a signed-in person on a page. Not signed in: a GET goes
+//!   to the sign-in page and comes back, anything else is a 401 page.
+//! - [`PageForm`]: a [`PageUser`]'s form post, once its `csrf` field matches
+//!   the session. Refusal: [`PageError`] (a page).
+//!
+//! These only establish the principal; what it may do is the domain's
+//! policy, asked by every operation.
+
+use super::errors::{ApiError, PageError};
+use super::pages::{current_user, login_url};
+use super::request::{form_field, form_pairs, origin};
+use super::blocking;
+use crate::accounts::principal;
+use crate::accounts::sessions::SessionUser;
+use crate::app::Services;
+use crate::config::Permission;
+use crate::error::InternalError;
+use crate::oauth::access_token;
+use crate::policy::{Principal, Via};
+use actix_web::dev::Payload;
+use actix_web::http::{header, Method};
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
+
+/// The header a browser session must send with every change (CSRF).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn services(req: &HttpRequest) -> Arc<Services> {
+    req.app_data::<web::Data<Services>>()
+        .expect("the app registers its services")
+        .clone()
+        .into_inner()
+}
+
+/// An authenticated caller of a management API.
+#[derive(Debug)]
+pub struct ApiCaller(pub Principal);
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(ApiCaller) })
+    }
+}
+
+/// The Bearer token of `req`, if it carries one (case-insensitive scheme).
+pub fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                    .map(|_| v[7..].trim().to_string())
+            })
+            .ok_or(ApiError::Unauthorized),
+    )
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let svc = services(req);
+    let from = origin(req, &svc);
+    if let Some(token) = bearer(req) {
+        let token = token?;
+        let found = blocking(move || {
+            svc.read(|tx| {
+                let Some(v) = access_token::verify(tx, &token)? else {
+                    return Ok::<_, InternalError>(None);
+                };
+                let via = Via::AccessToken {
+                    token_id: v.token.id.clone(),
+                    client_id: v.token.client_id.clone(),
+                };
+                let scopes = v.scopes();
+                Ok(Some(principal::for_token(tx, &v.token, via, scopes, from)?))
+            })
+        })
+        .await?;
+        return found.ok_or(ApiError::Unauthorized);
+    }
+    let user = current_user(req, &svc)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if req.method() != Method::GET {
+        let presented = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !user.csrf_matches(presented) {
+            return Err(ApiError::Forbidden(
+                "a browser session must send its CSRF token in X-CSRF-Token",
+            ));
+        }
+    }
+    let who = blocking(move || {
+        Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &user.subject, from))?)
+    });
+    Ok(who.await?)
+}
+
+/// A signed-in person on a page.
+#[derive(Debug)]
+pub struct PageUser {
+    /// Their session (CSRF token).
+    pub session: SessionUser,
+    /// Who they are and what they may do.
+    pub who: Principal,
+}
+
+/// The navigation bar's data.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    /// Who is signed in.
+    pub subject: String,
+    /// Session CSRF token (sign-out form).
+    pub csrf: String,
+    /// Whether to link the admin token pages.
+    pub admin: bool,
+    /// Whether to link the users page.
+    pub users: bool,
+}
+
+impl PageUser {
+    /// The navigation bar for this person (which links to show).
+    pub fn nav(&self) -> Nav {
+        Nav {
+            subject: self.session.subject.clone(),
+            csrf: self.session.csrf.clone(),
+            admin: self.who.may(Permission::ServiceRead) || self.who.may(Permission::UserAdmin),
+            users: self.who.may(Permission::UserAdmin),
+        }
+    }
+}
+
+impl FromRequest for PageUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { page_user(&req).await })
+    }
+}
+
+async fn page_user(req: &HttpRequest) -> Result<PageUser, PageError> {
+    let svc = services(req);
+    let Some(session) = current_user(req, &svc).await? else {
+        if req.method() != Method::GET {
+            return Err(PageError::SessionEnded);
+        }
+        let here = req
+            .uri()
+            .path_and_query()
+            .map_or("/".to_string(), |pq| pq.as_str().to_string());
+        return Err(PageError::SignIn(login_url(&svc, &here)));
+    };
+    let (subject, from) = (session.subject.clone(), origin(req, &svc));
+    let who = blocking(move || {
+        Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &subject, from))?)
+    })
+    .await?;
+    Ok(PageUser { session, who })
+}
+
+/// A signed-in person's form post whose `csrf` field matches the session,
+/// with its fields (repeated names kept in order).
+#[derive(Debug)]
+pub struct PageForm {
+    /// Who posted.
+    pub user: PageUser,
+    /// The form's name/value pairs.
+    pub fields: Vec<(String, String)>,
+}
+
+impl PageForm {
+    /// The first value of `name`, or "".
+    pub fn field(&self, name: &str) -> String {
+        form_field(&self.fields, name)
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+impl FromRequest for PageForm {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|_| {
+                PageError::Message(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "Form too large",
+                    "The form could not be read.".into(),
+                )
+            })?;
+            let user = page_user(&req).await?;
+            let fields = form_pairs(&body);
+            if !user.session.csrf_matches(&form_field(&fields, "csrf")) {
+                return Err(PageError::FormExpired);
+            }
+            Ok(PageForm { user, fields })
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! `GET|POST /api/auth/v1/authorize` (RFC 6749 §4.1.1): validates the
+//! request and sends the browser on to the consent screen. A bad client or
+//! redirect URI is a page, never a redirect (§4.1.2.1).
+
+use crate::app::Services;
+use crate::oauth::authorize::{self, AuthorizeOutcome};
+use crate::oauth::paths::consent_path;
+use crate::oauth::token_request::TokenParams;
+use crate::oauth::OAuthError;
+use crate::web::errors::PageError;
+use crate::web::pages::redirect;
+use crate::web::run;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+async fn start(
+    svc: web::Data<Services>,
+    params: Result<TokenParams, OAuthError>,
+) -> Result<HttpResponse, PageError> {
+    let cannot = |text: String| PageError::Message(StatusCode::BAD_REQUEST, "Cannot continue", text);
+    let params = params.map_err(|e| cannot(e.description))?;
+    let svc = svc.into_inner();
+    match run(&svc, move |s| authorize::start(s, &params)).await? {
+        AuthorizeOutcome::ErrorPage(text) => Err(cannot(text)),
+        AuthorizeOutcome::RedirectError(url) => Ok(redirect(StatusCode::FOUND, url.as_str())),
+        AuthorizeOutcome::Created(id) => Ok(redirect(
+            StatusCode::FOUND,
+            svc.config.url(&consent_path(&id)).as_str(),
+        )),
+    }
+}
+
+/// `GET /api/auth/v1/authorize?…`.
+pub async fn get(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
+    start(svc, TokenParams::from_query(req.query_string())).await
+}
+
+/// `POST /api/auth/v1/authorize` with a form body.
+pub async fn post(body: web::Bytes, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
+    start(svc, TokenParams::parse(None, &body)).await
+}

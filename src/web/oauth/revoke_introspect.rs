@@ -1,0 +1,76 @@
+//! `POST /api/auth/v1/revoke` (RFC 7009) and `POST /api/auth/v1/introspect`
+//! (RFC 7662).
+
+use super::token::{basic_credentials, read_body};
+use crate::app::Services;
+use crate::oauth::clients;
+use crate::oauth::token_request::TokenParams;
+use crate::oauth::{introspection, revocation, OAuthError, OAuthErrorCode};
+use crate::web::errors::{no_store, OAuthEndpointError};
+use crate::web::request::origin;
+use crate::web::{hashing_permit, run};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+async fn params(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<TokenParams, OAuthEndpointError> {
+    let body = read_body(req, payload).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    Ok(TokenParams::parse(content_type, &body)?)
+}
+
+/// Revocation: the holder of a PAT revokes it. Always 200 once the request
+/// is well-formed, also for an unknown or invalid token (RFC 7009 §2.2); a
+/// client that authenticates must do so correctly, and a PAT issued through
+/// a confidential client needs that client's authentication (§2.1).
+pub async fn revoke(
+    req: HttpRequest,
+    payload: web::Payload,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let svc = svc.into_inner();
+    let params = params(&req, payload).await?;
+    let raw = params.require("token")?.to_string();
+    let creds = basic_credentials(&req)?;
+    let from = origin(&req, &svc);
+    let _permit = hashing_permit(&svc).await?;
+    run(&svc, move |s| {
+        revocation::revoke_presented(s, &raw, &params, &creds, from)
+            .map_err(OAuthEndpointError::from)
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).finish())
+}
+
+/// Introspection, for authenticated confidential clients (resource servers, RFC 7662 §2.1).
+pub async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let svc = svc.into_inner();
+    let params = params(&req, payload).await?;
+    let raw = params.require("token")?.to_string();
+    let creds = basic_credentials(&req)?;
+    let _permit = hashing_permit(&svc).await?;
+    let answer = run(&svc, move |s| {
+        s.read(|tx| {
+            let client = clients::authenticate(tx, &params, &creds)?;
+            if client.is_public() {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidClient,
+                    "introspection needs a confidential client (client_secret_basic or client_secret_post)",
+                )
+                .into());
+            }
+            Ok::<_, OAuthEndpointError>(introspection::introspect(tx, &client, &raw)?)
+        })
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(answer))
+}

@@ -1,0 +1,291 @@
+//! `POST /api/auth/v1/token` (RFC 6749 §3.2).
+
+use crate::app::Services;
+use crate::audit::Event;
+use crate::error::InternalError;
+use crate::oauth::access_token::{Minter, Rfc9068, TokenResponse};
+use crate::oauth::clients::ClientCredentials;
+use crate::oauth::code_grant;
+use crate::oauth::refresh_grant::{
+    self, ClientProof, Denial, ExchangeRequest, ExchangeResult, ExchangeStep,
+};
+use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
+use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::secret::SecretString;
+use crate::tokens::format::PresentedToken;
+use crate::web::errors::{no_store, OAuthEndpointError};
+use crate::web::request::client_ip;
+use crate::web::{hashing_permit, run, WebState};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use futures_util::StreamExt;
+use std::sync::Arc;
+
+/// Reads at most `MAX_BODY_BYTES` of the body.
+pub(crate) async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Vec<u8>, OAuthEndpointError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(OAuthEndpointError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(OAuthEndpointError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The token endpoint: dispatches on `grant_type`.
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    svc: web::Data<Services>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let body = read_body(&req, payload).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = TokenParams::parse(content_type, &body)?;
+    let (svc, state) = (svc.into_inner(), state.into_inner());
+    match params.require("grant_type")? {
+        "refresh_token" => {
+            let raw = params.require("refresh_token")?;
+            let proof = client_proof(&req, &params)?;
+            let exchange = Exchange {
+                raw,
+                scope: params.get("scope"),
+                proof: &proof,
+                minter: &Rfc9068,
+            };
+            let response = exchange.run(&req, &svc, &state).await?;
+            Ok(no_store(&mut HttpResponse::Ok()).json(response))
+        }
+        TOKEN_EXCHANGE_GRANT => token_exchange(&req, &svc, &state, &params).await,
+        crate::oauth::device::DEVICE_GRANT => device_code(&req, svc, params).await,
+        "authorization_code" => authorization_code(&req, svc, params).await,
+        other => Err(OAuthError::new(
+            OAuthErrorCode::UnsupportedGrantType,
+            format!("grant_type {other} is not supported"),
+        )
+        .into()),
+    }
+}
+
+/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: id and
+/// secret are form-encoded before base64).
+pub(crate) fn basic_credentials(req: &HttpRequest) -> Result<ClientCredentials, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(ClientCredentials::default());
+    };
+    let bad = || {
+        OAuthError::new(
+            OAuthErrorCode::InvalidClient,
+            "malformed Authorization header",
+        )
+    };
+    let encoded = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Basic "))
+        .ok_or_else(bad)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(ClientCredentials {
+        basic: Some((unescape(id), SecretString::new(unescape(secret)))),
+    })
+}
+
+/// The client credentials of an exchange: Basic, or `client_id` and
+/// `client_secret` in the body (RFC 6749 §2.3.1).
+fn client_proof(req: &HttpRequest, params: &TokenParams) -> Result<ClientProof, OAuthError> {
+    Ok(match basic_credentials(req)?.basic {
+        Some((id, secret)) => ClientProof {
+            id: Some(id),
+            secret: Some(secret),
+        },
+        None => ClientProof {
+            id: params.get("client_id").map(str::to_string),
+            secret: params.get("client_secret").map(SecretString::new),
+        },
+    })
+}
+
+/// A device's poll (see `oauth::device`).
+async fn device_code(
+    req: &HttpRequest,
+    svc: Arc<Services>,
+    params: TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let creds = basic_credentials(req)?;
+    let _permit = hashing_permit(&svc).await?;
+    let response = run(&svc, move |s| {
+        crate::oauth::device::poll(s, &params, &creds).map_err(OAuthEndpointError::from)
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(response))
+}
+
+/// Code → PAT (see `oauth::code_grant`).
+async fn authorization_code(
+    req: &HttpRequest,
+    svc: Arc<Services>,
+    params: TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let creds = basic_credentials(req)?;
+    // Client authentication may run argon2: bounded like every verification.
+    let _permit = hashing_permit(&svc).await?;
+    let response = run(&svc, move |s| {
+        code_grant::exchange(s, &params, &creds).map_err(OAuthEndpointError::from)
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(response))
+}
+
+/// The grant type of token exchange (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// Token exchange (RFC 8693) with the PAT as `subject_token` of type
+/// `refresh_token`: the same exchange as the refresh grant, answered with
+/// `issued_token_type` (§2.2.1).
+async fn token_exchange(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+    state: &Arc<WebState>,
+    params: &TokenParams,
+) -> Result<HttpResponse, OAuthEndpointError> {
+    let raw = params.require("subject_token")?;
+    if params.require("subject_token_type")? != REFRESH_TOKEN_TYPE {
+        return Err(OAuthError::invalid_request(format!(
+            "subject_token_type must be {REFRESH_TOKEN_TYPE} (a personal access token)"
+        ))
+        .into());
+    }
+    let wanted = params.get("requested_token_type");
+    if wanted.is_some_and(|t| t != ACCESS_TOKEN_TYPE && t != "urn:ietf:params:oauth:token-type:jwt")
+    {
+        return Err(OAuthError::invalid_request("only access tokens are issued").into());
+    }
+    if params.get("actor_token").is_some() {
+        return Err(
+            OAuthError::invalid_request("delegation (actor_token) is not supported").into(),
+        );
+    }
+    let proof = client_proof(req, params)?;
+    let exchange = Exchange {
+        raw,
+        scope: params.get("scope"),
+        proof: &proof,
+        minter: &Rfc9068,
+    };
+    let response = exchange.run(req, svc, state).await?;
+    let mut body = serde_json::to_value(&response).map_err(|e| InternalError::Answer(e.to_string()))?;
+    body["issued_token_type"] = serde_json::json!(ACCESS_TOKEN_TYPE);
+    Ok(no_store(&mut HttpResponse::Ok()).json(body))
+}
+
+/// One PAT → JWT exchange (see `oauth::refresh_grant`).
+pub(crate) struct Exchange<'a> {
+    /// The PAT as presented.
+    pub raw: &'a str,
+    /// The requested `scope`.
+    pub scope: Option<&'a str>,
+    /// The client credentials presented.
+    pub proof: &'a ClientProof,
+    /// Which JWT to mint.
+    pub minter: &'static dyn Minter,
+}
+
+impl Exchange<'_> {
+    /// Runs the exchange and counts it (or its refusal) for the audit log.
+    pub async fn run(
+        &self,
+        req: &HttpRequest,
+        svc: &Arc<Services>,
+        state: &WebState,
+    ) -> Result<TokenResponse, OAuthEndpointError> {
+        let Ok(presented) = PresentedToken::parse(self.raw) else {
+            tracing::info!("exchange refused: malformed token");
+            return Err(OAuthError::invalid_grant().into());
+        };
+        let token_id = presented.id.clone();
+        let ip = client_ip(req, &svc.config.trusted_proxies);
+        let (scope, proof, minter) = (
+            self.scope.map(str::to_string),
+            self.proof.clone(),
+            self.minter,
+        );
+        let step = run(svc, {
+            let (scope, proof) = (scope.clone(), proof.clone());
+            move |s| {
+                let req = ExchangeRequest {
+                    scope: scope.as_deref(),
+                    ip,
+                    client: &proof,
+                    minter,
+                };
+                refresh_grant::begin(s, presented, req)
+            }
+        })
+        .await?;
+        let result = match step {
+            ExchangeStep::Done(result) => result,
+            ExchangeStep::NeedsVerification(pending) => {
+                let _permit = hashing_permit(svc).await?;
+                run(svc, move |s| {
+                    let req = ExchangeRequest {
+                        scope: scope.as_deref(),
+                        ip,
+                        client: &proof,
+                        minter,
+                    };
+                    refresh_grant::verify(s, *pending, req)
+                })
+                .await?
+            }
+        };
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let now = svc.now();
+        let counts = &state.exchange_counts;
+        match result {
+            ExchangeResult::Issued(response) => {
+                counts.count(&token_id, Event::Exchanged, None, ip, user_agent, now);
+                Ok(response)
+            }
+            ExchangeResult::Denied(denial) => {
+                tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
+                if denial != Denial::Unknown {
+                    let reason = Some(denial.as_str());
+                    counts.count(&token_id, Event::ExchangeDenied, reason, ip, user_agent, now);
+                }
+                Err(denial.to_oauth_error().into())
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Discovery: the JWKS (RFC 7517 §5) and server metadata (RFC 8414 §3).
+
+use crate::app::Services;
+use crate::web::{run, ApiError};
+use crate::oauth::metadata;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+/// `GET /.well-known/jwks.json`: active and still-published public keys.
+pub async fn jwks(svc: web::Data<Services>) -> Result<HttpResponse, ApiError> {
+    let doc = run(&svc.into_inner(), |s| s.jwks()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .content_type("application/jwk-set+json")
+        .body(doc.to_string()))
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub async fn metadata(svc: web::Data<Services>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(metadata::document(&svc.config))
+}

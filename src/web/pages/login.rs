@@ -1,0 +1,177 @@
+//! `GET/POST /login`, `POST /logout`, and the signed-in landing page `/`.
+
+use super::{cookie, current_user, html, local_path, login_url, message, redirect, HomePage, LoginPage};
+use crate::web::request::{client_ip, form_field, form_pairs, query_params};
+use crate::web::{blocking, hashing_permit};
+use crate::accounts::{self, sessions, SignInOutcome};
+use crate::app::Services;
+use crate::clock::random_alphanumeric;
+use crate::error::InternalError;
+use crate::secret::SecretString;
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use subtle::ConstantTimeEq;
+
+/// Login CSRF cookie (double submit: the form must carry the same value).
+const LOGIN_CSRF_COOKIE: &str = "patgate_login_csrf";
+
+fn login_page(
+    svc: &Services,
+    req: &HttpRequest,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> HttpResponse {
+    let csrf = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 32)
+        .unwrap_or_else(|| random_alphanumeric(svc.random.as_ref(), 32));
+    let page = LoginPage {
+        csrf: csrf.clone(),
+        next: next.to_string(),
+        username: username.to_string(),
+        error,
+        providers: svc
+            .config
+            .sso
+            .providers
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect(),
+        local_accounts: svc.config.sso.local_accounts,
+    };
+    let mut res = html(status, &page);
+    let _ = res.add_cookie(&cookie(svc, LOGIN_CSRF_COOKIE, csrf));
+    res
+}
+
+/// `GET /login?next=…`.
+pub async fn show(
+    req: HttpRequest,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, InternalError> {
+    let svc = svc.into_inner();
+    let next = local_path(query_params(&req).get("next").map(String::as_str));
+    if current_user(&req, &svc).await?.is_some() {
+        return Ok(redirect(StatusCode::SEE_OTHER, &next));
+    }
+    Ok(login_page(&svc, &req, StatusCode::OK, &next, "", None))
+}
+
+/// `POST /login`: signs in and continues to `next`.
+pub async fn submit(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, InternalError> {
+    let svc = svc.into_inner();
+    if !svc.config.sso.local_accounts {
+        return Ok(message(
+            StatusCode::FORBIDDEN,
+            "Local accounts are turned off",
+            "Sign in with your organisation's identity provider.",
+        ));
+    }
+    let form = form_pairs(&body);
+    let field = |name: &str| form_field(&form, name);
+    let next = local_path(Some(&field("next")));
+    let username = field("username");
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(field("csrf").as_bytes())) {
+        return Ok(login_page(
+            &svc,
+            &req,
+            StatusCode::FORBIDDEN,
+            &next,
+            &username,
+            Some("The form expired; please try again.".into()),
+        ));
+    }
+    let ip = client_ip(&req, &svc.config.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let password = SecretString::new(field("password"));
+    let (s, name) = (svc.clone(), username.clone());
+    let permit = hashing_permit(&svc).await?;
+    let outcome = blocking(move || accounts::sign_in(&s, &name, &password, &ip)).await?;
+    drop(permit);
+    match outcome {
+        SignInOutcome::SignedIn(subject) => {
+            let s = svc.clone();
+            let value = blocking(move || sessions::start(&s, &subject)).await?;
+            let mut res = redirect(StatusCode::SEE_OTHER, &next);
+            let _ = res.add_cookie(&cookie(&svc, sessions::COOKIE, value.expose().to_string()));
+            let _ =
+                res.add_removal_cookie(&Cookie::build(LOGIN_CSRF_COOKIE, "").path("/").finish());
+            Ok(res)
+        }
+        SignInOutcome::Invalid => Ok(login_page(
+            &svc,
+            &req,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &username,
+            Some("Wrong user name or password.".into()),
+        )),
+        SignInOutcome::Throttled(seconds) => Ok(login_page(
+            &svc,
+            &req,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            &username,
+            Some(format!(
+                "Too many failed sign-ins. Try again in {seconds} seconds."
+            )),
+        )),
+    }
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    req: HttpRequest,
+    body: web::Bytes,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, InternalError> {
+    let svc = svc.into_inner();
+    let Some(user) = current_user(&req, &svc).await? else {
+        return Ok(redirect(StatusCode::SEE_OTHER, "/login"));
+    };
+    if !user.csrf_matches(&form_field(&form_pairs(&body), "csrf")) {
+        return Ok(message(
+            StatusCode::FORBIDDEN,
+            "Not signed out",
+            "The form expired; please try again.",
+        ));
+    }
+    if let Some(value) = req.cookie(sessions::COOKIE).map(|c| c.value().to_string()) {
+        let s = svc.clone();
+        blocking(move || sessions::end(&s, &value)).await?;
+    }
+    let mut res = redirect(StatusCode::SEE_OTHER, "/login");
+    let _ = res.add_removal_cookie(&Cookie::build(sessions::COOKIE, "").path("/").finish());
+    Ok(res)
+}
+
+/// `GET /`: who is signed in, or on to sign-in.
+pub async fn home(
+    req: HttpRequest,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, InternalError> {
+    let svc = svc.into_inner();
+    Ok(match current_user(&req, &svc).await? {
+        Some(user) => html(
+            StatusCode::OK,
+            &HomePage {
+                subject: user.subject,
+                csrf: user.csrf,
+            },
+        ),
+        None => redirect(StatusCode::SEE_OTHER, &login_url(&svc, "/")),
+    })
+}
