@@ -5,6 +5,7 @@ mod support;
 
 mod api_personal;
 mod api_service;
+mod atomicity;
 mod audit;
 mod browser;
 mod cli_client;
@@ -18,6 +19,8 @@ mod device_grant;
 mod discovery;
 mod exchange;
 mod exchange_refusals;
+mod holes_flows;
+mod holes_tokens;
 mod housekeeping;
 mod instances;
 mod keys;

@@ -165,6 +165,31 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The access token (JWT) `pat` exchanges for.
+    pub async fn jwt_for(&self, pat: &str) -> String {
+        self.exchange_ok(pat).await["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+
+    /// Every stored token, newest first.
+    pub async fn all_tokens(&self) -> Vec<TokenRecord> {
+        self.blocking(|s| s.read(|tx| patgate::store::tokens::list_all(tx.conn)))
+            .await
+            .unwrap()
+    }
+
+    /// The names of token `id`'s audit events, newest first.
+    pub async fn events_of(&self, id: &str) -> Vec<String> {
+        let id = id.to_string();
+        let page = self
+            .blocking(move |s| s.read(|tx| patgate::audit::for_token(tx.conn, &id, None, 200)))
+            .await
+            .unwrap();
+        page.events.into_iter().map(|e| e.event).collect()
+    }
+
     /// Adds a local account.
     pub async fn add_user(&self, name: &str, password: &str, admin: bool) {
         let (name, password) = (

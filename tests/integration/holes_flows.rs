@@ -1,0 +1,226 @@
+//! Holes found from outside in the OAuth flows, reproduced and now refused
+//! with nothing changed: consent that ignored the person's permissions (3),
+//! and a PAT of a confidential client that worked without that client (5).
+//! The SSO login CSRF (4) is `sso::a_callback_opened_in_another_browser_…`.
+
+use crate::both_backends;
+use crate::support::browser::{authorize_url, cli_client, location, signed_in, LOOPBACK_REDIRECT};
+use crate::support::{assert_oauth_error, TestApp, TestDb};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use patgate::secret::hashing::SecretHasher;
+use serde_json::Value;
+
+both_backends!(
+    consent_and_the_device_page_need_the_write_permission,
+    a_confidential_clients_pat_needs_that_client,
+);
+
+/// The consent screen's session id, from its path.
+fn session_of(path: &str) -> String {
+    path.rsplit('/').next().unwrap().to_string()
+}
+
+async fn status_of(app: &TestApp, session: &str) -> patgate::store::SessionStatus {
+    let id = session.to_string();
+    app.blocking(move |s| {
+        s.read(|tx| patgate::store::authorization::find_session(tx.conn, &id))
+    })
+    .await
+    .unwrap()
+    .expect("the session exists")
+    .status
+}
+
+async fn consent_and_the_device_page_need_the_write_permission(db: TestDb) {
+    let app = TestApp::start_with(&db, |t| {
+        let mut access = toml::Table::new();
+        access.insert("everyone".into(), vec!["access-tokens:user:read"].into());
+        t.insert("access".into(), access.into());
+    })
+    .await;
+    let (browser, csrf) = signed_in(&app, "alice", false).await;
+
+    // The code flow: the consent screen is refused, and so is approving it.
+    let client = cli_client(&app, "patgate-cli", LOOPBACK_REDIRECT);
+    let (url, _, _) = authorize_url(&client, &["read"]);
+    let consent = location(&browser.get(url.as_str()).await).path().to_string();
+    let page = browser.get(&consent).await;
+    assert_eq!(page.status(), 403);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("access-tokens:user:write"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("token_name", "sneaky"),
+        ("expiry", "30"),
+        ("scope", "read"),
+    ];
+    let res = browser.post(&consent, &form).await;
+    assert_eq!(res.status(), 403, "no redirect with a code");
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(
+        status_of(&app, &session_of(&consent)).await,
+        patgate::store::SessionStatus::Pending
+    );
+
+    // The device flow: the page, typing the code, and the consent screen.
+    let started: Value = app
+        .http
+        .post(app.url("/api/auth/v1/device_authorization"))
+        .form(&[("client_id", "patgate-cli"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = started["user_code"].as_str().unwrap();
+    assert_eq!(browser.get("/device").await.status(), 403);
+    let typed = [("csrf", csrf.as_str()), ("user_code", user_code)];
+    assert_eq!(browser.post("/device", &typed).await.status(), 403);
+    let device_code = started["device_code"].as_str().unwrap();
+    let poll = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code),
+        ("client_id", "patgate-cli"),
+    ];
+    assert_oauth_error(app.token_form(&poll).await, 400, "authorization_pending").await;
+    // And the settings page's own flow, as before.
+    assert_eq!(browser.get("/settings/personal-tokens/new").await.status(), 403);
+    assert!(app.all_tokens().await.is_empty(), "nothing was created");
+}
+
+const WEBAPP_SECRET: &str = "webapp-secret-0123456789";
+const OTHER_SECRET: &str = "other-secret-0123456789";
+const RS_SECRET: &str = "resource-server-secret-0123";
+const REDIRECT: &str = "https://webapp.example/callback";
+
+fn client(id: &str, secret: &str) -> toml::Table {
+    let hash = SecretHasher::new(64, 1, 1)
+        .unwrap()
+        .hash(secret, &patgate::clock::OsRandom)
+        .unwrap();
+    let mut c = toml::Table::new();
+    c.insert("id".into(), id.into());
+    c.insert("name".into(), format!("Client {id}").into());
+    c.insert("redirect_uris".into(), vec![REDIRECT].into());
+    c.insert("secret_hash".into(), hash.into());
+    c
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// `POST path` with a form and, optionally, client authentication.
+async fn post(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    auth: Option<(&str, &str)>,
+) -> reqwest::Response {
+    let mut req = app.http.post(app.url(path)).form(form);
+    if let Some((id, secret)) = auth {
+        req = req.header("authorization", basic(id, secret));
+    }
+    req.send().await.unwrap()
+}
+
+/// A PAT that `webapp` (client_secret_basic) obtained through consent.
+async fn webapp_pat(app: &TestApp) -> String {
+    let (browser, csrf) = signed_in(app, "alice", false).await;
+    let client = cli_client(app, "webapp", REDIRECT);
+    let (url, state, verifier) = authorize_url(&client, &["read"]);
+    let consent = location(&browser.get(url.as_str()).await).path().to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("token_name", "webapp"),
+        ("expiry", "30"),
+        ("scope", "read"),
+    ];
+    let back = location(&browser.post(&consent, &form).await);
+    let pairs: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(&pairs["state"], state.secret());
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", pairs["code"].as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.secret().as_str()),
+    ];
+    let res = post(app, "/api/auth/v1/token", &grant, Some(("webapp", WEBAPP_SECRET))).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["refresh_token"].as_str().unwrap().to_string()
+}
+
+async fn a_confidential_clients_pat_needs_that_client(db: TestDb) {
+    let app = TestApp::start_with(&db, |t| {
+        let clients = vec![
+            client("webapp", WEBAPP_SECRET),
+            client("other", OTHER_SECRET),
+            client("rs", RS_SECRET),
+        ];
+        t.insert("clients".into(), clients.into());
+    })
+    .await;
+    let pat = webapp_pat(&app).await;
+    let id = crate::support::token_id(&pat);
+    assert_eq!(app.record(&id).await.bound_client_id.as_deref(), Some("webapp"));
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", pat.as_str())];
+    let token = "/api/auth/v1/token";
+
+    // The attack: the PAT alone, as another client, with a wrong secret.
+    let alone = post(&app, token, &refresh, None).await;
+    assert!(alone.headers().contains_key("www-authenticate"));
+    assert_oauth_error(alone, 401, "invalid_client").await;
+    let other = post(&app, token, &refresh, Some(("other", OTHER_SECRET))).await;
+    assert_oauth_error(other, 400, "invalid_grant").await;
+    let wrong = post(&app, token, &refresh, Some(("webapp", "not-the-secret"))).await;
+    assert_oauth_error(wrong, 401, "invalid_client").await;
+    let in_body = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", pat.as_str()),
+        ("client_id", "webapp"),
+        ("client_secret", "not-the-secret"),
+    ];
+    assert_oauth_error(post(&app, token, &in_body, None).await, 401, "invalid_client").await;
+    // Revocation without the client's authentication revokes nothing.
+    let revoke = [("token", pat.as_str())];
+    let res = post(&app, "/api/auth/v1/revoke", &revoke, None).await;
+    assert_oauth_error(res, 401, "invalid_client").await;
+    let res = post(&app, "/api/auth/v1/revoke", &revoke, Some(("other", OTHER_SECRET))).await;
+    assert_oauth_error(res, 400, "invalid_grant").await;
+    assert_eq!(app.record(&id).await.revoked_at, None);
+    // Another client's introspection learns nothing of it.
+    let res = post(&app, "/api/auth/v1/introspect", &revoke, Some(("rs", RS_SECRET))).await;
+    assert_eq!(res.json::<Value>().await.unwrap(), serde_json::json!({"active": false}));
+    assert_eq!(app.events_of(&id).await, vec!["created"]);
+
+    // With the client's authentication (Basic or in the body), all of it works.
+    let ok = post(&app, token, &refresh, Some(("webapp", WEBAPP_SECRET))).await;
+    assert_eq!(ok.status(), 200);
+    let in_body = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", pat.as_str()),
+        ("client_id", "webapp"),
+        ("client_secret", WEBAPP_SECRET),
+    ];
+    assert_eq!(post(&app, token, &in_body, None).await.status(), 200);
+    let own = post(&app, "/api/auth/v1/introspect", &revoke, Some(("webapp", WEBAPP_SECRET))).await;
+    assert_eq!(own.json::<Value>().await.unwrap()["active"], true);
+    let res = post(&app, "/api/auth/v1/revoke", &revoke, Some(("webapp", WEBAPP_SECRET))).await;
+    assert_eq!(res.status(), 200);
+    assert!(app.record(&id).await.revoked_at.is_some());
+
+    // A public client's PAT and an operator's keep working with the PAT alone.
+    let issued = app
+        .issue("bob", "cli", &["read"], patgate::tokens::RequestedLifetime::Default)
+        .await;
+    assert_eq!(app.record(&crate::support::token_id(&issued)).await.bound_client_id, None);
+    app.exchange_ok(&issued).await;
+}
