@@ -107,8 +107,12 @@ impl Services {
             }
         };
         let h = &config.hashing;
-        let hasher = SecretHasher::new(h.argon2_memory_kib, h.argon2_iterations, h.argon2_parallelism)
-            .map_err(|e| StartError::Other(e.to_string()))?;
+        let hasher = SecretHasher::new(
+            h.argon2_memory_kib,
+            h.argon2_iterations,
+            h.argon2_parallelism,
+        )
+        .map_err(|e| StartError::Other(e.to_string()))?;
         let services = Services {
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),

@@ -4,6 +4,7 @@
 
 mod access;
 mod compat;
+mod defaults;
 mod durations;
 mod sso;
 mod validate;
@@ -208,70 +209,6 @@ impl Default for HashingConfig {
             argon2_parallelism: defaults::argon2_parallelism(),
             max_concurrent: defaults::max_concurrent(),
         }
-    }
-}
-
-mod defaults {
-    use super::*;
-    pub fn listen() -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], 8080))
-    }
-    pub fn data_dir() -> PathBuf {
-        PathBuf::from("./patgate-data")
-    }
-    pub fn pool_size() -> u32 {
-        10
-    }
-    pub fn issuer() -> Url {
-        Url::parse("http://127.0.0.1:8080").expect("static URL")
-    }
-    pub fn access_token_ttl() -> Ttl {
-        Ttl::minutes(10)
-    }
-    pub fn token_default_ttl() -> Ttl {
-        Ttl::days(30)
-    }
-    pub fn token_max_ttl() -> MaxTokenLifetime {
-        MaxTokenLifetime::Limited(Ttl::days(365))
-    }
-    pub fn scopes() -> BTreeMap<String, String> {
-        [
-            (
-                "read",
-                "Read your data through the APIs that accept patgate tokens",
-            ),
-            (
-                "write",
-                "Create, change and delete your data through those APIs",
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    }
-    pub fn reminder_thresholds() -> Vec<Ttl> {
-        vec![Ttl::days(7), Ttl::days(1)]
-    }
-    pub fn reminder_check_every() -> Ttl {
-        Ttl::minutes(5)
-    }
-    pub fn session_idle_timeout() -> Ttl {
-        Ttl::minutes(120)
-    }
-    pub fn session_max_age() -> Ttl {
-        Ttl::minutes(12 * 60)
-    }
-    pub fn argon2_memory_kib() -> u32 {
-        19 * 1024
-    }
-    pub fn argon2_iterations() -> u32 {
-        2
-    }
-    pub fn argon2_parallelism() -> u32 {
-        1
-    }
-    pub fn max_concurrent() -> u32 {
-        std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
     }
 }
 

@@ -4,9 +4,9 @@
 //! restart does not send it again) and given back if delivery fails.
 
 use crate::app::Services;
+use crate::clock::rfc3339;
 use crate::error::InternalError;
 use crate::store::reminders as store;
-use crate::clock::rfc3339;
 use crate::tokens::view::TokenView;
 use serde_json::{json, Value};
 

@@ -84,12 +84,14 @@ pub fn set_roles(
     if let Some(r) = roles.iter().find(|r| !svc.config.access.knows_role(r)) {
         return Ok(SetRolesOutcome::UnknownRole(r.clone()));
     }
-    Ok(if svc.write(|tx| store::set_roles(tx.conn, subject, roles))? {
-        tracing::info!(%subject, roles = %roles.join(" "), "roles changed");
-        SetRolesOutcome::Set
-    } else {
-        SetRolesOutcome::NoSuchUser
-    })
+    Ok(
+        if svc.write(|tx| store::set_roles(tx.conn, subject, roles))? {
+            tracing::info!(%subject, roles = %roles.join(" "), "roles changed");
+            SetRolesOutcome::Set
+        } else {
+            SetRolesOutcome::NoSuchUser
+        },
+    )
 }
 
 /// Disables `subject` on behalf of `who`: they can no longer sign in, their

@@ -4,9 +4,9 @@
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
+use crate::secret::digest;
 use crate::secret::SecretString;
 use crate::store::accounts as store;
-use crate::secret::digest;
 use subtle::ConstantTimeEq;
 
 /// The name of the session cookie.

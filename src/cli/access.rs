@@ -3,8 +3,8 @@
 use crate::accounts::{self, AddUserOutcome, SetRolesOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
-use crate::secret::SecretString;
 use crate::error::OpError;
+use crate::secret::SecretString;
 use crate::store::authorization::{self as store, ClientRow};
 use anyhow::bail;
 use std::io::Read;

@@ -122,7 +122,8 @@ fn jwt_subject(jwt: &str) -> String {
 }
 
 /// The scopes `patgate token …` needs on the server's own API.
-const TOKEN_COMMAND_SCOPES: [&str; 3] = [TOKENS_READ_SCOPE, TOKENS_WRITE_SCOPE, TOKENS_REVOKE_SCOPE];
+const TOKEN_COMMAND_SCOPES: [&str; 3] =
+    [TOKENS_READ_SCOPE, TOKENS_WRITE_SCOPE, TOKENS_REVOKE_SCOPE];
 
 /// The `scope` to ask for: `--scope` values (default: every scope the
 /// server's metadata lists, RFC 8414 §2, but `patgate:admin`), plus the
@@ -135,7 +136,9 @@ async fn requested_scope(server: &Url, args: &LoginArgs) -> String {
             Ok(res) if res.status().is_success() => res.json().await.ok(),
             _ => None,
         };
-        let offered = offered.as_ref().and_then(|m| m["scopes_supported"].as_array());
+        let offered = offered
+            .as_ref()
+            .and_then(|m| m["scopes_supported"].as_array());
         scopes = offered
             .into_iter()
             .flatten()

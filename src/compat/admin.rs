@@ -8,9 +8,9 @@
 use super::CompatRecord;
 use crate::app::{Services, Tx};
 use crate::audit::{self, Event};
+use crate::config::Config;
 use crate::error::{Conflict, OpError};
 use crate::policy::rules::{self, RequestedLifetime, ScopeSet, Violation};
-use crate::config::Config;
 use crate::policy::{Action, Denied, Policy, Principal};
 use crate::secret::hashing::SecretHasher;
 use crate::secret::SecretString;
@@ -194,7 +194,7 @@ pub fn update(
     }
     // Who holds the token, how it is proven and what it carries all change
     // what its scopes can do: the caller must be able to grant them.
-    Policy::of(tx.config()).may_grant(who, &resulting)?;
+    Policy::of(tx.config()).may_assign(who, &resulting)?;
     let expires_at = match patch.expires_at {
         None => None,
         Some(at) => {

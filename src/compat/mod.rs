@@ -118,7 +118,9 @@ pub fn caller(
             client_id: v.token.client_id.clone(),
         };
         let scopes = v.scopes();
-        return Ok(Some(principal::for_token(tx, &v.token, via, scopes, origin)?));
+        return Ok(Some(principal::for_token(
+            tx, &v.token, via, scopes, origin,
+        )?));
     }
     let Some((payload, _)) = access_token::verify_signature(tx, jwt)? else {
         return Ok(None);

@@ -285,7 +285,8 @@ mod tests {
         c.roles.insert("admin".into(), vec![]);
         assert!(c.problem().unwrap().contains("built in"));
         let mut c = config();
-        c.scopes.insert("bad scope".into(), vec![Permission::UserRead]);
+        c.scopes
+            .insert("bad scope".into(), vec![Permission::UserRead]);
         assert!(c.problem().unwrap().contains("not a valid scope"));
     }
 
@@ -294,11 +295,17 @@ mod tests {
         let c = AccessConfig::default();
         let granted = c.granted_by(&["read".into(), TOKENS_READ_SCOPE.into()]);
         assert_eq!(granted, BTreeSet::from([Permission::UserRead]));
-        assert_eq!(c.granted_by(&[ADMIN_SCOPE.into()]).len(), Permission::ALL.len());
+        assert_eq!(
+            c.granted_by(&[ADMIN_SCOPE.into()]).len(),
+            Permission::ALL.len()
+        );
         assert_eq!(
             c.scopes_granting(Permission::UserWrite),
             vec![TOKENS_WRITE_SCOPE, ADMIN_SCOPE]
         );
-        assert_eq!(c.scopes_granting(Permission::ServiceRead), vec![ADMIN_SCOPE]);
+        assert_eq!(
+            c.scopes_granting(Permission::ServiceRead),
+            vec![ADMIN_SCOPE]
+        );
     }
 }

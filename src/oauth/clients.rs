@@ -177,10 +177,10 @@ pub fn authenticate(
             (id.clone(), Some(secret.expose().to_string()))
         }
         (Some(_), Some(_)) => {
-            return Err(
-                OAuthError::invalid_request("client_id differs from the authenticated client")
-                    .into(),
+            return Err(OAuthError::invalid_request(
+                "client_id differs from the authenticated client",
             )
+            .into())
         }
         (None, Some(id)) => (
             id.to_string(),

@@ -54,7 +54,9 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant().into());
     }
     let usable = session.status == SessionStatus::Approved
-        && session.code_expires_at.is_some_and(|t| t.and_utc() > svc.now());
+        && session
+            .code_expires_at
+            .is_some_and(|t| t.and_utc() > svc.now());
     if !usable
         || session.client_id != client.id
         || session.redirect_uri != redirect_uri

@@ -183,11 +183,16 @@ fn screen(
             .iter()
             .map(|s| {
                 let grantable = grantable.contains(&s.as_str());
+                // Least privilege: patgate's own API scopes are ticked only
+                // for patgate's CLI, which needs them, and `patgate:admin`
+                // never; the person ticks them deliberately otherwise.
+                let api = svc.config.access.scope_grants(s).is_some();
+                let cli = row.client_id == clients::CLI_CLIENT_ID;
+                let checked = grantable && (!api || cli) && s != crate::config::ADMIN_SCOPE;
                 ScopeChoice {
                     name: s.clone(),
                     description: svc.config.scopes.get(s).cloned().unwrap_or_default(),
-                    // patgate's admin scope is never ticked for the person.
-                    checked: grantable && s != crate::config::ADMIN_SCOPE,
+                    checked,
                     grantable,
                 }
             })

@@ -212,7 +212,12 @@ pub fn begin(
         ClientCheck::Refused(d) => return refused(d),
         ClientCheck::NeedsHashing => return Ok(ExchangeStep::NeedsVerification(Box::new(pending))),
     }
-    Ok(ExchangeStep::Done(finish(svc, &mut conn, &pending.record, req)?))
+    Ok(ExchangeStep::Done(finish(
+        svc,
+        &mut conn,
+        &pending.record,
+        req,
+    )?))
 }
 
 /// Step 2: the full secret checks (argon2 or scrypt): the PAT's, unless

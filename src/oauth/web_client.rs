@@ -95,7 +95,9 @@ pub fn finish(
         ("client_id", WEB_CLIENT_ID),
     ];
     let params = match TokenParams::from_pairs(
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
     ) {
         Ok(p) => p,
         Err(e) => return Ok(FinishOutcome::Refused(e.description)),

@@ -268,7 +268,7 @@ impl<'a> Policy<'a> {
             Action::CompatAdmin => compat_admin(who),
             Action::CompatIssue(roles) => {
                 compat_admin(who)?;
-                self.may_grant(who, roles)
+                self.may_assign(who, roles)
             }
         }
     }
@@ -296,8 +296,14 @@ impl<'a> Policy<'a> {
         self.may_put(who, scopes, true)
     }
 
-    /// [`Self::may_grant`]; without `delegated` (a service token, which
-    /// carries no one's own rights) any catalogue scope but patgate's API's.
+    /// Whether `who`, administering, may put `scopes` on a token that is not
+    /// its own (a service token, an `@access-tokens` token): any scope, but
+    /// one of patgate's API only if `who` may use every permission it grants.
+    pub fn may_assign(&self, who: &Principal, scopes: &[String]) -> Result<(), Denied> {
+        self.may_put(who, scopes, false)
+    }
+
+    /// [`Self::may_grant`], or with `delegated` false [`Self::may_assign`].
     fn may_put(&self, who: &Principal, scopes: &[String], delegated: bool) -> Result<(), Denied> {
         for scope in scopes {
             if let Some(grants) = self.access.scope_grants(scope) {
@@ -305,7 +311,10 @@ impl<'a> Policy<'a> {
                     return Err(Denied::Ceiling(scope.clone()));
                 }
             }
-            let carried = who.token_scopes.as_ref().is_none_or(|own| own.contains(scope));
+            let carried = who
+                .token_scopes
+                .as_ref()
+                .is_none_or(|own| own.contains(scope));
             if delegated && matches!(who.via, Via::AccessToken { .. }) && !carried {
                 return Err(Denied::Ceiling(scope.clone()));
             }

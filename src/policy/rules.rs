@@ -215,7 +215,10 @@ mod tests {
             Some(now + Duration::days(30))
         );
         assert!(expiry(&limited, in_days(90), now).is_ok());
-        assert_eq!(expiry(&limited, in_days(91), now).unwrap_err().field, "expires");
+        assert_eq!(
+            expiry(&limited, in_days(91), now).unwrap_err().field,
+            "expires"
+        );
         assert!(expiry(&limited, in_days(-1), now).is_err());
         assert!(expiry(&limited, RequestedLifetime::Never, now).is_err());
         let unlimited = config("never");
@@ -232,7 +235,12 @@ mod tests {
     fn scopes_follow_the_catalogue_or_the_syntax() {
         let c = config("90d");
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(scopes(&c, &s(&["read", "patgate:tokens:read"]), ScopeSet::Catalogue).is_ok());
+        assert!(scopes(
+            &c,
+            &s(&["read", "patgate:tokens:read"]),
+            ScopeSet::Catalogue
+        )
+        .is_ok());
         assert!(scopes(&c, &s(&["deploy"]), ScopeSet::Catalogue).is_err());
         assert!(scopes(&c, &s(&["deploy"]), ScopeSet::AnyToken).is_ok());
         assert!(scopes(&c, &s(&["a b"]), ScopeSet::AnyToken).is_err());

@@ -46,7 +46,14 @@ fn via_token(subject: &str, held: BTreeSet<Permission>, scopes: &[&str]) -> Prin
         client_id: None,
     };
     let scopes = scopes.iter().map(|s| s.to_string()).collect();
-    Principal::with_token(subject, via, held, scopes, &config().access, Origin::default())
+    Principal::with_token(
+        subject,
+        via,
+        held,
+        scopes,
+        &config().access,
+        Origin::default(),
+    )
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -105,7 +112,10 @@ fn an_admins_narrow_token_is_not_an_admin() {
         owner: "ci",
         scopes: &[],
     };
-    assert!(matches!(p.check(&admin_read, issue), Err(Denied::Scope { .. })));
+    assert!(matches!(
+        p.check(&admin_read, issue),
+        Err(Denied::Scope { .. })
+    ));
     assert!(p.check(&admin_read, Action::RevokeAllOf("bob")).is_err());
     assert_eq!(
         p.check(&admin_read, Action::CompatAdmin),
@@ -127,10 +137,15 @@ fn only_who_holds_what_a_scope_grants_may_give_it() {
         Err(Denied::Ceiling(ADMIN_SCOPE.into()))
     );
     assert!(p
-        .check(&person, Action::ApproveConsent(&strings(&["read", TOKENS_READ_SCOPE])))
+        .check(
+            &person,
+            Action::ApproveConsent(&strings(&["read", TOKENS_READ_SCOPE]))
+        )
         .is_ok());
     let admin = Principal::session("root", all(), Origin::default());
-    assert!(p.check(&admin, Action::ApproveConsent(&admin_scope)).is_ok());
+    assert!(p
+        .check(&admin, Action::ApproveConsent(&admin_scope))
+        .is_ok());
     let reader = Principal::session("ro", [Permission::UserRead].into(), Origin::default());
     assert_eq!(
         p.check(&reader, Action::ApproveConsent(&[])),
@@ -148,10 +163,14 @@ fn compat_admins_administer_only_the_compatible_api() {
     };
     let flagged = Principal::with_token("ops", via, all(), vec![], &c.access, Origin::default());
     assert!(p.check(&flagged, Action::CompatAdmin).is_ok());
-    assert!(p.check(&flagged, Action::CompatIssue(&strings(&["deploy"]))).is_ok());
+    assert!(p
+        .check(&flagged, Action::CompatIssue(&strings(&["deploy"])))
+        .is_ok());
     assert_eq!(
         p.check(&flagged, Action::CompatIssue(&strings(&[ADMIN_SCOPE]))),
         Err(Denied::Ceiling(ADMIN_SCOPE.into()))
     );
-    assert!(p.check(&flagged, Action::ListAll(TokenKind::Service)).is_err());
+    assert!(p
+        .check(&flagged, Action::ListAll(TokenKind::Service))
+        .is_err());
 }

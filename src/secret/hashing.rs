@@ -24,7 +24,7 @@ impl SecretHasher {
     /// A hasher with this argon2id cost: memory in KiB, passes, lanes.
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, HashingError> {
         let params = Params::new(memory_kib, iterations, parallelism, None)
-        .map_err(|e| HashingError(e.to_string()))?;
+            .map_err(|e| HashingError(e.to_string()))?;
         Ok(Self {
             params,
             verifications: AtomicU64::new(0),

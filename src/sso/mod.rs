@@ -16,11 +16,11 @@ pub use id_token::IdTokenError;
 pub use provider::{Discovery, SsoRegistry};
 
 use crate::app::Services;
-use crate::policy::Principal;
-use crate::secret::digest;
 use crate::clock::random_alphanumeric;
 use crate::config::ProviderConfig;
 use crate::error::InternalError;
+use crate::policy::Principal;
+use crate::secret::digest;
 use crate::store::sso::{self as store, SsoLoginRow, SsoProfile};
 use chrono::Duration;
 use serde_json::{Map, Value};
@@ -91,15 +91,15 @@ pub fn begin(
     let verifier = random_alphanumeric(svc.random.as_ref(), 64);
     let now = svc.now();
     let row = SsoLoginRow {
-            state_hash: digest(&state),
-            provider: provider.id.clone(),
-            nonce: nonce.clone(),
-            pkce_verifier: verifier.clone(),
-            next_path: next.to_string(),
-            created_at: now.naive_utc(),
-            expires_at: (now + LOGIN_LIFETIME).naive_utc(),
-            used: false,
-            browser_hash: digest(browser),
+        state_hash: digest(&state),
+        provider: provider.id.clone(),
+        nonce: nonce.clone(),
+        pkce_verifier: verifier.clone(),
+        next_path: next.to_string(),
+        created_at: now.naive_utc(),
+        expires_at: (now + LOGIN_LIFETIME).naive_utc(),
+        used: false,
+        browser_hash: digest(browser),
     };
     svc.write(|tx| store::insert_login(tx.conn, &row))?;
     provider::authorization_url(svc, provider, discovery, &state, &nonce, &verifier)
@@ -118,9 +118,8 @@ pub fn take(
         return Ok(None);
     }
     let (state_hash, browser_hash, now) = (digest(state), digest(browser), svc.now());
-    Ok(svc.write(|tx| {
-        store::consume_login(tx.conn, &state_hash, &browser_hash, &provider.id, now)
-    })?)
+    Ok(svc
+        .write(|tx| store::consume_login(tx.conn, &state_hash, &browser_hash, &provider.id, now))?)
 }
 
 /// Exchanges the code and verifies the ID token; what the provider says of
@@ -212,7 +211,9 @@ pub fn admit(
         match disabled {
             Ok(()) => {}
             Err(crate::error::OpError::Internal(e)) => return Err(e),
-            Err(e) => tracing::warn!(error = %e, "could not disable a user outside the allowed groups"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not disable a user outside the allowed groups")
+            }
         }
     }
     if !allowed || user.disabled {

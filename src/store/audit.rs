@@ -60,7 +60,9 @@ pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), Stor
             return Ok(());
         }
         let inserted = super::connection::savepoint(conn, |conn| {
-            diesel::insert_into(e::audit_events).values(row).execute(conn)
+            diesel::insert_into(e::audit_events)
+                .values(row)
+                .execute(conn)
         });
         match inserted.map_err(StoreError::from) {
             Err(err) if err.is_unique_violation() => continue, // another instance inserted it first

@@ -160,13 +160,17 @@ pub fn transaction<T, E: From<StoreError>>(
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
     }
     .map_err(StoreError::from)?;
     match work(conn) {
         Ok(value) => {
-            if let Err(e) = <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn) {
+            if let Err(e) =
+                <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)
+            {
                 rollback(conn);
                 return Err(StoreError::from(e).into());
             }
@@ -181,11 +185,14 @@ pub fn transaction<T, E: From<StoreError>>(
 
 /// Rolls back the open transaction, if one is still open.
 fn rollback(conn: &mut DbConnection) {
-    let open = <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .is_ok_and(|d| d.is_some());
+    let open =
+        <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .is_ok_and(|d| d.is_some());
     if open {
-        if let Err(e) = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn) {
+        if let Err(e) =
+            <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn)
+        {
             tracing::warn!(error = %e, "rollback failed; the connection is dropped");
         }
     }

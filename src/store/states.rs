@@ -141,7 +141,10 @@ mod tests {
         for (v, n) in SessionStatus::ALL {
             assert_eq!(SessionStatus::from_stored(n), Some(*v));
         }
-        assert_eq!(SessionMode::from_stored("device"), Some(SessionMode::Device));
+        assert_eq!(
+            SessionMode::from_stored("device"),
+            Some(SessionMode::Device)
+        );
         assert_eq!(TokenKind::from_stored("other"), None);
     }
 }

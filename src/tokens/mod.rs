@@ -10,7 +10,8 @@ pub mod view;
 
 pub use crate::policy::rules::{RequestedLifetime, ScopeSet, MAX_NAME_CHARS};
 pub use lifecycle::{
-    restore, restore_allowed, revoke, revoke_all, revoke_allowed, rotate, MAX_ROTATION_GRACE_SECONDS,
+    restore, restore_allowed, revoke, revoke_all, revoke_allowed, rotate,
+    MAX_ROTATION_GRACE_SECONDS,
 };
 
 use crate::app::{Services, Tx};
@@ -239,11 +240,7 @@ pub fn commit(
 }
 
 /// [`prepare`], then [`commit`] in a transaction of its own. Blocking.
-pub fn issue(
-    svc: &Services,
-    who: &Principal,
-    req: IssueRequest,
-) -> Result<IssuedToken, OpError> {
+pub fn issue(svc: &Services, who: &Principal, req: IssueRequest) -> Result<IssuedToken, OpError> {
     let prepared = prepare(svc, who, req)?;
     svc.write(|tx| commit(tx, who, prepared))
 }

@@ -1,7 +1,7 @@
 //! The JSON shape of a token in listings and APIs (never its secret).
 
-use crate::clock::rfc3339;
 use super::{status, TokenStatus};
+use crate::clock::rfc3339;
 use crate::store::models::TokenRecord;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

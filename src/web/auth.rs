@@ -12,10 +12,10 @@
 //! These only establish the principal; what it may do is the domain's
 //! policy, asked by every operation.
 
+use super::blocking;
 use super::errors::{ApiError, PageError};
 use super::pages::{current_user, login_url};
 use super::request::{form_field, form_pairs, origin};
-use super::blocking;
 use crate::accounts::principal;
 use crate::accounts::sessions::SessionUser;
 use crate::app::Services;

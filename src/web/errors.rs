@@ -235,10 +235,14 @@ impl From<OpError> for PageError {
     fn from(e: OpError) -> Self {
         match e {
             OpError::Denied(d) => Self::Denied(d),
-            OpError::Invalid(v) => {
-                Self::Message(StatusCode::UNPROCESSABLE_ENTITY, "Cannot do that", v.message)
+            OpError::Invalid(v) => Self::Message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Cannot do that",
+                v.message,
+            ),
+            OpError::Malformed(why) => {
+                Self::Message(StatusCode::BAD_REQUEST, "Cannot do that", why)
             }
-            OpError::Malformed(why) => Self::Message(StatusCode::BAD_REQUEST, "Cannot do that", why),
             OpError::NotFound => Self::not_found("There is nothing here, or it is not yours."),
             OpError::Conflict(c) => {
                 Self::Message(StatusCode::CONFLICT, "Cannot do that", c.message().into())
@@ -291,9 +295,9 @@ impl ResponseError for PageError {
 
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect()
-    })
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// An internal failure outside a page or API handler: a plain 500; details

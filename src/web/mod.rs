@@ -60,7 +60,10 @@ fn oauth_routes(cfg: &mut web::ServiceConfig) {
             DEVICE_AUTHORIZATION_PATH,
             web::post().to(oauth::device_authorization::start),
         )
-        .route(REVOKE_PATH, web::post().to(oauth::revoke_introspect::revoke))
+        .route(
+            REVOKE_PATH,
+            web::post().to(oauth::revoke_introspect::revoke),
+        )
         .route(
             INTROSPECT_PATH,
             web::post().to(oauth::revoke_introspect::introspect),
@@ -130,7 +133,10 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
                     "/users/revoke-all",
                     web::get().to(admin_tokens::confirm_revoke_all),
                 )
-                .route("/users/revoke-all", web::post().to(admin_tokens::revoke_all))
+                .route(
+                    "/users/revoke-all",
+                    web::post().to(admin_tokens::revoke_all),
+                )
                 .route("/users", web::get().to(admin_users::list))
                 .route(
                     "/users/disable",

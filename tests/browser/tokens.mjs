@@ -65,7 +65,7 @@ try {
   await p.click('text=Done, I have copied it');
   await p.waitForSelector('table.tokens');
   await p.screenshot({ path: `${outDir}/settings-personal-tokens.png`, fullPage: true });
-  await p.click('tr:has-text("laptop") >> text=Revoke');
+  await p.click('tr:has-text("laptop") >> a.danger:text-is("Revoke")');
   await p.waitForSelector('h1:has-text("Revoke “laptop”?")');
   await Promise.all([p.waitForURL(/done=revoked/), p.click('button:has-text("Revoke token")')]);
   result.personSawRevoked = (await p.textContent('tr:has-text("laptop") .status')) === 'revoked';

@@ -78,7 +78,12 @@ async fn error_of(res: reqwest::Response, status: u16) -> Value {
 async fn bearer_tokens_manage_their_owners_tokens(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "laptop", &MANAGER_SCOPES, RequestedLifetime::Default)
+        .issue(
+            "alice",
+            "laptop",
+            &MANAGER_SCOPES,
+            RequestedLifetime::Default,
+        )
         .await;
     let spare = app
         .issue("alice", "spare", &[], RequestedLifetime::Default)
@@ -196,7 +201,12 @@ async fn bearer_tokens_manage_their_owners_tokens(db: TestDb) {
 async fn refusals_are_json_with_the_right_status(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "laptop", &MANAGER_SCOPES, RequestedLifetime::Default)
+        .issue(
+            "alice",
+            "laptop",
+            &MANAGER_SCOPES,
+            RequestedLifetime::Default,
+        )
         .await;
     let bobs = app
         .issue("bob", "bobs", &[], RequestedLifetime::Default)

@@ -318,7 +318,10 @@ async fn admins_create_list_revoke_and_restore_service_tokens(db: TestDb) {
         .iter()
         .filter_map(|s| s["name"].as_str())
         .collect();
-    assert!(names.contains(&"read") && names.contains(&"patgate:admin"), "{names:?}");
+    assert!(
+        names.contains(&"read") && names.contains(&"patgate:admin"),
+        "{names:?}"
+    );
 }
 
 async fn pages_cover_every_token_once(db: TestDb) {

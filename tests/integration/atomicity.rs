@@ -20,15 +20,21 @@ both_backends!(
 async fn fail_audit_inserts(app: &TestApp, on: bool) {
     app.blocking(move |s| {
         let sql = match (s.db.backend(), on) {
-            (Backend::Sqlite, true) => "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events \
-                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+            (Backend::Sqlite, true) => {
+                "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events \
+                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+            }
             (Backend::Sqlite, false) => "DROP TRIGGER fail_audit;",
-            (Backend::Postgres, true) => "CREATE FUNCTION fail_audit() RETURNS trigger AS $$ \
+            (Backend::Postgres, true) => {
+                "CREATE FUNCTION fail_audit() RETURNS trigger AS $$ \
                  BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql; \
                  CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION fail_audit();",
-            (Backend::Postgres, false) => "DROP TRIGGER fail_audit ON audit_events; \
-                 DROP FUNCTION fail_audit();",
+                 FOR EACH ROW EXECUTE FUNCTION fail_audit();"
+            }
+            (Backend::Postgres, false) => {
+                "DROP TRIGGER fail_audit ON audit_events; \
+                 DROP FUNCTION fail_audit();"
+            }
         };
         s.conn().unwrap().batch_execute(sql).unwrap();
     })
@@ -52,7 +58,9 @@ async fn approved_code(app: &TestApp) -> (String, String) {
     let (browser, csrf) = signed_in(app, "alice", false).await;
     let client = cli_client(app, "patgate-cli", LOOPBACK_REDIRECT);
     let (url, _, verifier) = authorize_url(&client, &["read"]);
-    let consent = location(&browser.get(url.as_str()).await).path().to_string();
+    let consent = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
     let form = [
         ("csrf", csrf.as_str()),
         ("action", "approve"),
@@ -83,9 +91,18 @@ async fn redeem(app: &TestApp, code: &str, verifier: &str) -> reqwest::Response 
 
 async fn a_failing_audit_insert_undoes_its_operation(db: TestDb) {
     let app = TestApp::start(&db).await;
-    let scopes = ["read", "patgate:tokens:read", "patgate:tokens:write", "patgate:tokens:revoke"];
-    let manager = app.issue("bob", "manager", &scopes, RequestedLifetime::Default).await;
-    let target = app.issue("bob", "target", &["read"], RequestedLifetime::Default).await;
+    let scopes = [
+        "read",
+        "patgate:tokens:read",
+        "patgate:tokens:write",
+        "patgate:tokens:revoke",
+    ];
+    let manager = app
+        .issue("bob", "manager", &scopes, RequestedLifetime::Default)
+        .await;
+    let target = app
+        .issue("bob", "target", &["read"], RequestedLifetime::Default)
+        .await;
     let jwt = app.jwt_for(&manager).await;
     let (code, verifier) = approved_code(&app).await;
     let before = app.all_tokens().await;
@@ -101,13 +118,20 @@ async fn a_failing_audit_insert_undoes_its_operation(db: TestDb) {
     let one = format!("{personal}/{target_id}");
     assert_eq!(api(&app, M::DELETE, &one, &jwt, json!({})).await, 500);
     let rotate = format!("{one}/rotate");
-    assert_eq!(api(&app, M::POST, &rotate, &jwt, json!({"graceSeconds": 0})).await, 500);
+    assert_eq!(
+        api(&app, M::POST, &rotate, &jwt, json!({"graceSeconds": 0})).await,
+        500
+    );
     // Approve → code → PAT: consuming the code, issuing, binding and the
     // event are one; the code stays unused.
     let res = redeem(&app, &code, &verifier).await;
     assert_eq!(res.status(), 500);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "server_error");
-    assert_eq!(app.all_tokens().await, before, "nothing of any of them remains");
+    assert_eq!(
+        app.all_tokens().await,
+        before,
+        "nothing of any of them remains"
+    );
     let sessions = app
         .blocking(|s| {
             use diesel::{QueryDsl, RunQueryDsl};
@@ -143,16 +167,27 @@ async fn one_connection_serves_every_request_path(db: TestDb) {
     let res = redeem(&app, &code, &verifier).await;
     assert_eq!(res.status(), 200);
     let pat: Value = res.json().await.unwrap();
-    app.exchange_ok(pat["refresh_token"].as_str().unwrap()).await;
-    let scopes = ["read", "patgate:tokens:read", "patgate:tokens:write", "patgate:tokens:revoke"];
-    let manager = app.issue("bob", "manager", &scopes, RequestedLifetime::Default).await;
+    app.exchange_ok(pat["refresh_token"].as_str().unwrap())
+        .await;
+    let scopes = [
+        "read",
+        "patgate:tokens:read",
+        "patgate:tokens:write",
+        "patgate:tokens:revoke",
+    ];
+    let manager = app
+        .issue("bob", "manager", &scopes, RequestedLifetime::Default)
+        .await;
     let jwt = app.jwt_for(&manager).await;
     use reqwest::Method as M;
     let create = json!({"name": "made", "scopes": ["read"]});
     let personal = "/api/access-tokens/personal";
     assert_eq!(api(&app, M::POST, personal, &jwt, create).await, 201);
     let rotate = format!("{personal}/{}/rotate", token_id(&manager));
-    assert_eq!(api(&app, M::POST, &rotate, &jwt, json!({"graceSeconds": 60})).await, 200);
+    assert_eq!(
+        api(&app, M::POST, &rotate, &jwt, json!({"graceSeconds": 60})).await,
+        200
+    );
     let all = "/api/access-tokens/users/bob/revoke-all";
     assert_eq!(api(&app, M::POST, all, &jwt, json!({})).await, 403);
 }

@@ -106,7 +106,12 @@ async fn the_jwt_is_cached_and_renewed_30_seconds_before_expiry() {
 async fn the_client_acts_with_a_pat_against_patgate(db: TestDb) {
     let app = TestApp::start(&db).await;
     let pat = app
-        .issue("alice", "ci", &["read", "patgate:tokens:read"], RequestedLifetime::Default)
+        .issue(
+            "alice",
+            "ci",
+            &["read", "patgate:tokens:read"],
+            RequestedLifetime::Default,
+        )
         .await;
     let client = PatClient::new(app.base.clone(), SecretString::new(&pat));
     let list = client

@@ -257,7 +257,12 @@ async fn admin_calls_refuse_in_order_and_answer_json(db: TestDb) {
         403
     );
     let root_pat = app
-        .issue("root", "cli", &["read", "patgate:admin"], RequestedLifetime::Default)
+        .issue(
+            "root",
+            "cli",
+            &["read", "patgate:admin"],
+            RequestedLifetime::Default,
+        )
         .await;
     let native = app.exchange_ok(&root_pat).await["access_token"]
         .as_str()

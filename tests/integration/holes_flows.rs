@@ -1,19 +1,25 @@
 //! Holes found from outside in the OAuth flows, reproduced and now refused
 //! with nothing changed: consent that ignored the person's permissions (3),
 //! and a PAT of a confidential client that worked without that client (5).
-//! The SSO login CSRF (4) is `sso::a_callback_opened_in_another_browser_…`.
+//! and an SSO sign-in finished in another browser than the one that
+//! started it (4).
 
 use crate::both_backends;
-use crate::support::browser::{authorize_url, cli_client, location, signed_in, LOOPBACK_REDIRECT};
+use crate::support::browser::{
+    authorize_url, cli_client, location, signed_in, Browser, LOOPBACK_REDIRECT,
+};
+use crate::support::oidc::TestProvider;
 use crate::support::{assert_oauth_error, TestApp, TestDb};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use patgate::secret::hashing::SecretHasher;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 both_backends!(
     consent_and_the_device_page_need_the_write_permission,
+    a_callback_opened_in_another_browser_signs_nobody_in,
     a_confidential_clients_pat_needs_that_client,
+    only_an_admin_approves_the_admin_scope,
 );
 
 /// The consent screen's session id, from its path.
@@ -23,13 +29,11 @@ fn session_of(path: &str) -> String {
 
 async fn status_of(app: &TestApp, session: &str) -> patgate::store::SessionStatus {
     let id = session.to_string();
-    app.blocking(move |s| {
-        s.read(|tx| patgate::store::authorization::find_session(tx.conn, &id))
-    })
-    .await
-    .unwrap()
-    .expect("the session exists")
-    .status
+    app.blocking(move |s| s.read(|tx| patgate::store::authorization::find_session(tx.conn, &id)))
+        .await
+        .unwrap()
+        .expect("the session exists")
+        .status
 }
 
 async fn consent_and_the_device_page_need_the_write_permission(db: TestDb) {
@@ -44,7 +48,9 @@ async fn consent_and_the_device_page_need_the_write_permission(db: TestDb) {
     // The code flow: the consent screen is refused, and so is approving it.
     let client = cli_client(&app, "patgate-cli", LOOPBACK_REDIRECT);
     let (url, _, _) = authorize_url(&client, &["read"]);
-    let consent = location(&browser.get(url.as_str()).await).path().to_string();
+    let consent = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
     let page = browser.get(&consent).await;
     assert_eq!(page.status(), 403);
     assert!(page
@@ -90,8 +96,61 @@ async fn consent_and_the_device_page_need_the_write_permission(db: TestDb) {
     ];
     assert_oauth_error(app.token_form(&poll).await, 400, "authorization_pending").await;
     // And the settings page's own flow, as before.
-    assert_eq!(browser.get("/settings/personal-tokens/new").await.status(), 403);
+    assert_eq!(
+        browser.get("/settings/personal-tokens/new").await.status(),
+        403
+    );
     assert!(app.all_tokens().await.is_empty(), "nothing was created");
+}
+
+/// Login CSRF (RFC 6749 §10.12, RFC 9700 §4.7.1, OIDC Core §3.1.2.1): an
+/// attacker signs in at the provider and has a victim's browser open the
+/// callback URL. The sign-in is bound to the browser that started it, so
+/// the victim is signed in as nobody, and the attacker's own browser can
+/// still finish it.
+async fn a_callback_opened_in_another_browser_signs_nobody_in(db: TestDb) {
+    let provider = TestProvider::start();
+    let app = crate::sso::app_with(&db, &provider, "").await;
+    provider.next_person("attacker", json!({"email": "mallory@example.com"}));
+    let attacker = Browser::new(&app);
+    let to_provider = location(&attacker.get("/login/sso/idp?next=/").await);
+    let callback = location(&attacker.get(to_provider.as_str()).await);
+    assert_eq!(callback.path(), "/login/sso/idp/callback");
+
+    let victim = Browser::new(&app);
+    let res = victim.get(callback.as_str()).await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no session cookie"
+    );
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("started in another browser"));
+    assert_eq!(crate::sso::signed_in_as(&victim).await, None);
+    let unused = app
+        .blocking(|s| {
+            use diesel::{QueryDsl, RunQueryDsl};
+            use patgate::store::schema::sso_logins::dsl as l;
+            s.read(|tx| {
+                l::sso_logins
+                    .select(l::used)
+                    .load::<bool>(tx.conn)
+                    .map_err(patgate::store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(unused, vec![false], "the sign-in is not consumed");
+
+    let res = attacker.get(callback.as_str()).await;
+    assert_eq!(res.status(), 303, "its own browser still finishes it");
+    assert_eq!(
+        crate::sso::signed_in_as(&attacker).await.as_deref(),
+        Some("idp:attacker")
+    );
 }
 
 const WEBAPP_SECRET: &str = "webapp-secret-0123456789";
@@ -135,7 +194,9 @@ async fn webapp_pat(app: &TestApp) -> String {
     let (browser, csrf) = signed_in(app, "alice", false).await;
     let client = cli_client(app, "webapp", REDIRECT);
     let (url, state, verifier) = authorize_url(&client, &["read"]);
-    let consent = location(&browser.get(url.as_str()).await).path().to_string();
+    let consent = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
     let form = [
         ("csrf", csrf.as_str()),
         ("action", "approve"),
@@ -152,7 +213,13 @@ async fn webapp_pat(app: &TestApp) -> String {
         ("redirect_uri", REDIRECT),
         ("code_verifier", verifier.secret().as_str()),
     ];
-    let res = post(app, "/api/auth/v1/token", &grant, Some(("webapp", WEBAPP_SECRET))).await;
+    let res = post(
+        app,
+        "/api/auth/v1/token",
+        &grant,
+        Some(("webapp", WEBAPP_SECRET)),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     body["refresh_token"].as_str().unwrap().to_string()
@@ -170,8 +237,14 @@ async fn a_confidential_clients_pat_needs_that_client(db: TestDb) {
     .await;
     let pat = webapp_pat(&app).await;
     let id = crate::support::token_id(&pat);
-    assert_eq!(app.record(&id).await.bound_client_id.as_deref(), Some("webapp"));
-    let refresh = [("grant_type", "refresh_token"), ("refresh_token", pat.as_str())];
+    assert_eq!(
+        app.record(&id).await.bound_client_id.as_deref(),
+        Some("webapp")
+    );
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", pat.as_str()),
+    ];
     let token = "/api/auth/v1/token";
 
     // The attack: the PAT alone, as another client, with a wrong secret.
@@ -188,17 +261,37 @@ async fn a_confidential_clients_pat_needs_that_client(db: TestDb) {
         ("client_id", "webapp"),
         ("client_secret", "not-the-secret"),
     ];
-    assert_oauth_error(post(&app, token, &in_body, None).await, 401, "invalid_client").await;
+    assert_oauth_error(
+        post(&app, token, &in_body, None).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     // Revocation without the client's authentication revokes nothing.
     let revoke = [("token", pat.as_str())];
     let res = post(&app, "/api/auth/v1/revoke", &revoke, None).await;
     assert_oauth_error(res, 401, "invalid_client").await;
-    let res = post(&app, "/api/auth/v1/revoke", &revoke, Some(("other", OTHER_SECRET))).await;
+    let res = post(
+        &app,
+        "/api/auth/v1/revoke",
+        &revoke,
+        Some(("other", OTHER_SECRET)),
+    )
+    .await;
     assert_oauth_error(res, 400, "invalid_grant").await;
     assert_eq!(app.record(&id).await.revoked_at, None);
     // Another client's introspection learns nothing of it.
-    let res = post(&app, "/api/auth/v1/introspect", &revoke, Some(("rs", RS_SECRET))).await;
-    assert_eq!(res.json::<Value>().await.unwrap(), serde_json::json!({"active": false}));
+    let res = post(
+        &app,
+        "/api/auth/v1/introspect",
+        &revoke,
+        Some(("rs", RS_SECRET)),
+    )
+    .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        serde_json::json!({"active": false})
+    );
     assert_eq!(app.events_of(&id).await, vec!["created"]);
 
     // With the client's authentication (Basic or in the body), all of it works.
@@ -211,16 +304,94 @@ async fn a_confidential_clients_pat_needs_that_client(db: TestDb) {
         ("client_secret", WEBAPP_SECRET),
     ];
     assert_eq!(post(&app, token, &in_body, None).await.status(), 200);
-    let own = post(&app, "/api/auth/v1/introspect", &revoke, Some(("webapp", WEBAPP_SECRET))).await;
+    let own = post(
+        &app,
+        "/api/auth/v1/introspect",
+        &revoke,
+        Some(("webapp", WEBAPP_SECRET)),
+    )
+    .await;
     assert_eq!(own.json::<Value>().await.unwrap()["active"], true);
-    let res = post(&app, "/api/auth/v1/revoke", &revoke, Some(("webapp", WEBAPP_SECRET))).await;
+    let res = post(
+        &app,
+        "/api/auth/v1/revoke",
+        &revoke,
+        Some(("webapp", WEBAPP_SECRET)),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert!(app.record(&id).await.revoked_at.is_some());
 
     // A public client's PAT and an operator's keep working with the PAT alone.
     let issued = app
-        .issue("bob", "cli", &["read"], patgate::tokens::RequestedLifetime::Default)
+        .issue(
+            "bob",
+            "cli",
+            &["read"],
+            patgate::tokens::RequestedLifetime::Default,
+        )
         .await;
-    assert_eq!(app.record(&crate::support::token_id(&issued)).await.bound_client_id, None);
+    assert_eq!(
+        app.record(&crate::support::token_id(&issued))
+            .await
+            .bound_client_id,
+        None
+    );
     app.exchange_ok(&issued).await;
+}
+
+async fn only_an_admin_approves_the_admin_scope(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let client = cli_client(&app, "patgate-cli", LOOPBACK_REDIRECT);
+    let approve = |csrf: String| {
+        vec![
+            ("csrf", csrf),
+            ("action", "approve".into()),
+            ("token_name", "admin cli".into()),
+            ("expiry", "7".into()),
+            ("scope", "patgate:admin".into()),
+        ]
+    };
+    for (user, admin) in [("alice", false), ("root", true)] {
+        let (browser, csrf) = signed_in(&app, user, admin).await;
+        let (url, _, _) = authorize_url(&client, &["read", "patgate:admin"]);
+        let consent = location(&browser.get(url.as_str()).await)
+            .path()
+            .to_string();
+        let page = browser.get(&consent).await.text().await.unwrap();
+        let offered = page.contains("value=\"patgate:admin\" disabled");
+        assert_eq!(offered, !admin, "{user}: shown as not grantable");
+        let form = approve(csrf);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let res = browser.post(&consent, &form).await;
+        if admin {
+            assert_eq!(res.status(), 302, "an administrator may");
+        } else {
+            assert_eq!(res.status(), 422);
+            assert!(res
+                .text()
+                .await
+                .unwrap()
+                .contains("not one this caller may grant"));
+        }
+    }
+    assert!(
+        app.all_tokens().await.is_empty(),
+        "codes only; nothing issued yet"
+    );
+    // Without `scope`, a client gets the catalogue but patgate's own API.
+    let (browser, _) = signed_in(&app, "carol", false).await;
+    let mut url = app.url("/api/auth/v1/authorize");
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "patgate-cli")
+        .append_pair("redirect_uri", LOOPBACK_REDIRECT)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    let consent = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
+    let page = browser.get(&consent).await.text().await.unwrap();
+    assert!(page.contains("value=\"read\"") && !page.contains("patgate:tokens"));
 }

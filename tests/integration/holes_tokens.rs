@@ -41,8 +41,12 @@ pub(crate) async fn bearer(
 async fn a_read_only_token_cannot_regenerate_a_stronger_one(db: TestDb) {
     let app = TestApp::start(&db).await;
     let (read, strong) = (&["read"], &["read", "write"]);
-    let weak = app.issue("alice", "weak", read, RequestedLifetime::Default).await;
-    let target = app.issue("alice", "strong", strong, RequestedLifetime::Default).await;
+    let weak = app
+        .issue("alice", "weak", read, RequestedLifetime::Default)
+        .await;
+    let target = app
+        .issue("alice", "strong", strong, RequestedLifetime::Default)
+        .await;
     let before = app.record(&token_id(&target)).await;
     let rotate = format!("/api/access-tokens/personal/{}/rotate", token_id(&target));
     let grace = Some(json!({"graceSeconds": 3600}));
@@ -62,19 +66,32 @@ async fn a_read_only_token_cannot_regenerate_a_stronger_one(db: TestDb) {
     let audit = format!("/api/access-tokens/personal/{}/audit", token_id(&target));
     assert_eq!(bearer(&app, Method::GET, &audit, &jwt, None).await.0, 403);
     let delete = format!("/api/access-tokens/personal/{}", token_id(&target));
-    assert_eq!(bearer(&app, Method::DELETE, &delete, &jwt, None).await.0, 403);
+    assert_eq!(
+        bearer(&app, Method::DELETE, &delete, &jwt, None).await.0,
+        403
+    );
 
     // Allowed to regenerate, but not a token stronger than itself.
     let scopes = &["read", "patgate:tokens:write"];
-    let writer = app.issue("alice", "writer", scopes, RequestedLifetime::Default).await;
+    let writer = app
+        .issue("alice", "writer", scopes, RequestedLifetime::Default)
+        .await;
     let jwt = app.jwt_for(&writer).await;
     let (status, body, _) = bearer(&app, Method::POST, &rotate, &jwt, grace).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("\"write\""));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"write\""));
     // Nor create one.
     let create = json!({"name": "escalated", "scopes": ["read", "write"]});
     let personal = "/api/access-tokens/personal";
-    assert_eq!(bearer(&app, Method::POST, personal, &jwt, Some(create)).await.0, 403);
+    assert_eq!(
+        bearer(&app, Method::POST, personal, &jwt, Some(create))
+            .await
+            .0,
+        403
+    );
 
     // Nothing changed: same secret, same record, no event, the old PAT works.
     assert_eq!(app.record(&token_id(&target)).await, before);
@@ -87,8 +104,12 @@ async fn an_admins_read_only_token_is_not_an_admin(db: TestDb) {
     let app = TestApp::start(&db).await;
     app.add_user("admin", "correct horse battery", true).await;
     // `patgate admin token issue --owner admin --scope read`, without --admin.
-    let pat = app.issue("admin", "narrow", &["read"], RequestedLifetime::Default).await;
-    let bobs = app.issue("bob", "laptop", &["read"], RequestedLifetime::Default).await;
+    let pat = app
+        .issue("admin", "narrow", &["read"], RequestedLifetime::Default)
+        .await;
+    let bobs = app
+        .issue("bob", "laptop", &["read"], RequestedLifetime::Default)
+        .await;
     let jwt = app.jwt_for(&pat).await;
     let before = app.all_tokens().await;
 
@@ -101,12 +122,18 @@ async fn an_admins_read_only_token_is_not_an_admin(db: TestDb) {
         Some(service),
     )
     .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
     assert!(challenge.unwrap().contains("scope=\"patgate:admin\""));
 
     let compat = json!({"owner": "mallory", "isAdmin": true, "roles": ["admin"]});
     let (status, body, _) = bearer(&app, Method::POST, "/admin/tokens", &jwt, Some(compat)).await;
-    assert_eq!((status, body["error"]["message"].as_str()), (403, Some("admin token required")));
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (403, Some("admin token required"))
+    );
 
     let list = "/admin/tokens?includeSecretPhc=true&includeRevoked=true";
     let (status, body, _) = bearer(&app, Method::GET, list, &jwt, None).await;
@@ -115,7 +142,10 @@ async fn an_admins_read_only_token_is_not_an_admin(db: TestDb) {
 
     let offboard = "/api/access-tokens/users/bob/revoke-all";
     let (status, body, _) = bearer(&app, Method::POST, offboard, &jwt, None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
 
     // Nothing was created or revoked; bob's token still works.
     assert_eq!(app.all_tokens().await, before);
@@ -123,7 +153,12 @@ async fn an_admins_read_only_token_is_not_an_admin(db: TestDb) {
 
     // The same administrator acting with `patgate:admin` may do all of it.
     let full = app
-        .issue("admin", "full", &["patgate:admin"], RequestedLifetime::Default)
+        .issue(
+            "admin",
+            "full",
+            &["patgate:admin"],
+            RequestedLifetime::Default,
+        )
         .await;
     let jwt = app.jwt_for(&full).await;
     let (status, body, _) = bearer(&app, Method::POST, offboard, &jwt, None).await;
@@ -165,12 +200,18 @@ async fn compat_updates_keep_the_lifetime_rules(db: TestDb) {
     let ten_years = (app.svc.now() + chrono::Duration::days(3650)).timestamp();
     for (what, patch) in [
         ("ten years out", json!({"expiresAt": ten_years})),
-        ("no expiry under a limited policy", json!({"expiresAt": null})),
+        (
+            "no expiry under a limited policy",
+            json!({"expiresAt": null}),
+        ),
     ] {
         let (status, body, _) = bearer(&app, Method::PATCH, &path, &jwt, Some(patch)).await;
         assert_eq!(status, 400, "{what}: {body}");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains("maximum") || message.contains("without expiry"), "{body}");
+        assert!(
+            message.contains("maximum") || message.contains("without expiry"),
+            "{body}"
+        );
     }
     // Nor may an `@access-tokens` admin give patgate's admin scope it lacks.
     let escalate = json!({"roles": ["reader", "patgate:admin"], "owner": "root"});

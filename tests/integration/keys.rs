@@ -85,7 +85,10 @@ async fn eddsa_keys_sign_verifiable_jwts(db: TestDb) {
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
     let iss = app.svc.config.issuer_id();
-    assert_eq!(verify_jwt(&jwt, &jwks, &iss, &iss).unwrap()["scope"], "read");
+    assert_eq!(
+        verify_jwt(&jwt, &jwks, &iss, &iss).unwrap()["scope"],
+        "read"
+    );
 }
 
 async fn another_master_key_is_refused_at_start(db: TestDb) {

@@ -5,6 +5,7 @@ mod support;
 
 mod api_personal;
 mod api_service;
+mod architecture;
 mod atomicity;
 mod audit;
 mod browser;
@@ -34,3 +35,4 @@ mod sign_in;
 mod sso;
 mod standard_endpoints;
 mod token_controls;
+mod who_may_do_what;

@@ -4,10 +4,10 @@
 use crate::both_backends;
 use crate::support::{assert_oauth_error, run, succeeded, token_id, write_config, TestApp, TestDb};
 use chrono::Duration;
-use patgate::tokens::format::TokenKind;
 use patgate::error::{Conflict, OpError};
 use patgate::policy::Principal;
-use patgate::tokens::{rotate, IssuedToken, IssueRequest, Lookup, RequestedLifetime};
+use patgate::tokens::format::TokenKind;
+use patgate::tokens::{rotate, IssueRequest, IssuedToken, Lookup, RequestedLifetime};
 
 both_backends!(
     rotation_keeps_the_old_secret_only_for_the_grace_period,

@@ -260,7 +260,10 @@ pub async fn update(
         None => {}
     }
     let id = path.into_inner();
-    answer(&svc, move |s| s.write(|tx| admin::update(tx, &who, &id, patch))).await?;
+    answer(&svc, move |s| {
+        s.write(|tx| admin::update(tx, &who, &id, patch))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

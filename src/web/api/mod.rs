@@ -38,14 +38,19 @@ pub(crate) async fn issue_answer(
     request: IssueRequest,
 ) -> Result<HttpResponse, ApiError> {
     let issued = run(svc, move |s| tokens::issue(s, &who, request)).await?;
-    Ok(no_store(&mut HttpResponse::Created()).json(serde_json::json!({
-        "token": TokenView::new(&issued.record, svc.now()),
-        "rawToken": issued.raw.expose(),
-    })))
+    Ok(
+        no_store(&mut HttpResponse::Created()).json(serde_json::json!({
+            "token": TokenView::new(&issued.record, svc.now()),
+            "rawToken": issued.raw.expose(),
+        })),
+    )
 }
 
 /// A token as JSON, never cached.
-pub(crate) fn token_answer(svc: &Services, record: &crate::store::models::TokenRecord) -> HttpResponse {
+pub(crate) fn token_answer(
+    svc: &Services,
+    record: &crate::store::models::TokenRecord,
+) -> HttpResponse {
     no_store(&mut HttpResponse::Ok()).json(TokenView::new(record, svc.now()))
 }
 
@@ -81,9 +86,7 @@ pub(crate) async fn audit_answer(
     let limit = page_limit(&query, crate::audit::MAX_AUDIT_PAGE)?;
     let cursor = query.get("cursor").cloned();
     let page = run(svc, move |s| {
-        s.read(|tx| {
-            tokens::admin::audit_trail(tx, &who, &id, lookup, cursor.as_deref(), limit)
-        })
+        s.read(|tx| tokens::admin::audit_trail(tx, &who, &id, lookup, cursor.as_deref(), limit))
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(page))

@@ -41,7 +41,14 @@ pub async fn list(
     let cursor = query.get("cursor").cloned();
     let page = run(&svc, move |s| {
         s.read(|tx| {
-            admin::page(tx, &who, TokenKind::Service, &filter, cursor.as_deref(), limit)
+            admin::page(
+                tx,
+                &who,
+                TokenKind::Service,
+                &filter,
+                cursor.as_deref(),
+                limit,
+            )
         })
     })
     .await?;
@@ -132,7 +139,8 @@ pub async fn restore(
         s.write(|tx| tokens::restore(tx, &who, &id, Lookup::Service))
     })
     .await?;
-    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "token": TokenView::new(&record, svc.now()) })))
+    Ok(no_store(&mut HttpResponse::Ok())
+        .json(json!({ "token": TokenView::new(&record, svc.now()) })))
 }
 
 /// `GET /api/access-tokens/service/{id}/audit`, newest first.
@@ -142,7 +150,14 @@ pub async fn audit_trail(
     path: web::Path<String>,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
-    audit_answer(&req, &svc.into_inner(), who, path.into_inner(), Lookup::Service).await
+    audit_answer(
+        &req,
+        &svc.into_inner(),
+        who,
+        path.into_inner(),
+        Lookup::Service,
+    )
+    .await
 }
 
 /// `GET /api/access-tokens/service/scopes`: the scope catalogue (any

@@ -17,7 +17,8 @@ async fn start(
     svc: web::Data<Services>,
     params: Result<TokenParams, OAuthError>,
 ) -> Result<HttpResponse, PageError> {
-    let cannot = |text: String| PageError::Message(StatusCode::BAD_REQUEST, "Cannot continue", text);
+    let cannot =
+        |text: String| PageError::Message(StatusCode::BAD_REQUEST, "Cannot continue", text);
     let params = params.map_err(|e| cannot(e.description))?;
     let svc = svc.into_inner();
     match run(&svc, move |s| authorize::start(s, &params)).await? {

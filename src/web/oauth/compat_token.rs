@@ -6,9 +6,9 @@ use crate::app::Services;
 use crate::compat::CompatMinter;
 use crate::oauth::refresh_grant::ClientProof;
 use crate::oauth::token_request::TokenParams;
+use crate::oauth::OAuthErrorCode;
 use crate::web::errors::{no_store, ApiError, OAuthEndpointError};
 use crate::web::WebState;
-use crate::oauth::OAuthErrorCode;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
@@ -71,7 +71,10 @@ pub async fn token(
     let response = match exchange.run(&req, &svc.into_inner(), &state).await {
         Ok(r) => r,
         Err(OAuthEndpointError::OAuth(e))
-            if matches!(e.code, OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient) =>
+            if matches!(
+                e.code,
+                OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient
+            ) =>
         {
             return Err(ApiError::Unauthorized)
         }

@@ -202,7 +202,8 @@ async fn token_exchange(
         minter: &Rfc9068,
     };
     let response = exchange.run(req, svc, state).await?;
-    let mut body = serde_json::to_value(&response).map_err(|e| InternalError::Answer(e.to_string()))?;
+    let mut body =
+        serde_json::to_value(&response).map_err(|e| InternalError::Answer(e.to_string()))?;
     body["issued_token_type"] = serde_json::json!(ACCESS_TOKEN_TYPE);
     Ok(no_store(&mut HttpResponse::Ok()).json(body))
 }
@@ -282,7 +283,14 @@ impl Exchange<'_> {
                 tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
                 if denial != Denial::Unknown {
                     let reason = Some(denial.as_str());
-                    counts.count(&token_id, Event::ExchangeDenied, reason, ip, user_agent, now);
+                    counts.count(
+                        &token_id,
+                        Event::ExchangeDenied,
+                        reason,
+                        ip,
+                        user_agent,
+                        now,
+                    );
                 }
                 Err(denial.to_oauth_error().into())
             }

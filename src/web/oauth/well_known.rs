@@ -1,8 +1,8 @@
 //! Discovery: the JWKS (RFC 7517 §5) and server metadata (RFC 8414 §3).
 
 use crate::app::Services;
-use crate::web::{run, ApiError};
 use crate::oauth::metadata;
+use crate::web::{run, ApiError};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 

@@ -113,7 +113,11 @@ pub async fn detail(
 ) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
     let q = query_params(&req);
-    let (id, cursor, who) = (path.into_inner(), q.get("cursor").cloned(), user.who.clone());
+    let (id, cursor, who) = (
+        path.into_inner(),
+        q.get("cursor").cloned(),
+        user.who.clone(),
+    );
     let (record, audit) = run(&svc, move |s| {
         s.read(|tx| {
             let record = tokens::read(tx, &who, &id, Lookup::Any)?;
@@ -152,8 +156,14 @@ pub async fn revoke(
     path: web::Path<String>,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, PageError> {
-    let reason = Some(post.field("reason").trim().chars().take(500).collect::<String>())
-        .filter(|r| !r.is_empty());
+    let reason = Some(
+        post.field("reason")
+            .trim()
+            .chars()
+            .take(500)
+            .collect::<String>(),
+    )
+    .filter(|r| !r.is_empty());
     let (id, who) = (path.into_inner(), post.user.who);
     let target = page_url(&svc, &format!("{LIST}/{id}"), &[("done", "revoked")]);
     let revoked = run(&svc.into_inner(), move |s| {
@@ -228,7 +238,10 @@ pub async fn confirm_revoke_all(
 }
 
 /// `POST /admin/users/revoke-all` with `user`.
-pub async fn revoke_all(post: PageForm, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
+pub async fn revoke_all(
+    post: PageForm,
+    svc: web::Data<Services>,
+) -> Result<HttpResponse, PageError> {
     let subject = post.field("user").trim().to_string();
     let (owner, who) = (subject.clone(), post.user.who);
     let revoked = run(&svc.clone().into_inner(), move |s| {

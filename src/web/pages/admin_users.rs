@@ -86,10 +86,7 @@ pub async fn confirm_disable(
     Policy::of(&svc.config)
         .check(&user.who, Action::ManageUsers)
         .map_err(PageError::Denied)?;
-    let subject = query_params(&req)
-        .get("user")
-        .cloned()
-        .unwrap_or_default();
+    let subject = query_params(&req).get("user").cloned().unwrap_or_default();
     let tokens = if svc.config.sso.revoke_tokens_on_disable {
         " Every token they hold is revoked too."
     } else {
@@ -109,7 +106,11 @@ pub async fn confirm_disable(
     Ok(html(StatusCode::OK, &page))
 }
 
-async fn set(post: PageForm, svc: web::Data<Services>, disable: bool) -> Result<HttpResponse, PageError> {
+async fn set(
+    post: PageForm,
+    svc: web::Data<Services>,
+    disable: bool,
+) -> Result<HttpResponse, PageError> {
     let (subject, who) = (post.field("user"), post.user.who);
     let done = run(&svc.clone().into_inner(), move |s| {
         s.write(|tx| crate::accounts::set_disabled(tx, &who, &subject, disable))

@@ -1,13 +1,15 @@
 //! `GET/POST /login`, `POST /logout`, and the signed-in landing page `/`.
 
-use super::{cookie, current_user, html, local_path, login_url, message, redirect, HomePage, LoginPage};
-use crate::web::request::{client_ip, form_field, form_pairs, query_params};
-use crate::web::{blocking, hashing_permit};
+use super::{
+    cookie, current_user, html, local_path, login_url, message, redirect, HomePage, LoginPage,
+};
 use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
 use crate::secret::SecretString;
+use crate::web::request::{client_ip, form_field, form_pairs, query_params};
+use crate::web::{blocking, hashing_permit};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

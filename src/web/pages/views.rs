@@ -1,11 +1,11 @@
 //! Templates of the token pages (settings and admin) and the display form
 //! of tokens and audit events they show.
 
-use crate::web::auth::Nav;
 use crate::audit::AuditView;
 use crate::oauth::consent::ScopeChoice;
 use crate::store::models::TokenRecord;
 use crate::tokens::status;
+use crate::web::auth::Nav;
 use askama::Template;
 use chrono::{DateTime, Utc};
 

@@ -1,0 +1,195 @@
+//! The callers of the table, and a fresh set of tokens for each cell, so no
+//! cell depends on another's change.
+
+use super::{compat_jwt, id_of, personal_token, service_token, session, Body, Route};
+use crate::support::browser::{location, Browser};
+use crate::support::TestApp;
+use serde_json::Value;
+
+/// Every caller's credentials, made once.
+pub struct Callers {
+    person: (Browser, String),
+    admin: (Browser, String),
+    jwts: [String; 6],
+}
+
+/// The JWT columns, in order: (owner, scopes).
+const JWT_COLUMNS: [(usize, &str, &[&str]); 6] = [
+    (3, "alice", &["read"]),
+    (4, "alice", &["read", "patgate:tokens:read"]),
+    (
+        5,
+        "alice",
+        &[
+            "read",
+            "patgate:tokens:read",
+            "patgate:tokens:write",
+            "patgate:tokens:revoke",
+        ],
+    ),
+    (7, "root", &["read", "patgate:tokens:read"]),
+    (8, "root", &["read", "patgate:admin"]),
+    (9, "", &[]),
+];
+
+impl Callers {
+    /// alice (a person), root (an administrator), bob (a user to offboard),
+    /// their tokens' JWTs, and an `@access-tokens` admin's.
+    pub async fn new(app: &TestApp) -> Callers {
+        let person = session(app, "alice", false).await;
+        let admin = session(app, "root", true).await;
+        app.add_user("bob", "correct horse battery", false).await;
+        let mut jwts: [String; 6] = Default::default();
+        for (i, (_, owner, scopes)) in JWT_COLUMNS.iter().enumerate() {
+            jwts[i] = if owner.is_empty() {
+                compat_jwt(app).await
+            } else {
+                let name = format!("caller-{i}");
+                let pat = app
+                    .issue(
+                        owner,
+                        &name,
+                        scopes,
+                        patgate::tokens::RequestedLifetime::Default,
+                    )
+                    .await;
+                app.jwt_for(&pat).await
+            };
+        }
+        Callers {
+            person,
+            admin,
+            jwts,
+        }
+    }
+
+    fn jwt(&self, column: usize) -> Option<&str> {
+        JWT_COLUMNS
+            .iter()
+            .position(|(c, _, _)| *c == column)
+            .map(|i| self.jwts[i].as_str())
+    }
+
+    /// The browser and (when it sends one) CSRF token of a session column.
+    fn session(&self, column: usize) -> Option<(&Browser, Option<&str>)> {
+        match column {
+            1 => Some((&self.person.0, None)),
+            2 => Some((&self.person.0, Some(&self.person.1))),
+            6 => Some((&self.admin.0, Some(&self.admin.1))),
+            _ => None,
+        }
+    }
+}
+
+/// The subject whose "own" tokens a column's caller reaches.
+fn subject(column: usize) -> &'static str {
+    if (6..=8).contains(&column) {
+        "root"
+    } else {
+        "alice"
+    }
+}
+
+/// One cell's fresh tokens and pending requests.
+pub struct Cell {
+    mine: String,
+    svc: String,
+    revoked: String,
+    consent: String,
+    user_code: String,
+}
+
+impl Cell {
+    /// Fresh tokens for the cell: the caller's own, a service token, a
+    /// revoked service token, bob's; and a consent or device request when
+    /// the route needs one.
+    pub async fn prepare(app: &TestApp, _: &Callers, column: usize, path: &str) -> Cell {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let mine = id_of(&personal_token(app, subject(column), &format!("mine-{n}")).await);
+        let svc = id_of(&service_token(app, &format!("svc-{n}")).await);
+        let revoked = id_of(&service_token(app, &format!("old-{n}")).await);
+        app.revoke(&revoked, "setup").await;
+        personal_token(app, "bob", &format!("bobs-{n}")).await;
+        let mut cell = Cell {
+            mine,
+            svc,
+            revoked,
+            consent: String::new(),
+            user_code: String::new(),
+        };
+        if path == "{consent}" {
+            let client = crate::support::browser::cli_client(
+                app,
+                "patgate-cli",
+                crate::support::browser::LOOPBACK_REDIRECT,
+            );
+            let (url, _, _) = crate::support::browser::authorize_url(&client, &["read"]);
+            let res = app.http.get(url.as_str()).send().await.unwrap();
+            cell.consent = location(&res).path().to_string();
+        }
+        if path == "/device" {
+            let started: Value = app
+                .http
+                .post(app.url("/api/auth/v1/device_authorization"))
+                .form(&[("client_id", "patgate-cli"), ("scope", "read")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            cell.user_code = started["user_code"].as_str().unwrap().to_string();
+        }
+        cell
+    }
+
+    /// Calls `route` as the caller of `column`; the status.
+    pub async fn call(
+        &self,
+        app: &TestApp,
+        callers: &Callers,
+        column: usize,
+        route: &Route,
+    ) -> u16 {
+        let path = route
+            .path
+            .replace("{consent}", &self.consent)
+            .replace("{mine}", &self.mine)
+            .replace("{svc}", &self.svc)
+            .replace("{revoked}", &self.revoked);
+        let (http, csrf) = match callers.session(column) {
+            Some((browser, csrf)) => (&browser.http, csrf),
+            None => (&app.http, None),
+        };
+        let mut req = http.request(route.method.clone(), app.url(&path));
+        if let Some(jwt) = callers.jwt(column) {
+            req = req.bearer_auth(jwt);
+        }
+        req = match &route.body {
+            Body::None => req,
+            Body::Json(v) => {
+                let unique = uuid::Uuid::new_v4().simple().to_string();
+                let text = v.to_string().replace("{n}", &unique);
+                req.header("content-type", "application/json").body(text)
+            }
+            Body::Form(fields) => {
+                let mut form: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| match *v {
+                        "{user_code}" => (*k, self.user_code.as_str()),
+                        "{n}" => (*k, self.mine.as_str()),
+                        v => (*k, v),
+                    })
+                    .collect();
+                if let Some(csrf) = csrf {
+                    form.push(("csrf", csrf));
+                }
+                req.form(&form)
+            }
+        };
+        if let (Some(csrf), false) = (csrf, matches!(route.body, Body::Form(_))) {
+            req = req.header("x-csrf-token", csrf);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+}
