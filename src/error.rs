@@ -27,6 +27,12 @@ pub enum InternalError {
     /// The process is shutting down (the hashing permits are closed).
     #[error("shutting down")]
     ShuttingDown,
+    /// Random values kept colliding (a free user code after several tries).
+    #[error("no free {0} after several tries")]
+    Exhausted(&'static str),
+    /// A file the configuration names could not be read.
+    #[error("configured file: {0}")]
+    ConfiguredFile(String),
     /// A row this unit of work wrote could not be read back.
     #[error("{0} vanished inside its own transaction")]
     Vanished(&'static str),

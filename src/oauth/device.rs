@@ -125,7 +125,7 @@ pub fn start(
                 });
             }
         }
-        Err(InternalError::Vanished("a free user code after 5 tries").into())
+        Err(InternalError::Exhausted("user code").into())
     })
 }
 

@@ -170,7 +170,7 @@ fn client(
 ) -> Result<OidcClient, InternalError> {
     let secret = provider
         .secret()
-        .map_err(|e| InternalError::Blocking(format!("client_secret_file: {e}")))?;
+        .map_err(|e| InternalError::ConfiguredFile(format!("client_secret_file: {e}")))?;
     let mut c = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(discovery.authorization_endpoint.clone()))
         .set_token_uri(TokenUrl::from_url(discovery.token_endpoint.clone()))

@@ -4,7 +4,7 @@
 //! connection per request path: a pool of one serves every path.
 
 use crate::both_backends;
-use crate::support::browser::{authorize_url, cli_client, location, signed_in, LOOPBACK_REDIRECT};
+use crate::support::browser::{self, LOOPBACK_REDIRECT};
 use crate::support::{token_id, TestApp, TestDb};
 use diesel::connection::SimpleConnection;
 use patgate::store::{Backend, SessionStatus};
@@ -55,26 +55,9 @@ async fn api(app: &TestApp, method: reqwest::Method, path: &str, jwt: &str, body
 
 /// A code approved by alice for the CLI client, with its PKCE verifier.
 async fn approved_code(app: &TestApp) -> (String, String) {
-    let (browser, csrf) = signed_in(app, "alice", false).await;
-    let client = cli_client(app, "patgate-cli", LOOPBACK_REDIRECT);
-    let (url, _, verifier) = authorize_url(&client, &["read"]);
-    let consent = location(&browser.get(url.as_str()).await)
-        .path()
-        .to_string();
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("action", "approve"),
-        ("token_name", "laptop"),
-        ("expiry", "30"),
-        ("scope", "read"),
-    ];
-    let back = location(&browser.post(&consent, &form).await);
-    let code = back
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let (back, _, verifier) =
+        browser::approved_code(app, "alice", "patgate-cli", LOOPBACK_REDIRECT).await;
+    let code = browser::query_value(&back, "code").expect("a code");
     (code, verifier.secret().clone())
 }
 

@@ -6,7 +6,8 @@
 
 use crate::both_backends;
 use crate::support::browser::{
-    authorize_url, cli_client, location, signed_in, Browser, LOOPBACK_REDIRECT,
+    approved_code, authorize_url, cli_client, location, query_value, signed_in, Browser,
+    LOOPBACK_REDIRECT,
 };
 use crate::support::oidc::TestProvider;
 use crate::support::{assert_oauth_error, TestApp, TestDb};
@@ -191,25 +192,12 @@ async fn post(
 
 /// A PAT that `webapp` (client_secret_basic) obtained through consent.
 async fn webapp_pat(app: &TestApp) -> String {
-    let (browser, csrf) = signed_in(app, "alice", false).await;
-    let client = cli_client(app, "webapp", REDIRECT);
-    let (url, state, verifier) = authorize_url(&client, &["read"]);
-    let consent = location(&browser.get(url.as_str()).await)
-        .path()
-        .to_string();
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("action", "approve"),
-        ("token_name", "webapp"),
-        ("expiry", "30"),
-        ("scope", "read"),
-    ];
-    let back = location(&browser.post(&consent, &form).await);
-    let pairs: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
-    assert_eq!(&pairs["state"], state.secret());
+    let (back, state, verifier) = approved_code(app, "alice", "webapp", REDIRECT).await;
+    assert_eq!(query_value(&back, "state").as_ref(), Some(state.secret()));
+    let code = query_value(&back, "code").expect("a code");
     let grant = [
         ("grant_type", "authorization_code"),
-        ("code", pairs["code"].as_str()),
+        ("code", code.as_str()),
         ("redirect_uri", REDIRECT),
         ("code_verifier", verifier.secret().as_str()),
     ];

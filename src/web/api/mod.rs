@@ -46,12 +46,45 @@ pub(crate) async fn issue_answer(
     )
 }
 
-/// A token as JSON, never cached.
-pub(crate) fn token_answer(
-    svc: &Services,
-    record: &crate::store::models::TokenRecord,
-) -> HttpResponse {
-    no_store(&mut HttpResponse::Ok()).json(TokenView::new(record, svc.now()))
+/// `200` with token `id` as `lookup` lets `who` find it, never cached.
+pub(crate) async fn read_answer(
+    svc: &Arc<Services>,
+    who: Principal,
+    id: String,
+    lookup: Lookup,
+) -> Result<HttpResponse, ApiError> {
+    let record = run(svc, move |s| {
+        s.read(|tx| tokens::read(tx, &who, &id, lookup))
+    })
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok()).json(TokenView::new(&record, svc.now())))
+}
+
+/// Revokes token `id` as `lookup` lets `who` find it: `204`, or 409 if it
+/// was revoked already.
+pub(crate) async fn revoke_answer(
+    svc: &Arc<Services>,
+    who: Principal,
+    id: String,
+    lookup: Lookup,
+    reason: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    run(svc, move |s| {
+        s.write(|tx| tokens::revoke(tx, &who, &id, lookup, reason.as_deref()))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A JSON body that may be left out: `None` when it is blank (400 when it
+/// is not JSON).
+pub(crate) fn optional_json(body: &[u8]) -> Result<Option<serde_json::Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))
 }
 
 /// The query string as name → value (400 when it cannot be parsed).

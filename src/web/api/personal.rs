@@ -1,7 +1,9 @@
 //! `/api/access-tokens/personal`: the caller's own tokens as JSON. Another
 //! person's token id answers 404, as a missing one does.
 
-use super::{audit_answer, issue_answer, requested_expiry, token_answer};
+use super::{
+    audit_answer, issue_answer, optional_json, read_answer, requested_expiry, revoke_answer,
+};
 use crate::app::Services;
 use crate::oauth::clients::CLI_CLIENT_ID;
 use crate::tokens::format::TokenKind;
@@ -89,12 +91,7 @@ pub async fn get(
     path: web::Path<String>,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
-    let (svc, id) = (svc.into_inner(), path.into_inner());
-    let record = run(&svc, move |s| {
-        s.read(|tx| tokens::read(tx, &who, &id, Lookup::Own))
-    })
-    .await?;
-    Ok(token_answer(&svc, &record))
+    read_answer(&svc.into_inner(), who, path.into_inner(), Lookup::Own).await
 }
 
 /// `DELETE /api/access-tokens/personal/{id}`: revokes; 204, or 409 if revoked already.
@@ -103,12 +100,7 @@ pub async fn revoke(
     path: web::Path<String>,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
-    let (svc, id) = (svc.into_inner(), path.into_inner());
-    run(&svc, move |s| {
-        s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Own, None))
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_answer(&svc.into_inner(), who, path.into_inner(), Lookup::Own, None).await
 }
 
 /// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
@@ -120,17 +112,12 @@ pub async fn rotate(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let (svc, id) = (svc.into_inner(), path.into_inner());
-    let grace = if body.iter().all(u8::is_ascii_whitespace) {
-        0
-    } else {
-        let v: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-        match v.get("graceSeconds") {
-            None | Some(serde_json::Value::Null) => 0,
-            Some(g) => g
-                .as_i64()
-                .ok_or_else(|| ApiError::Invalid("graceSeconds must be a whole number".into()))?,
-        }
+    let body = optional_json(&body)?;
+    let grace = match body.as_ref().and_then(|v| v.get("graceSeconds")) {
+        None | Some(serde_json::Value::Null) => 0,
+        Some(g) => g
+            .as_i64()
+            .ok_or_else(|| ApiError::Invalid("graceSeconds must be a whole number".into()))?,
     };
     let rotated = run(&svc, move |s| {
         tokens::rotate(s, &who, &id, Lookup::Own, grace)

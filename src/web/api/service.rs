@@ -1,7 +1,10 @@
 //! `/api/access-tokens/service` (service tokens), the scope catalogue, and
 //! `/api/access-tokens/users/{subject}/revoke-all` (offboarding).
 
-use super::{audit_answer, issue_answer, page_limit, query_map, requested_expiry, token_answer};
+use super::{
+    audit_answer, issue_answer, optional_json, page_limit, query_map, read_answer,
+    requested_expiry, revoke_answer,
+};
 use crate::app::Services;
 use crate::store::token_queries::TokenFilter;
 use crate::tokens::admin;
@@ -96,12 +99,7 @@ pub async fn get(
     path: web::Path<String>,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
-    let (svc, id) = (svc.into_inner(), path.into_inner());
-    let record = run(&svc, move |s| {
-        s.read(|tx| tokens::read(tx, &who, &id, Lookup::Service))
-    })
-    .await?;
-    Ok(token_answer(&svc, &record))
+    read_answer(&svc.into_inner(), who, path.into_inner(), Lookup::Service).await
 }
 
 /// `DELETE /api/access-tokens/service/{id}` with optional `{"reason"}` → 204 (409 if revoked).
@@ -111,21 +109,12 @@ pub async fn revoke(
     body: web::Bytes,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
+    let reason = optional_json(&body)?
+        .as_ref()
+        .and_then(|v| v.get("reason")?.as_str().map(str::to_string))
+        .map(|r| r.chars().take(500).collect::<String>());
     let (svc, id) = (svc.into_inner(), path.into_inner());
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let v: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-        v.get("reason")
-            .and_then(|r| r.as_str())
-            .map(|r| r.chars().take(500).collect::<String>())
-    };
-    run(&svc, move |s| {
-        s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Service, reason.as_deref()))
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_answer(&svc, who, id, Lookup::Service, reason).await
 }
 
 /// `POST /api/access-tokens/service/{id}/restore` → `{token}` (409 if not revoked or its name is taken).

@@ -224,15 +224,15 @@ pub async fn confirm_revoke_all(
         ));
     }
     let page = ConfirmPage {
-        nav: user.nav(),
-        title: format!("Revoke every token of {subject}?"),
-        text: "Every personal access token of this user is revoked at once, and every access token minted from them stops working. Use this when someone leaves or an account is compromised.".into(),
-        action: "/admin/users/revoke-all".into(),
-        button: "Revoke all tokens".into(),
-        ask_reason: false,
-        grace_choices: vec![],
-        hidden: vec![("user".into(), subject)],
-        back: LIST.into(),
+        hidden: vec![("user".into(), subject.clone())],
+        ..ConfirmPage::new(
+            user.nav(),
+            format!("Revoke every token of {subject}?"),
+            "Every personal access token of this user is revoked at once, and every access token minted from them stops working. Use this when someone leaves or an account is compromised.",
+            "/admin/users/revoke-all".into(),
+            "Revoke all tokens",
+            LIST,
+        )
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -93,15 +93,15 @@ pub async fn confirm_disable(
         " Their tokens stay as they are; revoke them separately if needed."
     };
     let page = ConfirmPage {
-        nav: user.nav(),
-        title: format!("Disable {subject}?"),
-        text: format!("They can no longer sign in and their browser sessions end.{tokens}"),
-        action: page_url(&svc, "/admin/users/disable", &[]),
-        button: "Disable user".into(),
-        ask_reason: false,
-        grace_choices: vec![],
-        hidden: vec![("user".into(), subject)],
-        back: USERS.into(),
+        hidden: vec![("user".into(), subject.clone())],
+        ..ConfirmPage::new(
+            user.nav(),
+            format!("Disable {subject}?"),
+            &format!("They can no longer sign in and their browser sessions end.{tokens}"),
+            page_url(&svc, "/admin/users/disable", &[]),
+            "Disable user",
+            USERS,
+        )
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -167,18 +167,14 @@ pub async fn confirm_revoke(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, PageError> {
     let record = own_token(&svc, &user, path.into_inner()).await?;
-    let page = ConfirmPage {
-        nav: user.nav(),
-        title: format!("Revoke “{}”?", record.name),
-        text: "Anything that uses this token will stop working at once. This cannot be undone."
-            .into(),
-        action: page_url(&svc, &format!("{LIST}/{}/revoke", record.id), &[]),
-        button: "Revoke token".into(),
-        ask_reason: false,
-        grace_choices: vec![],
-        hidden: vec![],
-        back: LIST.into(),
-    };
+    let page = ConfirmPage::new(
+        user.nav(),
+        format!("Revoke “{}”?", record.name),
+        "Anything that uses this token will stop working at once. This cannot be undone.",
+        page_url(&svc, &format!("{LIST}/{}/revoke", record.id), &[]),
+        "Revoke token",
+        LIST,
+    );
     Ok(html(StatusCode::OK, &page))
 }
 
@@ -211,18 +207,18 @@ pub async fn confirm_regenerate(
 ) -> Result<HttpResponse, PageError> {
     let record = own_token(&svc, &user, path.into_inner()).await?;
     let page = ConfirmPage {
-        nav: user.nav(),
-        title: format!("Regenerate “{}”?", record.name),
-        text: "A new secret is issued for the same token (same id, name, scopes and expiry). Update everything that uses it.".into(),
-        action: page_url(&svc, &format!("{LIST}/{}/regenerate", record.id), &[]),
-        button: "Regenerate token".into(),
-        ask_reason: false,
         grace_choices: GRACE_CHOICES
             .iter()
             .map(|(s, l)| (s.to_string(), l.to_string()))
             .collect(),
-        hidden: vec![],
-        back: LIST.into(),
+        ..ConfirmPage::new(
+            user.nav(),
+            format!("Regenerate “{}”?", record.name),
+            "A new secret is issued for the same token (same id, name, scopes and expiry). Update everything that uses it.",
+            page_url(&svc, &format!("{LIST}/{}/regenerate", record.id), &[]),
+            "Regenerate token",
+            LIST,
+        )
     };
     Ok(html(StatusCode::OK, &page))
 }

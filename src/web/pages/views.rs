@@ -179,6 +179,31 @@ pub struct ConfirmPage {
     pub back: String,
 }
 
+impl ConfirmPage {
+    /// A confirmation titled `title` saying `text`, whose `button` posts to
+    /// `action`, with a way `back`; no reason, grace choices or hidden fields.
+    pub fn new(
+        nav: Nav,
+        title: String,
+        text: &str,
+        action: String,
+        button: &str,
+        back: &str,
+    ) -> Self {
+        ConfirmPage {
+            nav,
+            title,
+            text: text.into(),
+            action,
+            button: button.into(),
+            ask_reason: false,
+            grace_choices: vec![],
+            hidden: vec![],
+            back: back.into(),
+        }
+    }
+}
+
 /// `/admin/access-tokens`.
 #[derive(Template)]
 #[template(path = "admin_tokens.html")]

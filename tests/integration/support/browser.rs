@@ -148,3 +148,36 @@ pub fn authorize_url(
     let (url, state) = request.url();
     (url, state, verifier)
 }
+
+/// A code that `user` (signed in now, an account made for it) approved on
+/// the consent screen for `client_id`, with `scope` `read`: the redirect
+/// back to `redirect`, the request's `state` and its PKCE verifier.
+pub async fn approved_code(
+    app: &TestApp,
+    user: &str,
+    client_id: &str,
+    redirect: &str,
+) -> (url::Url, CsrfToken, PkceCodeVerifier) {
+    let (browser, csrf) = signed_in(app, user, false).await;
+    let client = cli_client(app, client_id, redirect);
+    let (url, state, verifier) = authorize_url(&client, &["read"]);
+    let consent = location(&browser.get(url.as_str()).await)
+        .path()
+        .to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("token_name", client_id),
+        ("expiry", "30"),
+        ("scope", "read"),
+    ];
+    let back = location(&browser.post(&consent, &form).await);
+    (back, state, verifier)
+}
+
+/// The value of `name` in `url`'s query.
+pub fn query_value(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
