@@ -124,6 +124,13 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
         .await
         .trim()
         .to_string();
+    let asked = url::Url::parse(&url).unwrap();
+    let scope = asked.query_pairs().find(|(k, _)| k == "scope").unwrap().1;
+    assert_eq!(
+        scope,
+        "read patgate:tokens:read patgate:tokens:write patgate:tokens:revoke",
+        "what --scope names, and what the token commands need"
+    );
     let (browser, _) = signed_in(&app, "alice", false).await;
     let consent = location(&browser.get(&url).await);
     let back = location(&approve_consent(&browser, &consent, "laptop").await);

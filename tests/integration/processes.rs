@@ -123,6 +123,12 @@ async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
         "12h is within 7 days"
     );
     assert_eq!(deploy["scopes"], serde_json::json!(["deploy"]));
+    let nightly = list.iter().find(|t| t["name"] == "nightly").unwrap();
+    assert_eq!(
+        (nightly["admin"].as_bool(), &nightly["scopes"]),
+        (Some(true), &serde_json::json!(["patgate:admin"])),
+        "--admin sets the admin flag and the patgate:admin scope"
+    );
     let id = deploy["id"].as_str().unwrap();
     assert!(svc.contains(id));
     assert!(list
