@@ -127,8 +127,7 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
     let asked = url::Url::parse(&url).unwrap();
     let scope = asked.query_pairs().find(|(k, _)| k == "scope").unwrap().1;
     assert_eq!(
-        scope,
-        "read patgate:tokens:read patgate:tokens:write patgate:tokens:revoke",
+        scope, "read patgate:tokens:read patgate:tokens:write patgate:tokens:revoke",
         "what --scope names, and what the token commands need"
     );
     let (browser, _) = signed_in(&app, "alice", false).await;
