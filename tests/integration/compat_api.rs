@@ -20,7 +20,7 @@ both_backends!(
     updates_revocations_and_restores,
 );
 
-async fn admin_pat(app: &TestApp) -> String {
+pub(crate) async fn admin_pat(app: &TestApp) -> String {
     app.issue_request(IssueRequest {
         is_admin: true,
         ..IssueRequest::new(TokenKind::Service, "ops", "access-tokens-admin", vec![])
@@ -28,7 +28,7 @@ async fn admin_pat(app: &TestApp) -> String {
     .await
 }
 
-async fn jwt(app: &TestApp, pat: &str) -> String {
+pub(crate) async fn jwt(app: &TestApp, pat: &str) -> String {
     let res = app
         .http
         .post(app.url("/auth/token"))

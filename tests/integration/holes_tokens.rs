@@ -167,25 +167,8 @@ async fn an_admins_read_only_token_is_not_an_admin(db: TestDb) {
 
 /// A JWT of the `@access-tokens` admin token `ops` (`isAdmin`), from `POST /auth/token`.
 pub(crate) async fn compat_admin_jwt(app: &TestApp) -> String {
-    use patgate::tokens::{format::TokenKind, IssueRequest};
-    let pat = app
-        .issue_request(IssueRequest {
-            is_admin: true,
-            ..IssueRequest::new(TokenKind::Service, "ops", "access-tokens-admin", vec![])
-        })
-        .await;
-    let res = app
-        .http
-        .post(app.url("/auth/token"))
-        .form(&[("client_secret", pat.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    use crate::compat_api::{admin_pat, jwt};
+    jwt(app, &admin_pat(app).await).await
 }
 
 async fn compat_updates_keep_the_lifetime_rules(db: TestDb) {
