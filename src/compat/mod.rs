@@ -112,19 +112,12 @@ pub fn caller(
     jwt: &str,
     origin: Origin,
 ) -> Result<Option<Principal>, InternalError> {
-    if let Some(v) = access_token::verify(tx, jwt)? {
-        let via = Via::AccessToken {
-            token_id: v.token.id.clone(),
-            client_id: v.token.client_id.clone(),
-        };
-        let scopes = v.scopes();
-        return Ok(Some(principal::for_token(
-            tx, &v.token, via, scopes, origin,
-        )?));
-    }
-    let Some((payload, _)) = access_token::verify_signature(tx, jwt)? else {
+    let Some((payload, header)) = access_token::verify_signature(tx, jwt)? else {
         return Ok(None);
     };
+    if let Some(v) = access_token::accept(tx, &payload, &header)? {
+        return Ok(Some(access_token::principal_of(tx, &v, origin)?));
+    }
     let now = std::time::SystemTime::from(tx.now());
     let fresh = payload.issuer() == Some(tx.config().issuer_id().as_str())
         && payload.expires_at().is_some_and(|exp| exp > now);

@@ -1,9 +1,11 @@
 //! Access tokens: JWTs per RFC 9068, signed with the active key, and their
 //! verification when patgate's own APIs receive them as Bearer tokens.
 
+use crate::accounts;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
 use crate::keys::{ActiveKey, KeyRing};
+use crate::policy::{Origin, Principal, Via};
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
@@ -132,6 +134,16 @@ pub fn verify(tx: &mut Tx<'_>, jwt: &str) -> Result<Option<VerifiedAccessToken>,
     let Some((payload, header)) = verify_signature(tx, jwt)? else {
         return Ok(None);
     };
+    accept(tx, &payload, &header)
+}
+
+/// [`verify`]'s checks after the signature, on a JWT [`verify_signature`]
+/// has verified already.
+pub fn accept(
+    tx: &mut Tx<'_>,
+    payload: &josekit::jwt::JwtPayload,
+    header: &josekit::jws::JwsHeader,
+) -> Result<Option<VerifiedAccessToken>, InternalError> {
     let config = tx.config();
     let now = std::time::SystemTime::from(tx.now());
     let valid = header.token_type() == Some(JWT_TYPE)
@@ -157,6 +169,34 @@ pub fn verify(tx: &mut Tx<'_>, jwt: &str) -> Result<Option<VerifiedAccessToken>,
         claims: payload.claims_set().clone(),
         token,
     }))
+}
+
+/// The principal acting with the patgate access token `jwt` (see
+/// [`verify`]): its PAT's owner, narrowed to what the JWT's scopes grant.
+/// `None` when the JWT is not a valid one.
+pub fn principal(
+    tx: &mut Tx<'_>,
+    jwt: &str,
+    origin: Origin,
+) -> Result<Option<Principal>, InternalError> {
+    match verify(tx, jwt)? {
+        Some(v) => Ok(Some(principal_of(tx, &v, origin)?)),
+        None => Ok(None),
+    }
+}
+
+/// The principal acting with the verified access token `v`.
+pub fn principal_of(
+    tx: &mut Tx<'_>,
+    v: &VerifiedAccessToken,
+    origin: Origin,
+) -> Result<Principal, crate::store::StoreError> {
+    let via = Via::AccessToken {
+        token_id: v.token.id.clone(),
+        client_id: v.token.client_id.clone(),
+    };
+    let scopes = v.scopes();
+    accounts::principal::for_token(tx, &v.token, via, scopes, origin)
 }
 
 /// The payload and header of a JWT signed by one of patgate's published

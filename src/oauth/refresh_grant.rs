@@ -101,16 +101,15 @@ pub struct ClientProof {
 }
 
 /// What an exchange asks for besides the PAT.
-#[derive(Clone, Copy)]
-pub struct ExchangeRequest<'a> {
+pub struct ExchangeRequest {
     /// The requested `scope`; `None` asks for every granted scope.
-    pub scope: Option<&'a str>,
+    pub scope: Option<String>,
     /// The client address.
     pub ip: Option<IpAddr>,
     /// The client credentials presented.
-    pub client: &'a ClientProof,
+    pub client: ClientProof,
     /// Which JWT to mint.
-    pub minter: &'a dyn Minter,
+    pub minter: &'static dyn Minter,
 }
 
 /// An exchange that still needs a full verification (of the PAT's secret,
@@ -176,7 +175,7 @@ pub(crate) fn accepted_hashes(
 pub fn begin(
     svc: &Services,
     presented: PresentedToken,
-    req: ExchangeRequest<'_>,
+    req: &ExchangeRequest,
 ) -> Result<ExchangeStep, InternalError> {
     let now = svc.now();
     let mut conn = svc.conn()?;
@@ -207,7 +206,7 @@ pub fn begin(
     if !cached {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
     }
-    match client_check(svc, &mut conn, &pending.record, req.client, false)? {
+    match client_check(svc, &mut conn, &pending.record, &req.client, false)? {
         ClientCheck::Passed => {}
         ClientCheck::Refused(d) => return refused(d),
         ClientCheck::NeedsHashing => return Ok(ExchangeStep::NeedsVerification(Box::new(pending))),
@@ -226,7 +225,7 @@ pub fn begin(
 pub fn verify(
     svc: &Services,
     pending: PendingExchange,
-    req: ExchangeRequest<'_>,
+    req: &ExchangeRequest,
 ) -> Result<ExchangeResult, InternalError> {
     let (now, record) = (svc.now(), &pending.record);
     if !pending.secret_proven {
@@ -240,7 +239,7 @@ pub fn verify(
         svc.verified.insert(&record.id, matched, secret);
     }
     let mut conn = svc.conn()?;
-    match client_check(svc, &mut conn, record, req.client, true)? {
+    match client_check(svc, &mut conn, record, &req.client, true)? {
         ClientCheck::Passed => finish(svc, &mut conn, record, req),
         ClientCheck::Refused(d) => Ok(ExchangeResult::Denied(d)),
         ClientCheck::NeedsHashing => Ok(ExchangeResult::Denied(Denial::ClientNotAuthenticated)),
@@ -294,9 +293,9 @@ fn finish(
     svc: &Services,
     conn: &mut DbConnection,
     record: &TokenRecord,
-    req: ExchangeRequest<'_>,
+    req: &ExchangeRequest,
 ) -> Result<ExchangeResult, InternalError> {
-    let scopes = match narrow(&record.scopes, req.scope) {
+    let scopes = match narrow(&record.scopes, req.scope.as_deref()) {
         Ok(scopes) => scopes,
         Err(denial) => return Ok(ExchangeResult::Denied(denial)),
     };

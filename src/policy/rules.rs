@@ -55,7 +55,7 @@ pub enum ScopeSet {
 }
 
 /// A required, printable text of at most `max` characters once trimmed.
-pub fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), Violation> {
+fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), Violation> {
     let v = value.trim();
     if v.is_empty() {
         return Err(violation(field, format!("{field} must not be empty")));
@@ -131,15 +131,7 @@ pub fn expiry(
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, Violation> {
     let at = match lifetime {
-        RequestedLifetime::Never => {
-            return match config.token_max_ttl {
-                MaxTokenLifetime::Unlimited => Ok(None),
-                MaxTokenLifetime::Limited(_) => Err(violation(
-                    "expires",
-                    "tokens without expiry are not allowed by policy",
-                )),
-            }
-        }
+        RequestedLifetime::Never => return never_allowed(config, "expires").map(|()| None),
         RequestedLifetime::Default => now + config.token_default_ttl.duration(),
         RequestedLifetime::For(ttl) => {
             if ttl.seconds() <= 0 {
@@ -153,18 +145,40 @@ pub fn expiry(
     if at <= now {
         return Err(violation("expires", "the expiry must be in the future"));
     }
-    if let MaxTokenLifetime::Limited(max) = config.token_max_ttl {
-        if (at - now).num_seconds() > max.seconds() {
-            return Err(violation(
-                "expires",
+    within_max(config, at, now, "expires")?;
+    Ok(Some(at))
+}
+
+/// No expiry: only where `token_max_ttl = "never"`.
+fn never_allowed(config: &Config, field: &'static str) -> Result<(), Violation> {
+    match config.token_max_ttl {
+        MaxTokenLifetime::Unlimited => Ok(()),
+        MaxTokenLifetime::Limited(_) => Err(violation(
+            field,
+            "tokens without expiry are not allowed by policy",
+        )),
+    }
+}
+
+/// An expiry at most `token_max_ttl` after `now`.
+fn within_max(
+    config: &Config,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    field: &'static str,
+) -> Result<(), Violation> {
+    match config.token_max_ttl {
+        MaxTokenLifetime::Limited(max) if (at - now).num_seconds() > max.seconds() => {
+            Err(violation(
+                field,
                 format!(
                     "the lifetime exceeds the maximum of {} days",
                     max.seconds() / 86_400
                 ),
-            ));
+            ))
         }
+        _ => Ok(()),
     }
-    Ok(Some(at))
 }
 
 /// A changed expiry of an existing token (`None`: no expiry): at most
@@ -175,22 +189,9 @@ pub fn expiry_change(
     at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), Violation> {
-    match (at, config.token_max_ttl) {
-        (_, MaxTokenLifetime::Unlimited) => Ok(()),
-        (None, MaxTokenLifetime::Limited(_)) => Err(violation(
-            "expiresAt",
-            "tokens without expiry are not allowed by policy",
-        )),
-        (Some(at), MaxTokenLifetime::Limited(max)) if (at - now).num_seconds() > max.seconds() => {
-            Err(violation(
-                "expiresAt",
-                format!(
-                    "the lifetime exceeds the maximum of {} days",
-                    max.seconds() / 86_400
-                ),
-            ))
-        }
-        _ => Ok(()),
+    match at {
+        None => never_allowed(config, "expiresAt"),
+        Some(at) => within_max(config, at, now, "expiresAt"),
     }
 }
 

@@ -113,13 +113,6 @@ pub struct PreparedToken {
     cidrs: Vec<String>,
 }
 
-impl PreparedToken {
-    /// The public id the token will have.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
-
 fn invalid(field: &'static str, message: impl Into<String>) -> OpError {
     OpError::Invalid(Violation {
         field,

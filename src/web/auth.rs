@@ -22,7 +22,7 @@ use crate::app::Services;
 use crate::config::Permission;
 use crate::error::InternalError;
 use crate::oauth::access_token;
-use crate::policy::{Principal, Via};
+use crate::policy::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
@@ -32,7 +32,7 @@ use std::sync::Arc;
 /// The header a browser session must send with every change (CSRF).
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-fn services(req: &HttpRequest) -> Arc<Services> {
+pub(crate) fn services(req: &HttpRequest) -> Arc<Services> {
     req.app_data::<web::Data<Services>>()
         .expect("the app registers its services")
         .clone()
@@ -74,20 +74,8 @@ async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let from = origin(req, &svc);
     if let Some(token) = bearer(req) {
         let token = token?;
-        let found = blocking(move || {
-            svc.read(|tx| {
-                let Some(v) = access_token::verify(tx, &token)? else {
-                    return Ok::<_, InternalError>(None);
-                };
-                let via = Via::AccessToken {
-                    token_id: v.token.id.clone(),
-                    client_id: v.token.client_id.clone(),
-                };
-                let scopes = v.scopes();
-                Ok(Some(principal::for_token(tx, &v.token, via, scopes, from)?))
-            })
-        })
-        .await?;
+        let found = blocking(move || svc.read(|tx| access_token::principal(tx, &token, from)));
+        let found = found.await?;
         return found.ok_or(ApiError::Unauthorized);
     }
     let user = current_user(req, &svc)

@@ -14,7 +14,8 @@ both_backends!(
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-async fn start(app: &TestApp) -> Value {
+/// Starts a device authorization for the CLI client (scope `read`).
+pub(crate) async fn start(app: &TestApp) -> Value {
     let res = app
         .http
         .post(app.url("/api/auth/v1/device_authorization"))

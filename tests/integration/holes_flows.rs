@@ -75,16 +75,7 @@ async fn consent_and_the_device_page_need_the_write_permission(db: TestDb) {
     );
 
     // The device flow: the page, typing the code, and the consent screen.
-    let started: Value = app
-        .http
-        .post(app.url("/api/auth/v1/device_authorization"))
-        .form(&[("client_id", "patgate-cli"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = crate::device_grant::start(&app).await;
     let user_code = started["user_code"].as_str().unwrap();
     assert_eq!(browser.get("/device").await.status(), 403);
     let typed = [("csrf", csrf.as_str()), ("user_code", user_code)];

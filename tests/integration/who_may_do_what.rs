@@ -3,9 +3,7 @@
 //! "Who may do what" shows it as [`render`] prints it.
 
 use crate::both_backends;
-use crate::holes_tokens::compat_admin_jwt;
-use crate::support::browser::{signed_in, Browser};
-use crate::support::{token_id, TestApp, TestDb};
+use crate::support::{TestApp, TestDb};
 use patgate::tokens::format::TokenKind;
 use patgate::tokens::{IssueRequest, RequestedLifetime};
 use reqwest::Method;
@@ -293,11 +291,6 @@ fn the_readme_shows_this_table() {
     );
 }
 
-/// What the table's fixtures need from a raw token.
-pub(crate) fn id_of(raw: &str) -> String {
-    token_id(raw)
-}
-
 /// A service token owned by `ci`.
 pub(crate) async fn service_token(app: &TestApp, name: &str) -> String {
     let request = IssueRequest::new(TokenKind::Service, "ci", name, vec!["read".into()]);
@@ -308,14 +301,4 @@ pub(crate) async fn service_token(app: &TestApp, name: &str) -> String {
 pub(crate) async fn personal_token(app: &TestApp, owner: &str, name: &str) -> String {
     app.issue(owner, name, &["read"], RequestedLifetime::Default)
         .await
-}
-
-/// A signed-in browser of `user` and its CSRF token.
-pub(crate) async fn session(app: &TestApp, user: &str, admin: bool) -> (Browser, String) {
-    signed_in(app, user, admin).await
-}
-
-/// The compatible API's admin JWT.
-pub(crate) async fn compat_jwt(app: &TestApp) -> String {
-    compat_admin_jwt(app).await
 }

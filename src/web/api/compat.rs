@@ -10,7 +10,7 @@ use crate::compat::admin::{self, CompatPatch, NewCompatToken};
 use crate::error::OpError;
 use crate::policy::Principal;
 use crate::store::compat::CompatFilter;
-use crate::web::auth::bearer;
+use crate::web::auth::{bearer, services};
 use crate::web::errors::{no_store, ApiError};
 use crate::web::request::origin;
 use crate::web::{blocking, run};
@@ -34,11 +34,7 @@ impl FromRequest for CompatAdmin {
         let req = req.clone();
         Box::pin(async move {
             let jwt = bearer(&req).ok_or(ApiError::Unauthorized)??;
-            let svc = req
-                .app_data::<web::Data<Services>>()
-                .expect("the app registers its services")
-                .clone()
-                .into_inner();
+            let svc = services(&req);
             let (from, s) = (origin(&req, &svc), svc.clone());
             let who = blocking(move || s.read(|tx| crate::compat::caller(tx, &jwt, from)))
                 .await?

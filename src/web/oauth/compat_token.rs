@@ -65,7 +65,7 @@ pub async fn token(
     let exchange = Exchange {
         raw: &pat,
         scope: None,
-        proof: &ClientProof::default(),
+        proof: ClientProof::default(),
         minter: &CompatMinter,
     };
     let response = match exchange.run(&req, &svc.into_inner(), &state).await {

@@ -1,13 +1,11 @@
 //! `POST /api/auth/v1/device_authorization` (RFC 8628 §3.1–3.2): a device
 //! gets its codes.
 
-use super::token::{basic_credentials, read_body};
+use super::token::{basic_credentials, read_params};
 use crate::app::Services;
 use crate::oauth::device;
-use crate::oauth::token_request::TokenParams;
 use crate::web::errors::{no_store, OAuthEndpointError};
 use crate::web::{hashing_permit, run};
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// `POST /api/auth/v1/device_authorization`.
@@ -17,12 +15,7 @@ pub async fn start(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
-    let body = read_body(&req, payload).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let params = TokenParams::parse(content_type, &body)?;
+    let params = read_params(&req, payload).await?;
     let creds = basic_credentials(&req)?;
     // Client authentication may run argon2: bounded like every verification.
     let _permit = hashing_permit(&svc).await?;

@@ -1,28 +1,14 @@
 //! `POST /api/auth/v1/revoke` (RFC 7009) and `POST /api/auth/v1/introspect`
 //! (RFC 7662).
 
-use super::token::{basic_credentials, read_body};
+use super::token::{basic_credentials, read_params};
 use crate::app::Services;
 use crate::oauth::clients;
-use crate::oauth::token_request::TokenParams;
 use crate::oauth::{introspection, revocation, OAuthError, OAuthErrorCode};
 use crate::web::errors::{no_store, OAuthEndpointError};
 use crate::web::request::origin;
 use crate::web::{hashing_permit, run};
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-
-async fn params(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<TokenParams, OAuthEndpointError> {
-    let body = read_body(req, payload).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    Ok(TokenParams::parse(content_type, &body)?)
-}
 
 /// Revocation: the holder of a PAT revokes it. Always 200 once the request
 /// is well-formed, also for an unknown or invalid token (RFC 7009 §2.2); a
@@ -34,7 +20,7 @@ pub async fn revoke(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
-    let params = params(&req, payload).await?;
+    let params = read_params(&req, payload).await?;
     let raw = params.require("token")?.to_string();
     let creds = basic_credentials(&req)?;
     let from = origin(&req, &svc);
@@ -54,7 +40,7 @@ pub async fn introspect(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
-    let params = params(&req, payload).await?;
+    let params = read_params(&req, payload).await?;
     let raw = params.require("token")?.to_string();
     let creds = basic_credentials(&req)?;
     let _permit = hashing_permit(&svc).await?;

@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 
 /// Reads at most `MAX_BODY_BYTES` of the body.
-pub(crate) async fn read_body(
+async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<Vec<u8>, OAuthEndpointError> {
@@ -48,6 +48,20 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
+/// The form (or JSON) parameters of an OAuth endpoint's body, at most
+/// `MAX_BODY_BYTES` of it (RFC 6749 §3.2).
+pub(crate) async fn read_params(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<TokenParams, OAuthEndpointError> {
+    let body = read_body(req, payload).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    Ok(TokenParams::parse(content_type, &body)?)
+}
+
 /// The token endpoint: dispatches on `grant_type`.
 pub async fn token(
     req: HttpRequest,
@@ -55,12 +69,7 @@ pub async fn token(
     svc: web::Data<Services>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
-    let body = read_body(&req, payload).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let params = TokenParams::parse(content_type, &body)?;
+    let params = read_params(&req, payload).await?;
     let (svc, state) = (svc.into_inner(), state.into_inner());
     match params.require("grant_type")? {
         "refresh_token" => {
@@ -69,7 +78,7 @@ pub async fn token(
             let exchange = Exchange {
                 raw,
                 scope: params.get("scope"),
-                proof: &proof,
+                proof,
                 minter: &Rfc9068,
             };
             let response = exchange.run(&req, &svc, &state).await?;
@@ -198,7 +207,7 @@ async fn token_exchange(
     let exchange = Exchange {
         raw,
         scope: params.get("scope"),
-        proof: &proof,
+        proof,
         minter: &Rfc9068,
     };
     let response = exchange.run(req, svc, state).await?;
@@ -215,7 +224,7 @@ pub(crate) struct Exchange<'a> {
     /// The requested `scope`.
     pub scope: Option<&'a str>,
     /// The client credentials presented.
-    pub proof: &'a ClientProof,
+    pub proof: ClientProof,
     /// Which JWT to mint.
     pub minter: &'static dyn Minter,
 }
@@ -223,7 +232,7 @@ pub(crate) struct Exchange<'a> {
 impl Exchange<'_> {
     /// Runs the exchange and counts it (or its refusal) for the audit log.
     pub async fn run(
-        &self,
+        self,
         req: &HttpRequest,
         svc: &Arc<Services>,
         state: &WebState,
@@ -234,38 +243,19 @@ impl Exchange<'_> {
         };
         let token_id = presented.id.clone();
         let ip = client_ip(req, &svc.config.trusted_proxies);
-        let (scope, proof, minter) = (
-            self.scope.map(str::to_string),
-            self.proof.clone(),
-            self.minter,
-        );
-        let step = run(svc, {
-            let (scope, proof) = (scope.clone(), proof.clone());
-            move |s| {
-                let req = ExchangeRequest {
-                    scope: scope.as_deref(),
-                    ip,
-                    client: &proof,
-                    minter,
-                };
-                refresh_grant::begin(s, presented, req)
-            }
-        })
-        .await?;
+        let request = Arc::new(ExchangeRequest {
+            scope: self.scope.map(str::to_string),
+            ip,
+            client: self.proof,
+            minter: self.minter,
+        });
+        let first = request.clone();
+        let step = run(svc, move |s| refresh_grant::begin(s, presented, &first)).await?;
         let result = match step {
             ExchangeStep::Done(result) => result,
             ExchangeStep::NeedsVerification(pending) => {
                 let _permit = hashing_permit(svc).await?;
-                run(svc, move |s| {
-                    let req = ExchangeRequest {
-                        scope: scope.as_deref(),
-                        ip,
-                        client: &proof,
-                        minter,
-                    };
-                    refresh_grant::verify(s, *pending, req)
-                })
-                .await?
+                run(svc, move |s| refresh_grant::verify(s, *pending, &request)).await?
             }
         };
         let user_agent = req

@@ -1,10 +1,12 @@
 //! The callers of the table, and a fresh set of tokens for each cell, so no
 //! cell depends on another's change.
 
-use super::{compat_jwt, id_of, personal_token, service_token, session, Body, Route};
+use super::{personal_token, service_token, Body, Route};
+use crate::holes_tokens::compat_admin_jwt;
+use crate::support::browser::signed_in;
 use crate::support::browser::{location, Browser};
+use crate::support::token_id;
 use crate::support::TestApp;
-use serde_json::Value;
 
 /// Every caller's credentials, made once.
 pub struct Callers {
@@ -36,13 +38,13 @@ impl Callers {
     /// alice (a person), root (an administrator), bob (a user to offboard),
     /// their tokens' JWTs, and an `@access-tokens` admin's.
     pub async fn new(app: &TestApp) -> Callers {
-        let person = session(app, "alice", false).await;
-        let admin = session(app, "root", true).await;
+        let person = signed_in(app, "alice", false).await;
+        let admin = signed_in(app, "root", true).await;
         app.add_user("bob", "correct horse battery", false).await;
         let mut jwts: [String; 6] = Default::default();
         for (i, (_, owner, scopes)) in JWT_COLUMNS.iter().enumerate() {
             jwts[i] = if owner.is_empty() {
-                compat_jwt(app).await
+                compat_admin_jwt(app).await
             } else {
                 let name = format!("caller-{i}");
                 let pat = app
@@ -105,9 +107,9 @@ impl Cell {
     /// the route needs one.
     pub async fn prepare(app: &TestApp, _: &Callers, column: usize, path: &str) -> Cell {
         let n = uuid::Uuid::new_v4().simple().to_string();
-        let mine = id_of(&personal_token(app, subject(column), &format!("mine-{n}")).await);
-        let svc = id_of(&service_token(app, &format!("svc-{n}")).await);
-        let revoked = id_of(&service_token(app, &format!("old-{n}")).await);
+        let mine = token_id(&personal_token(app, subject(column), &format!("mine-{n}")).await);
+        let svc = token_id(&service_token(app, &format!("svc-{n}")).await);
+        let revoked = token_id(&service_token(app, &format!("old-{n}")).await);
         app.revoke(&revoked, "setup").await;
         personal_token(app, "bob", &format!("bobs-{n}")).await;
         let mut cell = Cell {
@@ -128,16 +130,7 @@ impl Cell {
             cell.consent = location(&res).path().to_string();
         }
         if path == "/device" {
-            let started: Value = app
-                .http
-                .post(app.url("/api/auth/v1/device_authorization"))
-                .form(&[("client_id", "patgate-cli"), ("scope", "read")])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let started = crate::device_grant::start(app).await;
             cell.user_code = started["user_code"].as_str().unwrap().to_string();
         }
         cell
