@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::InternalError;
 use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::secret::hashing::SecretHasher;
+use crate::secret::lanes::HashingLanes;
 use crate::secret::verified_cache::VerifiedSecretCache;
 use crate::store::{Db, DbConnection, PooledConnection, StoreError};
 use chrono::{DateTime, Utc};
@@ -34,8 +35,10 @@ pub struct Services {
     pub verified: VerifiedSecretCache,
     /// Signing keys.
     pub keys: KeyRing,
-    /// Bounds how many secret verifications run at once.
-    pub hashing_permits: tokio::sync::Semaphore,
+    /// Turns for secret hashing, one bounded queue per kind of work.
+    pub lanes: HashingLanes,
+    /// This process's random id (its readiness row).
+    pub instance: String,
 }
 
 /// One unit of work: the services and one database connection, inside a
@@ -94,7 +97,11 @@ impl Services {
                 .create(&config.data_dir)
                 .map_err(|e| StartError::Other(format!("{}: {e}", config.data_dir.display())))?;
         }
-        let db = Db::connect(&config.effective_database_url(), config.database_pool_size)?;
+        let db = Db::connect(
+            &config.effective_database_url(),
+            config.database_pool_size,
+            Duration::from_secs(config.limits.database_timeout.seconds().unsigned_abs()),
+        )?;
         db.migrate()?;
         let master = match &config.master_key {
             Some(value) => MasterKey::from_base64(&value.0)?,
@@ -103,19 +110,37 @@ impl Services {
                     .master_key_file
                     .clone()
                     .unwrap_or_else(|| config.data_dir.join("master.key"));
+                // A new key only for a new database: keys sealed with
+                // another one would be unreadable, and a command run
+                // without the key must not leave a useless file behind.
+                if !path.exists() && crate::store::keys::any(&mut *db.conn()?)? {
+                    return Err(StartError::Other(format!(
+                        "the master key is missing: {} does not exist, but the database holds \
+                         signing keys sealed with a master key; set PATGATE_MASTER_KEY, \
+                         master_key or master_key_file",
+                        path.display()
+                    )));
+                }
                 MasterKey::load_or_create(&path, random.as_ref())?
             }
         };
-        let h = &config.hashing;
+        let (h, l) = (&config.hashing, &config.limits);
+        let lanes = HashingLanes::new(
+            h.max_concurrent as usize,
+            l.hashing_queue as usize,
+            Duration::from_secs(l.hashing_wait.seconds().unsigned_abs()),
+        );
         let hasher = SecretHasher::new(
             h.argon2_memory_kib,
             h.argon2_iterations,
             h.argon2_parallelism,
+            lanes.total_turns(),
         )
         .map_err(|e| StartError::Other(e.to_string()))?;
         let services = Services {
+            instance: crate::clock::random_alphanumeric(random.as_ref(), 16),
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
-            hashing_permits: tokio::sync::Semaphore::new(config.hashing.max_concurrent as usize),
+            lanes,
             keys: KeyRing::new(master, config.signing_algorithm),
             hasher,
             config,
@@ -174,6 +199,21 @@ impl Services {
             chrono::Duration::days(1),
             idle,
         )?)
+    }
+
+    /// Whether the database answers and takes a write (this instance's
+    /// probe row); connections are renewed when the file went read-only.
+    /// Blocking.
+    pub fn probe_writable(&self) -> Result<(), InternalError> {
+        let written = self.conn().and_then(|mut c| {
+            crate::store::housekeeping::probe_write(&mut c, &self.instance, self.now())
+        });
+        if let Err(e) = &written {
+            if e.needs_new_connections() {
+                self.db.renew_connections();
+            }
+        }
+        Ok(written?)
     }
 
     /// The JWKS document (RFC 7517 §5) of the keys published now. Blocking.

@@ -6,6 +6,7 @@ mod access;
 mod compat;
 mod defaults;
 mod durations;
+mod limits;
 mod sso;
 mod validate;
 
@@ -15,6 +16,7 @@ pub use access::{
 };
 pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
+pub use limits::LimitsConfig;
 pub use sso::{ProviderConfig, SsoConfig};
 
 use crate::secret::SecretString;
@@ -96,6 +98,9 @@ pub struct Config {
     /// Sign-in through upstream OpenID Connect providers.
     #[serde(default)]
     pub sso: SsoConfig,
+    /// Rate limits, hashing queues and database timeouts.
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 /// Expiry reminders: where to POST them and how long before expiry.

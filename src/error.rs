@@ -27,6 +27,9 @@ pub enum InternalError {
     /// The process is shutting down (the hashing permits are closed).
     #[error("shutting down")]
     ShuttingDown,
+    /// A hashing lane's queue is full or its wait ran out (overload).
+    #[error("hashing queue full: {0:?}")]
+    Busy(crate::secret::lanes::Lane),
     /// Random values kept colliding (a free user code after several tries).
     #[error("no free {0} after several tries")]
     Exhausted(&'static str),
@@ -50,6 +53,27 @@ pub enum InternalError {
     /// An outbound HTTP client could not be built.
     #[error("HTTP client: {0}")]
     HttpClient(String),
+}
+
+impl InternalError {
+    /// Whether this is overload or a database that cannot serve now, not a
+    /// defect: answered 503 with `Retry-After` (RFC 9110 §15.6.4).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            InternalError::Busy(_) | InternalError::ShuttingDown => true,
+            InternalError::Store(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+impl From<crate::secret::lanes::NoTurn> for InternalError {
+    fn from(e: crate::secret::lanes::NoTurn) -> Self {
+        match e {
+            crate::secret::lanes::NoTurn::Busy(lane) => InternalError::Busy(lane),
+            crate::secret::lanes::NoTurn::Closed => InternalError::ShuttingDown,
+        }
+    }
 }
 
 /// A conflict with the current state of a token.

@@ -16,6 +16,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod net;
 pub mod oauth;
 pub mod policy;

@@ -122,6 +122,7 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<UserRow>, OpError> {
     Policy::of(tx.config()).check(who, Action::ManageUsers)?;
+    crate::tokens::admin::bounded_search(q, "q", MAX_USER_NAME_CHARS)?;
     Ok(crate::store::sso::list_users(tx.conn, q, limit)?)
 }
 
@@ -174,8 +175,14 @@ fn wait_for(
     Ok(longest)
 }
 
-/// Checks a local user name and password, slowed down per account and per
-/// address after repeated failures. Blocking (argon2).
+/// User names longer than this never sign in (and are not stored).
+pub const MAX_USER_NAME_CHARS: usize = 255;
+
+/// Checks a local user name and password, slowed down after repeated
+/// failures per address and per account *from that address*: failures from
+/// elsewhere never lock a person out, so the lockout cannot be aimed at
+/// someone; a guesser who moves between addresses is slowed by each address
+/// and by the cost of argon2. Blocking (argon2).
 pub fn sign_in(
     svc: &Services,
     name: &str,
@@ -184,7 +191,11 @@ pub fn sign_in(
 ) -> Result<SignInOutcome, InternalError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let now = svc.now();
-    let (user_key, ip_key) = (format!("user:{}", name.trim()), format!("ip:{ip}"));
+    if name.trim().chars().count() > MAX_USER_NAME_CHARS {
+        return Ok(SignInOutcome::Invalid);
+    }
+    let user_key = format!("user:{} from {ip}", name.trim());
+    let ip_key = format!("ip:{ip}");
     if let Some(wait) = wait_for(svc, &[&user_key, &ip_key], now)? {
         return Ok(SignInOutcome::Throttled(wait));
     }

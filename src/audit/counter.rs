@@ -60,6 +60,40 @@ impl ExchangeCounter {
         }
     }
 
+    /// How many exchanges (and refusals) are counted but not yet written.
+    pub fn pending_total(&self) -> i64 {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().map(|p| i64::from(p.count)).sum()
+    }
+
+    /// Writes what was counted, retrying for up to `patience` while writing
+    /// fails (a database that comes back, a disk that was freed). Returns
+    /// how many counts could not be written. Blocking.
+    pub fn flush_before_exit(
+        &self,
+        db: &Db,
+        random: &dyn RandomSource,
+        patience: std::time::Duration,
+    ) -> i64 {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match self.flush(db, random) {
+                Ok(_) => return 0,
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    let lost = self.pending_total();
+                    tracing::error!(error = %e, lost, "exchange counts lost at stop");
+                    return lost;
+                }
+                Err(e) => {
+                    if e.needs_new_connections() {
+                        db.renew_connections();
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+            }
+        }
+    }
+
     /// Puts unwritten counts back, adding to any counted meanwhile.
     fn restore(&self, entries: Vec<(CountKey, Pending)>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -243,11 +243,18 @@ pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
         svc.config.issuer_id()
     );
     let svc = Arc::new(svc);
-    let state = Arc::new(WebState::default());
+    let state = Arc::new(WebState::new(&svc.config));
     let (running, shared) = (svc.clone(), state.clone());
     actix_web::rt::System::new()
         .block_on(async move { crate::web::server(running, shared, listener, workers)?.await })?;
-    // Counted exchanges not yet written go to the audit log before exit.
-    state.exchange_counts.flush(&svc.db, svc.random.as_ref())?;
+    // Counted exchanges not yet written go to the audit log before exit,
+    // retried for a while when the database cannot take them now.
+    let patience = std::time::Duration::from_secs(10);
+    let lost = state
+        .exchange_counts
+        .flush_before_exit(&svc.db, svc.random.as_ref(), patience);
+    if lost > 0 {
+        eprintln!("{lost} exchange counts could not be written to the audit log before exit");
+    }
     Ok(())
 }

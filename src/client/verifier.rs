@@ -39,6 +39,9 @@ pub enum VerifyError {
     /// Expired.
     #[error("expired")]
     Expired,
+    /// Issued (`iat`) or valid from (`nbf`) in the future, beyond the leeway.
+    #[error("the token is not valid yet")]
+    NotYetValid,
     /// The JWKS could not be fetched.
     #[error("cannot fetch the JWKS: {0}")]
     Jwks(String),
@@ -174,6 +177,9 @@ impl JwtVerifier {
             .is_none_or(|exp| exp + LEEWAY <= SystemTime::now())
         {
             return Err(VerifyError::Expired);
+        }
+        if !crate::oauth::access_token::already_valid(&payload, SystemTime::now(), LEEWAY) {
+            return Err(VerifyError::NotYetValid);
         }
         Ok(payload.claims_set().clone())
     }

@@ -126,8 +126,25 @@ impl VerifiedAccessToken {
     }
 }
 
+/// Clock skew allowed between instances (and resource servers) on `iat`
+/// and `nbf`.
+pub const TIME_LEEWAY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether a JWT is already valid at `now`: neither issued (`iat`) nor
+/// valid from (`nbf`, RFC 7519 §4.1.5) later than `now` plus `leeway`.
+pub fn already_valid(
+    payload: &josekit::jwt::JwtPayload,
+    now: std::time::SystemTime,
+    leeway: std::time::Duration,
+) -> bool {
+    let latest = now + leeway;
+    payload.issued_at().is_none_or(|iat| iat <= latest)
+        && payload.not_before().is_none_or(|nbf| nbf <= latest)
+}
+
 /// Verifies a patgate access token: signature against the published keys,
-/// `typ` (RFC 9068 §2.1), `iss`, `aud`, `exp`, and that the PAT it came from
+/// `typ` (RFC 9068 §2.1), `iss`, `aud`, `exp`, `iat`/`nbf` (see
+/// [`already_valid`]), and that the PAT it came from
 /// is still active and owned by `sub`, so a revocation also ends its JWTs
 /// at once. `None` when anything fails.
 pub fn verify(tx: &mut Tx<'_>, jwt: &str) -> Result<Option<VerifiedAccessToken>, InternalError> {
@@ -151,7 +168,8 @@ pub fn accept(
         && payload
             .audience()
             .is_some_and(|aud| aud.contains(&config.audience().as_str()))
-        && payload.expires_at().is_some_and(|exp| exp > now);
+        && payload.expires_at().is_some_and(|exp| exp > now)
+        && already_valid(payload, now, TIME_LEEWAY);
     let (Some(subject), Some(token_id)) = (
         payload.subject(),
         payload.claim("token_id").and_then(|v| v.as_str()),

@@ -26,8 +26,13 @@ pub enum AuthorizeOutcome {
     Created(String),
 }
 
-/// Builds `redirect_uri?error=…&error_description=…&state=…`.
+/// The longest `state` accepted (RFC 6749 §4.1.1 sets none; a client needs
+/// a few dozen characters, and each is stored until the session ends).
+pub const MAX_STATE_CHARS: usize = 1024;
+
+/// Builds `redirect_uri?error=…&error_description=…&state=…&iss=…` (RFC 9207 §2).
 fn error_redirect(
+    issuer: &str,
     redirect_uri: &str,
     code: &str,
     description: &str,
@@ -42,6 +47,7 @@ fn error_redirect(
                 if let Some(state) = state {
                     q.append_pair("state", state);
                 }
+                q.append_pair("iss", issuer);
             }
             AuthorizeOutcome::RedirectError(url)
         }
@@ -86,9 +92,28 @@ fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, I
             "the redirect URI is missing or not registered for this client".into(),
         ));
     };
+    let issuer = svc.config.issuer_id();
     let state = params.get("state");
-    let fail =
-        |code: &str, description: &str| Ok(error_redirect(redirect_uri, code, description, state));
+    if state.is_some_and(|s| s.chars().count() > MAX_STATE_CHARS) {
+        // Not echoed: the client sent something no client needs.
+        let why = format!("state must be at most {MAX_STATE_CHARS} characters");
+        return Ok(error_redirect(
+            &issuer,
+            redirect_uri,
+            "invalid_request",
+            &why,
+            None,
+        ));
+    }
+    let fail = |code: &str, description: &str| {
+        Ok(error_redirect(
+            &issuer,
+            redirect_uri,
+            code,
+            description,
+            state,
+        ))
+    };
     if params.get("response_type") != Some("code") {
         return fail(
             "unsupported_response_type",

@@ -65,6 +65,22 @@ pub struct ConsentScreen {
     pub allow_never: bool,
     /// A problem with the last submission.
     pub error: Option<String>,
+    /// For a device code: where and when it was started (RFC 8628 §5.4).
+    pub device: Option<DeviceOrigin>,
+}
+
+/// Where a device code was started, for the warning on its approval page
+/// (RFC 8628 §5.4: someone else may have started it and sent the link).
+#[derive(Debug, Clone)]
+pub struct DeviceOrigin {
+    /// When, UTC, to the minute.
+    pub started_at: String,
+    /// Minutes ago.
+    pub minutes_ago: i64,
+    /// From which address, if known.
+    pub ip: String,
+    /// With which program, if it said.
+    pub user_agent: String,
 }
 
 /// Why a session cannot be shown.
@@ -163,7 +179,20 @@ fn screen(
     let client_name = client
         .as_ref()
         .map_or(row.client_id.clone(), |c| c.name.clone());
+    let device = match row.mode {
+        SessionMode::Device => crate::store::device::by_session(tx.conn, &row.id)?.map(|d| {
+            let started = d.created_at.and_utc();
+            DeviceOrigin {
+                started_at: started.format("%Y-%m-%d %H:%M UTC").to_string(),
+                minutes_ago: (now - started).num_minutes().max(0),
+                ip: d.started_ip.unwrap_or_else(|| "an unknown address".into()),
+                user_agent: d.started_user_agent.unwrap_or_default(),
+            }
+        }),
+        SessionMode::Redirect => None,
+    };
     Ok(ConsentScreen {
+        device,
         session_id: row.id.clone(),
         token_name: row
             .token_name_hint
@@ -229,7 +258,13 @@ pub fn show(tx: &mut Tx<'_>, who: &Principal, id: &str) -> Result<ConsentPage, O
     })
 }
 
-fn back_to_client(row: &AuthSessionRow, pairs: &[(&str, &str)]) -> Result<Url, InternalError> {
+/// The redirect back to the client with `pairs`, the client's `state`, and
+/// `iss` (RFC 9207 §2: the client can tell which server answered).
+fn back_to_client(
+    tx: &Tx<'_>,
+    row: &AuthSessionRow,
+    pairs: &[(&str, &str)],
+) -> Result<Url, InternalError> {
     let mut url = Url::parse(&row.redirect_uri).map_err(|e| InternalError::Stored {
         what: "redirect URI",
         why: e.to_string(),
@@ -242,6 +277,7 @@ fn back_to_client(row: &AuthSessionRow, pairs: &[(&str, &str)]) -> Result<Url, I
         if let Some(state) = &row.state {
             q.append_pair("state", state);
         }
+        q.append_pair("iss", &tx.config().issuer_id());
     }
     Ok(url)
 }
@@ -298,6 +334,7 @@ pub fn submit(
             return Ok(ConsentDecision::DeviceAnswered(false));
         }
         let url = back_to_client(
+            tx,
             &row,
             &[
                 ("error", "access_denied"),
@@ -357,6 +394,6 @@ pub fn submit(
     if row.mode == SessionMode::Device {
         return Ok(ConsentDecision::DeviceAnswered(true));
     }
-    let url = back_to_client(&row, &[("code", &code)])?;
+    let url = back_to_client(tx, &row, &[("code", &code)])?;
     Ok(ConsentDecision::Redirect(url))
 }

@@ -11,7 +11,7 @@ use super::{GrantError, OAuthError, OAuthErrorCode};
 use crate::app::{Services, Tx};
 use crate::clock::random_alphanumeric;
 use crate::error::{InternalError, OpError};
-use crate::policy::{Action, Policy, Principal};
+use crate::policy::{Action, Origin, Policy, Principal};
 use crate::secret::digest;
 use crate::store::authorization as sessions;
 use crate::store::device::{self as store, DeviceRow};
@@ -74,12 +74,16 @@ fn user_code(svc: &Services) -> String {
     code
 }
 
+/// How much of the starting user agent is kept to show.
+const MAX_SHOWN_USER_AGENT: usize = 120;
+
 /// Starts a device authorization for the (authenticated) client: its
 /// authorization session and device row in one transaction. Blocking.
 pub fn start(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
+    from: &Origin,
 ) -> Result<DeviceAuthorization, GrantError> {
     let client = svc.read(|tx| clients::authenticate(tx, params, creds))?;
     let scopes = requested_scopes(svc, &client, params.get("scope"))
@@ -110,6 +114,11 @@ pub fn start(
                 created_at: now.naive_utc(),
                 expires_at: (now + SESSION_LIFETIME).naive_utc(),
                 last_polled_at: None,
+                started_ip: from.ip.clone(),
+                started_user_agent: from
+                    .user_agent
+                    .as_ref()
+                    .map(|ua| ua.chars().take(MAX_SHOWN_USER_AGENT).collect()),
             };
             if store::insert(tx.conn, &row)? {
                 let shown = display_user_code(&code);

@@ -30,6 +30,8 @@ pub fn document(config: &Config) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
+        // RFC 9207 §3: every authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "scopes_supported": config.scopes.keys().collect::<Vec<_>>(),
         "subject_types_supported": ["public"],

@@ -310,10 +310,25 @@ fn finish(
         let touched =
             token_store::touch_last_used(conn, &record.id, ip.as_deref(), now, LAST_USED_INTERVAL);
         if let Err(e) = touched {
-            tracing::warn!(token_id = %record.id, error = %e, "last-used time not recorded");
+            bookkeeping_failed(svc, &e);
         }
     }
     Ok(ExchangeResult::Issued(response))
+}
+
+/// A last-used write failed: the exchange goes on; the write is tried
+/// again when next due. Logged at most once a minute, and connections are
+/// renewed when the file went read-only (see `Db::renew_connections`).
+fn bookkeeping_failed(svc: &Services, e: &crate::store::StoreError) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST_LOGGED_MINUTE: AtomicI64 = AtomicI64::new(i64::MIN);
+    if e.needs_new_connections() {
+        svc.db.renew_connections();
+    }
+    let minute = svc.now().timestamp().div_euclid(60);
+    if LAST_LOGGED_MINUTE.swap(minute, Ordering::Relaxed) != minute {
+        tracing::warn!(error = %e, "last-used times not recorded (logged once a minute)");
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 use super::OAuthError;
 use std::collections::HashMap;
 
-/// The largest token request body accepted.
+/// The largest token request body (or authorization query) accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The most parameters one request may carry.
+pub const MAX_PARAMS: usize = 64;
 
 /// The parameters of one token request.
 #[derive(Default)]
@@ -32,6 +34,9 @@ impl TokenParams {
             Some("application/json") => {
                 let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
                     .map_err(|_| OAuthError::invalid_request("the body is not a JSON object"))?;
+                if map.len() > MAX_PARAMS {
+                    return Err(OAuthError::invalid_request("too many parameters"));
+                }
                 let mut out = HashMap::new();
                 for (k, v) in map {
                     match v {
@@ -58,6 +63,9 @@ impl TokenParams {
 
     /// Parses a URL query string (the authorization endpoint's GET form).
     pub fn from_query(query: &str) -> Result<Self, OAuthError> {
+        if query.len() > MAX_BODY_BYTES {
+            return Err(OAuthError::invalid_request("the query is too long"));
+        }
         Self::from_pairs(
             form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
         )
@@ -70,6 +78,9 @@ impl TokenParams {
         for (k, v) in pairs {
             if v.is_empty() {
                 continue;
+            }
+            if out.len() >= MAX_PARAMS {
+                return Err(OAuthError::invalid_request("too many parameters"));
             }
             if out.insert(k.clone(), v).is_some() {
                 return Err(OAuthError::invalid_request(format!(

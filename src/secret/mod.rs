@@ -3,6 +3,7 @@
 //! recently verified secrets.
 
 pub mod hashing;
+pub mod lanes;
 pub mod verified_cache;
 
 use sha2::{Digest, Sha256};

@@ -126,6 +126,13 @@ impl SsoRegistry {
         {
             return claim("issued in the future");
         }
+        if claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > now.timestamp() + LEEWAY_SECONDS)
+        {
+            return claim("not valid yet (nbf)");
+        }
         let sent = claims
             .get("nonce")
             .and_then(Value::as_str)

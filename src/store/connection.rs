@@ -1,11 +1,14 @@
 //! One connection enum over SQLite and PostgreSQL (`MultiConnection`), its
 //! pool, per-connection SQLite settings, and the embedded migrations.
 
+use super::sqlite_file::prepare_sqlite_file;
 use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -54,56 +57,168 @@ impl Backend {
 }
 
 /// A pooled connection.
-pub type PooledConnection = diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 /// The connection pool; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: r2d2::Pool<Manager>,
     backend: Backend,
+    generation: Arc<AtomicU64>,
 }
 
-#[derive(Debug)]
-struct SqliteSettings;
+/// A connection as the pool keeps it: the connection and the generation of
+/// connections it belongs to (see [`Db::renew_connections`]).
+pub struct Conn {
+    conn: DbConnection,
+    generation: u64,
+}
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSettings {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
     }
 }
 
-impl Db {
-    /// Opens a pool of at most `size` connections to `url`. For SQLite the
-    /// file's directory is created if missing.
-    pub fn connect(url: &str, size: u32) -> Result<Db, StoreError> {
-        let (backend, target) = Backend::from_url(url)?;
-        if backend == Backend::Sqlite {
-            if let Some(dir) = std::path::Path::new(&target).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Url(format!("cannot create {}: {e}", dir.display()))
-                    })?;
-                }
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// Opens connections of one backend directly (so the driver's own error,
+/// such as "connection refused", reaches the log) and sets them up.
+pub struct Manager {
+    backend: Backend,
+    target: String,
+    timeout: Duration,
+    generation: Arc<AtomicU64>,
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, diesel::r2d2::Error> {
+        use diesel::r2d2::Error as E;
+        use diesel::Connection;
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let mut c =
+                    SqliteConnection::establish(&self.target).map_err(E::ConnectionError)?;
+                c.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    self.timeout.as_millis()
+                ))
+                .map_err(E::QueryError)?;
+                DbConnection::Sqlite(c)
             }
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.target).map_err(E::ConnectionError)?;
+                c.batch_execute(&format!(
+                    "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
+                     SET idle_in_transaction_session_timeout = {idle}",
+                    ms = self.timeout.as_millis(),
+                    idle = self.timeout.as_millis() * 6,
+                ))
+                .map_err(E::QueryError)?;
+                DbConnection::Postgres(c)
+            }
+        })
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        Ok(Conn {
+            generation: self.generation.load(Ordering::Acquire),
+            conn: self.open()?,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        // A SQLite file does not go away; a PostgreSQL server may have.
+        match &mut conn.conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(c) => c
+                .batch_execute("SELECT 1")
+                .map_err(diesel::r2d2::Error::QueryError),
         }
-        let manager = ConnectionManager::<DbConnection>::new(target);
-        let pool = Pool::builder()
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.generation != self.generation.load(Ordering::Acquire) || conn.conn.is_broken()
+    }
+}
+
+/// libpq settings that bound a stalled server: connect timeout, TCP
+/// keepalives and the TCP user timeout, unless the URL sets them.
+fn postgres_target(url: &str, timeout: Duration) -> Result<String, StoreError> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| StoreError::Url(format!("not a URL: {e}")))?;
+    let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let secs = timeout.as_secs().max(1);
+    let wanted = [
+        ("connect_timeout", secs.to_string()),
+        ("keepalives", "1".into()),
+        ("keepalives_idle", secs.to_string()),
+        ("keepalives_interval", secs.div_ceil(3).to_string()),
+        ("keepalives_count", "3".into()),
+        ("tcp_user_timeout", (secs * 1000).to_string()),
+    ];
+    {
+        let mut pairs = parsed.query_pairs_mut();
+        for (key, value) in wanted.iter().filter(|(k, _)| !given.iter().any(|g| g == k)) {
+            pairs.append_pair(key, value);
+        }
+    }
+    Ok(parsed.into())
+}
+
+impl Db {
+    /// Opens a pool of at most `size` connections to `url`; `timeout`
+    /// bounds connecting, each statement and waiting for a connection. For
+    /// SQLite the file's directory is created if missing, and the files are
+    /// made readable by their owner only.
+    pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<Db, StoreError> {
+        let (backend, target) = Backend::from_url(url)?;
+        let target = match backend {
+            Backend::Sqlite => {
+                prepare_sqlite_file(&target)?;
+                target
+            }
+            Backend::Postgres => postgres_target(&target, timeout)?,
+        };
+        let generation = Arc::new(AtomicU64::new(0));
+        let manager = Manager {
+            backend,
+            target,
+            timeout,
+            generation: generation.clone(),
+        };
+        let pool = r2d2::Pool::builder()
             .max_size(size)
             // No background replenishing: a connection being opened (TLS in
             // libpq) while the process exits races OpenSSL's exit handlers.
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(SqliteSettings))
-            .build(manager)
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(Db { pool, backend })
+            .connection_timeout(timeout)
+            .build_unchecked(manager);
+        Ok(Db {
+            pool,
+            backend,
+            generation,
+        })
+    }
+
+    /// Makes every connection now open be replaced by a new one as soon as
+    /// it is returned: after a write failed because the file became
+    /// read-only, say, a connection opened read-only would keep failing
+    /// even once the cause is fixed.
+    pub fn renew_connections(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The backend this pool talks to.
@@ -127,7 +242,7 @@ impl Db {
     /// Applies pending migrations; harmless when none are pending.
     pub fn migrate(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
-        let applied = match &mut *conn {
+        let applied = match &mut **conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConnection::Postgres(c) => {
                 // Instances starting together take turns (a session-level lock).

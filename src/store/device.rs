@@ -25,6 +25,22 @@ pub struct DeviceRow {
     pub expires_at: chrono::NaiveDateTime,
     /// The last poll.
     pub last_polled_at: Option<chrono::NaiveDateTime>,
+    /// The address that started it (shown on the approval page).
+    pub started_ip: Option<String>,
+    /// The user agent that started it, shortened.
+    pub started_user_agent: Option<String>,
+}
+
+/// The device authorization of an authorization session, if it has one.
+pub fn by_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<DeviceRow>, StoreError> {
+    Ok(d::device_authorizations
+        .filter(d::session_id.eq(session_id))
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Stores a new device authorization; `false` if the user code is taken.

@@ -7,6 +7,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 /// The key that signs new tokens, if any.
+/// Whether any signing key is stored (sealed with some master key).
+pub fn any(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    Ok(k::signing_keys
+        .select(k::kid)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// The key that signs new tokens, if any.
 pub fn active(conn: &mut DbConnection) -> Result<Option<SigningKeyRow>, StoreError> {
     Ok(k::signing_keys
         .filter(k::active.eq(true))

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod models;
 pub mod reminders;
 pub mod schema;
+mod sqlite_file;
 pub mod sso;
 mod states;
 pub mod token_queries;
@@ -52,6 +53,41 @@ pub(crate) fn inserted(
 }
 
 impl StoreError {
+    /// Whether this failure says the database cannot serve now (no
+    /// connection in time, a statement timeout, a lock, a full disk, a
+    /// read-only file) rather than that a query is wrong: answered 503 with
+    /// `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        const TRANSIENT: [&str; 9] = [
+            "statement timeout",
+            "lock timeout",
+            "database is locked",
+            "disk is full",
+            "readonly database",
+            "disk i/o error",
+            "server closed the connection",
+            "terminating connection",
+            "could not connect",
+        ];
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Query(E::DatabaseError(K::ClosedConnection, _)) => true,
+            StoreError::Query(e) => {
+                let text = e.to_string().to_ascii_lowercase();
+                TRANSIENT.iter().any(|t| text.contains(t))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this failure means the connection's file went read-only or
+    /// its storage failed, so connections should be reopened once it heals.
+    pub fn needs_new_connections(&self) -> bool {
+        let text = self.to_string().to_ascii_lowercase();
+        text.contains("readonly database") || text.contains("disk i/o error")
+    }
+
     /// Whether this failure is a unique-constraint violation.
     pub fn is_unique_violation(&self) -> bool {
         matches!(

@@ -142,6 +142,15 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         last_polled_at -> Nullable<Timestamp>,
+        started_ip -> Nullable<Text>,
+        started_user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    instance_probes (instance) {
+        instance -> Text,
+        checked_at -> Timestamp,
     }
 }
 

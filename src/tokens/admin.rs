@@ -6,6 +6,7 @@ use crate::app::Tx;
 use crate::audit::AuditPage;
 use crate::cursor;
 use crate::error::OpError;
+use crate::policy::rules::{MAX_NAME_CHARS, MAX_OWNER_CHARS};
 use crate::policy::{Action, Policy, Principal};
 use crate::store::models::TokenRecord;
 use crate::store::token_queries::{self as store, TokenFilter};
@@ -33,6 +34,17 @@ fn decode(c: Option<&str>) -> Result<Option<(chrono::NaiveDateTime, String)>, Op
     }
 }
 
+/// A search text no longer than the longest value it could match (a longer
+/// one could match nothing, and SQLite refuses very long LIKE patterns).
+pub fn bounded_search(text: Option<&str>, field: &str, max: usize) -> Result<(), OpError> {
+    match text {
+        Some(t) if t.chars().count() > max => Err(OpError::Malformed(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A page of the tokens of `kind` that match `filter`, newest first.
 pub fn page(
     tx: &mut Tx<'_>,
@@ -43,6 +55,8 @@ pub fn page(
     limit: i64,
 ) -> Result<Page, OpError> {
     Policy::of(tx.config()).check(who, Action::ListAll(kind))?;
+    bounded_search(filter.name_contains.as_deref(), "q", MAX_NAME_CHARS)?;
+    bounded_search(filter.owner.as_deref(), "owner", MAX_OWNER_CHARS)?;
     let after = decode(after)?;
     let limit = limit.clamp(1, MAX_PAGE);
     let filter = TokenFilter {

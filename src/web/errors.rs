@@ -5,6 +5,7 @@
 //! never sent.
 
 use crate::error::{InternalError, OpError};
+use crate::limits::Throttled;
 use crate::oauth::{GrantError, OAuthError, OAuthErrorCode};
 use crate::policy::Denied;
 use actix_web::http::header::{self, HeaderValue};
@@ -21,6 +22,9 @@ pub enum OAuthEndpointError {
     /// The body exceeds the limit.
     #[error("request body too large")]
     TooLarge,
+    /// A rate limit refused the request.
+    #[error("throttled: {0:?}")]
+    Throttled(#[from] Throttled),
     /// The server failed.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -51,7 +55,8 @@ impl ResponseError for OAuthEndpointError {
                 _ => StatusCode::BAD_REQUEST,
             },
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(e) => internal_status(e),
         }
     }
 
@@ -59,12 +64,23 @@ impl ResponseError for OAuthEndpointError {
         let (code, description) = match self {
             Self::OAuth(e) => (e.code.as_str(), e.description.as_str()),
             Self::TooLarge => ("invalid_request", "request body too large"),
+            // RFC 6749 has no code for "slow down" at the token endpoint;
+            // `temporarily_unavailable` (§4.1.2.1) says "try again later".
+            Self::Throttled(_) => (
+                "temporarily_unavailable",
+                "too many requests; retry after the Retry-After header's seconds",
+            ),
+            Self::Internal(e) if e.is_unavailable() => (
+                "temporarily_unavailable",
+                "patgate is busy or its database is unavailable; retry later",
+            ),
             Self::Internal(_) => (
                 "server_error",
                 "internal error; see the X-Request-Id header",
             ),
         };
         let mut res = HttpResponse::build(self.status_code());
+        retry_after(&mut res, self.retry_after());
         if let Self::OAuth(OAuthError {
             code: OAuthErrorCode::InvalidClient,
             ..
@@ -73,6 +89,37 @@ impl ResponseError for OAuthEndpointError {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"patgate\""));
         }
         no_store(&mut res).json(json!({ "error": code, "error_description": description }))
+    }
+}
+
+impl OAuthEndpointError {
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled(t) => Some(t.retry_after),
+            Self::Internal(e) => unavailable_retry(e),
+            _ => None,
+        }
+    }
+}
+
+/// 503 for overload and an unavailable database, 500 for a defect.
+fn internal_status(e: &InternalError) -> StatusCode {
+    if e.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// Seconds to wait after a 503 of overload or an unavailable database.
+fn unavailable_retry(e: &InternalError) -> Option<u64> {
+    e.is_unavailable().then_some(1)
+}
+
+/// Adds `Retry-After` (RFC 9110 §10.2.3) when there is one.
+fn retry_after(res: &mut HttpResponseBuilder, seconds: Option<u64>) {
+    if let Some(s) = seconds {
+        res.insert_header((header::RETRY_AFTER, s.to_string()));
     }
 }
 
@@ -104,6 +151,9 @@ pub enum ApiError {
     /// A dependency is down (readiness).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A rate limit refused the request.
+    #[error("throttled: {0:?}")]
+    Throttled(#[from] Throttled),
     /// The server failed.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -143,7 +193,8 @@ impl ResponseError for ApiError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(e) => internal_status(e),
         }
     }
 
@@ -161,6 +212,11 @@ impl ResponseError for ApiError {
             Self::Invalid(why) => (why.clone(), "invalid"),
             Self::NotFound => ("not found".into(), "not_found"),
             Self::Unavailable(_) => ("service unavailable".into(), "unavailable"),
+            Self::Throttled(t) => (t.to_string(), "rate_limited"),
+            Self::Internal(e) if e.is_unavailable() => (
+                "patgate is busy or its database is unavailable; retry later".into(),
+                "unavailable",
+            ),
             Self::Internal(_) => (
                 "internal error; see the X-Request-Id header".into(),
                 "internal",
@@ -168,6 +224,9 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(self.status_code());
         match self {
+            Self::Unavailable(_) => retry_after(&mut res, Some(1)),
+            Self::Throttled(t) => retry_after(&mut res, Some(t.retry_after)),
+            Self::Internal(e) => retry_after(&mut res, unavailable_retry(e)),
             Self::Unauthorized => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patgate\""));
             }
@@ -219,6 +278,9 @@ pub enum PageError {
     /// The policy refused the person.
     #[error("denied: {0:?}")]
     Denied(Denied),
+    /// A rate limit refused the request.
+    #[error("throttled: {0:?}")]
+    Throttled(#[from] Throttled),
     /// The server failed.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -259,14 +321,15 @@ impl ResponseError for PageError {
             Self::SessionEnded => StatusCode::UNAUTHORIZED,
             Self::FormExpired | Self::Denied(_) => StatusCode::FORBIDDEN,
             Self::Message(status, ..) => *status,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(e) => internal_status(e),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         use super::pages::{message, redirect};
         let status = self.status_code();
-        match self {
+        let mut res = match self {
             Self::SignIn(url) => redirect(status, url),
             Self::SessionEnded => message(
                 status,
@@ -284,12 +347,33 @@ impl ResponseError for PageError {
                 "Not allowed",
                 &format!("{}. Ask an administrator if you need it.", capitalized(&d.message())),
             ),
+            Self::Throttled(t) => message(
+                status,
+                "Too many requests",
+                &format!("Too many requests from your address. Try again in {} seconds.", t.retry_after),
+            ),
+            Self::Internal(e) if e.is_unavailable() => message(
+                status,
+                "Busy",
+                "patgate is busy or its database is unavailable. Try again in a moment.",
+            ),
             Self::Internal(_) => message(
                 status,
                 "Something went wrong",
                 "patgate had an internal error; the X-Request-Id header identifies it in the server log.",
             ),
+        };
+        let seconds = match self {
+            Self::Throttled(t) => Some(t.retry_after),
+            Self::Internal(e) => unavailable_retry(e),
+            _ => None,
+        };
+        if let Some(s) = seconds {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
         }
+        res
     }
 }
 
@@ -304,11 +388,13 @@ fn capitalized(text: &str) -> String {
 /// go to the log with the request id.
 impl ResponseError for InternalError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
+        internal_status(self)
     }
 
     fn error_response(&self) -> HttpResponse {
-        no_store(&mut HttpResponse::build(self.status_code()))
+        let mut res = HttpResponse::build(self.status_code());
+        retry_after(&mut res, unavailable_retry(self));
+        no_store(&mut res)
             .content_type("text/plain; charset=utf-8")
             .body("patgate had an internal error; the X-Request-Id header identifies it in the server log.")
     }

@@ -9,6 +9,12 @@ use actix_web::web;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often expired rows are deleted.
+pub const PURGE_PERIOD: Duration = Duration::from_secs(300);
+
+/// How often rate-limit keys are tidied and refusals summarised in the log.
+pub const MINUTE: Duration = Duration::from_secs(60);
+
 /// How often counted exchanges are written to the audit log.
 pub const AUDIT_FLUSH_PERIOD: Duration = Duration::from_secs(5);
 
@@ -20,23 +26,50 @@ pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
     };
     actix_web::rt::spawn(periodically(
         svc.clone(),
-        Duration::from_secs(3600),
+        PURGE_PERIOD,
         "purging expired rows",
         purge,
     ));
+    let shared = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut every =
+            actix_web::rt::time::interval_at(actix_web::rt::time::Instant::now() + MINUTE, MINUTE);
+        loop {
+            every.tick().await;
+            shared.limits.forget_idle();
+            shared.refusals.summarise();
+        }
+    });
     let s = svc.clone();
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(AUDIT_FLUSH_PERIOD);
+        let mut failing = false;
         loop {
             every.tick().await;
-            let (s, state) = (s.clone().into_inner(), state.clone().into_inner());
+            let (svc, state) = (s.clone().into_inner(), state.clone().into_inner());
             let flushed = blocking(move || {
-                Ok::<_, InternalError>(state.exchange_counts.flush(&s.db, s.random.as_ref())?)
+                Ok::<_, InternalError>(state.exchange_counts.flush(&svc.db, svc.random.as_ref())?)
             });
             match flushed.await {
                 Ok(n) => tracing::debug!(rows = n, "writing exchange counts done"),
-                Err(e) => tracing::warn!(error = %e, "writing exchange counts failed"),
+                // Kept for the next flush; logged once per failure streak.
+                Err(e) => {
+                    if let InternalError::Store(e) = &e {
+                        if e.needs_new_connections() {
+                            s.db.renew_connections();
+                        }
+                    }
+                    if !failing {
+                        tracing::warn!(error = %e, "writing exchange counts failed; will retry");
+                    }
+                    failing = true;
+                    continue;
+                }
             }
+            if failing {
+                tracing::info!("writing exchange counts works again");
+            }
+            failing = false;
         }
     });
     if svc.config.reminders.webhook_url.is_some() {

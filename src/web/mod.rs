@@ -11,6 +11,7 @@ mod health;
 mod jobs;
 mod oauth;
 mod pages;
+mod refusals;
 mod request;
 mod request_id;
 
@@ -21,25 +22,45 @@ use crate::app::Services;
 use crate::audit::ExchangeCounter;
 use crate::config::Config;
 use crate::error::InternalError;
+use crate::limits::Limiters;
 use crate::oauth::paths::{
     AUTHORIZE_PATH, DEVICE_AUTHORIZATION_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH,
     VERIFICATION_PATH,
 };
+use crate::secret::lanes::Lane;
 use crate::sso::SsoRegistry;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
+pub use refusals::RefusalLog;
 use std::net::TcpListener;
 use std::sync::Arc;
 
 /// What the web layer keeps beside the services, shared by every worker:
-/// exchange counts waiting for the audit log, and the SSO providers' caches.
+/// exchange counts waiting for the audit log, the SSO providers' caches,
+/// the rate limits and the summary of refusals for the log.
 #[derive(Debug, Default)]
 pub struct WebState {
     /// Exchange counts not yet written to the audit log.
     pub exchange_counts: ExchangeCounter,
     /// SSO providers' discovery documents and keys.
     pub sso: SsoRegistry,
+    /// The rate limits of this instance.
+    pub limits: Limiters,
+    /// Refusals counted for one log line per key and minute.
+    pub refusals: RefusalLog,
+    /// The last readiness check: when, and its outcome.
+    pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
+}
+
+impl WebState {
+    /// The state for `config` (its `[limits]`).
+    pub fn new(config: &Config) -> Self {
+        Self {
+            limits: Limiters::new(&config.limits),
+            ..Self::default()
+        }
+    }
 }
 
 /// The route table.
@@ -195,6 +216,21 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
+/// Headers every answer gets unless its handler set them: the pages'
+/// security headers; `Cache-Control: no-store`, so no answer that carries
+/// token data is ever cached by default (static files and discovery set
+/// their own); and HSTS (RFC 6797) when the issuer is https.
+fn default_headers(https: bool) -> DefaultHeaders {
+    let mut headers = pages::SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |h, pair| h.add(*pair))
+        .add(("cache-control", "no-store"));
+    if https {
+        headers = headers.add(("strict-transport-security", "max-age=31536000"));
+    }
+    headers
+}
+
 /// Builds the HTTP server on `listener`; `main` and the tests both use it.
 pub fn server(
     services: Arc<Services>,
@@ -205,15 +241,12 @@ pub fn server(
     let data = web::Data::from(services);
     let shared = web::Data::from(state);
     let (data_for_jobs, shared_for_jobs) = (data.clone(), shared.clone());
+    let https = data.config.issuer.scheme() == "https";
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(shared.clone())
-            .wrap(
-                pages::SECURITY_HEADERS
-                    .iter()
-                    .fold(DefaultHeaders::new(), |h, pair| h.add(*pair)),
-            )
+            .wrap(default_headers(https))
             .wrap(from_fn(request_id::assign))
             .wrap(Logger::new("%a \"%m %U\" %s %b %Dms %{x-request-id}o"))
             .configure(|cfg| routes(cfg, &data.config))
@@ -228,14 +261,13 @@ pub fn server(
     Ok(server)
 }
 
-/// Waits for a turn to run argon2/scrypt (bounded by `hashing.max_concurrent`).
-pub(crate) async fn hashing_permit(
+/// A turn to run argon2/scrypt in `lane` (see [`crate::secret::lanes`]):
+/// soon, or a 503 at once.
+pub(crate) async fn hashing_turn(
     svc: &Services,
+    lane: Lane,
 ) -> Result<tokio::sync::SemaphorePermit<'_>, InternalError> {
-    svc.hashing_permits
-        .acquire()
-        .await
-        .map_err(|_| InternalError::ShuttingDown)
+    Ok(svc.lanes.turn(lane).await?)
 }
 
 /// Runs blocking work (diesel, argon2) on the blocking pool.

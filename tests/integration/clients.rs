@@ -22,7 +22,7 @@ const SECRET: &str = "s3cret-of-the-web-app";
 const REDIRECT: &str = "https://app.example/callback";
 
 async fn confidential_clients_authenticate_at_the_token_endpoint(db: TestDb) {
-    let hash = SecretHasher::new(64, 1, 1)
+    let hash = SecretHasher::new(64, 1, 1, 1)
         .unwrap()
         .hash(SECRET, &patgate::clock::OsRandom)
         .unwrap();

@@ -151,7 +151,7 @@ const RS_SECRET: &str = "resource-server-secret-0123";
 const REDIRECT: &str = "https://webapp.example/callback";
 
 fn client(id: &str, secret: &str) -> toml::Table {
-    let hash = SecretHasher::new(64, 1, 1)
+    let hash = SecretHasher::new(64, 1, 1, 1)
         .unwrap()
         .hash(secret, &patgate::clock::OsRandom)
         .unwrap();

@@ -17,7 +17,7 @@ both_backends!(
 const RS_SECRET: &str = "resource-server-secret-0123456789";
 
 async fn with_resource_server(db: &TestDb) -> TestApp {
-    let hash = SecretHasher::new(64, 1, 1)
+    let hash = SecretHasher::new(64, 1, 1, 1)
         .unwrap()
         .hash(RS_SECRET, &patgate::clock::OsRandom)
         .unwrap();

@@ -7,18 +7,27 @@ use crate::oauth::authorize::{self, AuthorizeOutcome};
 use crate::oauth::paths::consent_path;
 use crate::oauth::token_request::TokenParams;
 use crate::oauth::OAuthError;
+use crate::web::errors::OAuthEndpointError;
 use crate::web::errors::PageError;
+use crate::web::oauth::token::read_params;
 use crate::web::pages::redirect;
-use crate::web::run;
+use crate::web::request::client_ip;
+use crate::web::{run, WebState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 async fn start(
+    req: &HttpRequest,
     svc: web::Data<Services>,
+    state: web::Data<WebState>,
     params: Result<TokenParams, OAuthError>,
 ) -> Result<HttpResponse, PageError> {
     let cannot =
         |text: String| PageError::Message(StatusCode::BAD_REQUEST, "Cannot continue", text);
+    // Anyone may start one, and each stores a pending session.
+    state
+        .limits
+        .anonymous_write(client_ip(req, &svc.config.trusted_proxies))?;
     let params = params.map_err(|e| cannot(e.description))?;
     let svc = svc.into_inner();
     match run(&svc, move |s| authorize::start(s, &params)).await? {
@@ -32,11 +41,35 @@ async fn start(
 }
 
 /// `GET /api/auth/v1/authorize?…`.
-pub async fn get(req: HttpRequest, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
-    start(svc, TokenParams::from_query(req.query_string())).await
+pub async fn get(
+    req: HttpRequest,
+    svc: web::Data<Services>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, PageError> {
+    let params = TokenParams::from_query(req.query_string());
+    start(&req, svc, state, params).await
 }
 
-/// `POST /api/auth/v1/authorize` with a form body.
-pub async fn post(body: web::Bytes, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
-    start(svc, TokenParams::parse(None, &body)).await
+/// `POST /api/auth/v1/authorize` with a form body (at most 16 KiB).
+pub async fn post(
+    req: HttpRequest,
+    body: web::Payload,
+    svc: web::Data<Services>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, PageError> {
+    let params = match read_params(&req, body).await {
+        Ok(params) => Ok(params),
+        Err(OAuthEndpointError::OAuth(e)) => Err(e),
+        Err(OAuthEndpointError::TooLarge) => {
+            Err(OAuthError::invalid_request("the form is too large"))
+        }
+        Err(other) => {
+            return Err(PageError::Message(
+                StatusCode::BAD_REQUEST,
+                "Cannot continue",
+                other.to_string(),
+            ))
+        }
+    };
+    start(&req, svc, state, params).await
 }

@@ -82,6 +82,7 @@ pub async fn token(
         Err(OAuthEndpointError::TooLarge) => {
             return Err(ApiError::BadRequest("request body too large".into()))
         }
+        Err(OAuthEndpointError::Throttled(t)) => return Err(t.into()),
         Err(OAuthEndpointError::Internal(e)) => return Err(e.into()),
     };
     let mut answer = json!({

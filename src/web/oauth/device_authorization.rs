@@ -5,7 +5,9 @@ use super::token::{basic_credentials, read_params};
 use crate::app::Services;
 use crate::oauth::device;
 use crate::web::errors::{no_store, OAuthEndpointError};
-use crate::web::{hashing_permit, run};
+use crate::web::oauth::client_turn;
+use crate::web::request::{client_ip, origin};
+use crate::web::{run, WebState};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// `POST /api/auth/v1/device_authorization`.
@@ -13,14 +15,19 @@ pub async fn start(
     req: HttpRequest,
     payload: web::Payload,
     svc: web::Data<Services>,
+    state: web::Data<WebState>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
+    // Anyone may start a device flow: it writes rows, so it is limited.
+    state
+        .limits
+        .anonymous_write(client_ip(&req, &svc.config.trusted_proxies))?;
     let params = read_params(&req, payload).await?;
     let creds = basic_credentials(&req)?;
-    // Client authentication may run argon2: bounded like every verification.
-    let _permit = hashing_permit(&svc).await?;
+    let _turn = client_turn(&req, &svc, &state, &creds, &params).await?;
+    let from = origin(&req, &svc);
     let started = run(&svc, move |s| {
-        device::start(s, &params, &creds).map_err(OAuthEndpointError::from)
+        device::start(s, &params, &creds, &from).map_err(OAuthEndpointError::from)
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(started))

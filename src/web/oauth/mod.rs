@@ -9,3 +9,31 @@ pub mod device_authorization;
 pub mod revoke_introspect;
 pub mod token;
 pub mod well_known;
+
+use crate::app::Services;
+use crate::oauth::clients::ClientCredentials;
+use crate::oauth::token_request::TokenParams;
+use crate::secret::lanes::Lane;
+use crate::web::errors::OAuthEndpointError;
+use crate::web::request::client_ip;
+use crate::web::{hashing_turn, WebState};
+use actix_web::HttpRequest;
+use tokio::sync::SemaphorePermit;
+
+/// Before a client authentication that may run argon2: when a secret is
+/// presented, the per-address limit on full verifications; then a turn in
+/// the client lane (a public client costs no hashing, but waits its turn
+/// the same, so the answer does not say which clients are confidential).
+pub(crate) async fn client_turn<'a>(
+    req: &HttpRequest,
+    svc: &'a Services,
+    state: &WebState,
+    creds: &ClientCredentials,
+    params: &TokenParams,
+) -> Result<SemaphorePermit<'a>, OAuthEndpointError> {
+    if creds.present(params) {
+        let ip = client_ip(req, &svc.config.trusted_proxies);
+        state.limits.cold_verification(None, ip)?;
+    }
+    Ok(hashing_turn(svc, Lane::Client).await?)
+}

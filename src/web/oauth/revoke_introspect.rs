@@ -5,9 +5,13 @@ use super::token::{basic_credentials, read_params};
 use crate::app::Services;
 use crate::oauth::clients;
 use crate::oauth::{introspection, revocation, OAuthError, OAuthErrorCode};
+use crate::secret::lanes::Lane;
+use crate::tokens::format::PresentedToken;
 use crate::web::errors::{no_store, OAuthEndpointError};
+use crate::web::oauth::client_turn;
+use crate::web::request::client_ip;
 use crate::web::request::origin;
-use crate::web::{hashing_permit, run};
+use crate::web::{hashing_turn, run, WebState};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Revocation: the holder of a PAT revokes it. Always 200 once the request
@@ -18,13 +22,19 @@ pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
     svc: web::Data<Services>,
+    state: web::Data<WebState>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
     let params = read_params(&req, payload).await?;
     let raw = params.require("token")?.to_string();
     let creds = basic_credentials(&req)?;
     let from = origin(&req, &svc);
-    let _permit = hashing_permit(&svc).await?;
+    // Revoking a PAT proves its secret (argon2 when not cached): limited
+    // per token id and address like an exchange, client secret or not.
+    let token_id = PresentedToken::parse(&raw).ok().map(|p| p.id);
+    let ip = client_ip(&req, &svc.config.trusted_proxies);
+    state.limits.cold_verification(token_id.as_deref(), ip)?;
+    let _turn = hashing_turn(&svc, Lane::Client).await?;
     run(&svc, move |s| {
         revocation::revoke_presented(s, &raw, &params, &creds, from)
             .map_err(OAuthEndpointError::from)
@@ -38,12 +48,13 @@ pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
     svc: web::Data<Services>,
+    state: web::Data<WebState>,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let svc = svc.into_inner();
     let params = read_params(&req, payload).await?;
     let raw = params.require("token")?.to_string();
     let creds = basic_credentials(&req)?;
-    let _permit = hashing_permit(&svc).await?;
+    let _turn = client_turn(&req, &svc, &state, &creds, &params).await?;
     let answer = run(&svc, move |s| {
         s.read(|tx| {
             let client = clients::authenticate(tx, &params, &creds)?;

@@ -11,11 +11,13 @@ use crate::oauth::refresh_grant::{
 };
 use crate::oauth::token_request::{TokenParams, MAX_BODY_BYTES};
 use crate::oauth::{OAuthError, OAuthErrorCode};
+use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
 use crate::tokens::format::PresentedToken;
 use crate::web::errors::{no_store, OAuthEndpointError};
+use crate::web::oauth::client_turn;
 use crate::web::request::client_ip;
-use crate::web::{hashing_permit, run, WebState};
+use crate::web::{hashing_turn, run, WebState};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
@@ -85,8 +87,8 @@ pub async fn token(
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
         }
         TOKEN_EXCHANGE_GRANT => token_exchange(&req, &svc, &state, &params).await,
-        crate::oauth::device::DEVICE_GRANT => device_code(&req, svc, params).await,
-        "authorization_code" => authorization_code(&req, svc, params).await,
+        crate::oauth::device::DEVICE_GRANT => device_code(&req, svc, &state, params).await,
+        "authorization_code" => authorization_code(&req, svc, &state, params).await,
         other => Err(OAuthError::new(
             OAuthErrorCode::UnsupportedGrantType,
             format!("grant_type {other} is not supported"),
@@ -145,10 +147,11 @@ fn client_proof(req: &HttpRequest, params: &TokenParams) -> Result<ClientProof, 
 async fn device_code(
     req: &HttpRequest,
     svc: Arc<Services>,
+    state: &WebState,
     params: TokenParams,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let creds = basic_credentials(req)?;
-    let _permit = hashing_permit(&svc).await?;
+    let _turn = client_turn(req, &svc, state, &creds, &params).await?;
     let response = run(&svc, move |s| {
         crate::oauth::device::poll(s, &params, &creds).map_err(OAuthEndpointError::from)
     })
@@ -160,11 +163,11 @@ async fn device_code(
 async fn authorization_code(
     req: &HttpRequest,
     svc: Arc<Services>,
+    state: &WebState,
     params: TokenParams,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let creds = basic_credentials(req)?;
-    // Client authentication may run argon2: bounded like every verification.
-    let _permit = hashing_permit(&svc).await?;
+    let _turn = client_turn(req, &svc, state, &creds, &params).await?;
     let response = run(&svc, move |s| {
         code_grant::exchange(s, &params, &creds).map_err(OAuthEndpointError::from)
     })
@@ -238,7 +241,9 @@ impl Exchange<'_> {
         state: &WebState,
     ) -> Result<TokenResponse, OAuthEndpointError> {
         let Ok(presented) = PresentedToken::parse(self.raw) else {
-            tracing::info!("exchange refused: malformed token");
+            if state.refusals.count("(malformed)", "malformed") {
+                tracing::info!("exchange refused: malformed token");
+            }
             return Err(OAuthError::invalid_grant().into());
         };
         let token_id = presented.id.clone();
@@ -251,26 +256,39 @@ impl Exchange<'_> {
         });
         let first = request.clone();
         let step = run(svc, move |s| refresh_grant::begin(s, presented, &first)).await?;
-        let result = match step {
-            ExchangeStep::Done(result) => result,
-            ExchangeStep::NeedsVerification(pending) => {
-                let _permit = hashing_permit(svc).await?;
-                run(svc, move |s| refresh_grant::verify(s, *pending, &request)).await?
-            }
-        };
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
         let now = svc.now();
         let counts = &state.exchange_counts;
+        let result = match step {
+            ExchangeStep::Done(result) => result,
+            ExchangeStep::NeedsVerification(pending) => {
+                // Only a secret not in the verified cache costs argon2, so
+                // only such exchanges are limited: a holder is never slowed.
+                if let Err(throttled) = state.limits.cold_verification(Some(&token_id), ip) {
+                    let reason = throttled.limit.as_str();
+                    if state.refusals.count(&token_id, reason) {
+                        tracing::info!(token_id = %token_id, limit = reason, "exchange throttled");
+                    }
+                    let why = Some("throttled");
+                    counts.count(&token_id, Event::ExchangeDenied, why, ip, user_agent, now);
+                    return Err(throttled.into());
+                }
+                let _turn = hashing_turn(svc, Lane::Exchange).await?;
+                run(svc, move |s| refresh_grant::verify(s, *pending, &request)).await?
+            }
+        };
         match result {
             ExchangeResult::Issued(response) => {
                 counts.count(&token_id, Event::Exchanged, None, ip, user_agent, now);
                 Ok(response)
             }
             ExchangeResult::Denied(denial) => {
-                tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
+                if state.refusals.count(&token_id, denial.as_str()) {
+                    tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
+                }
                 if denial != Denial::Unknown {
                     let reason = Some(denial.as_str());
                     counts.count(

@@ -7,9 +7,11 @@ use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
+use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
+use crate::web::errors::PageError;
 use crate::web::request::{client_ip, form_field, form_pairs, query_params};
-use crate::web::{blocking, hashing_permit};
+use crate::web::{blocking, hashing_turn, WebState};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -68,8 +70,11 @@ pub async fn submit(
     req: HttpRequest,
     body: web::Bytes,
     svc: web::Data<Services>,
-) -> Result<HttpResponse, InternalError> {
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
+    let address = client_ip(&req, &svc.config.trusted_proxies);
+    state.limits.anonymous_write(address)?;
     if !svc.config.sso.local_accounts {
         return Ok(message(
             StatusCode::FORBIDDEN,
@@ -95,12 +100,10 @@ pub async fn submit(
             Some("The form expired; please try again.".into()),
         ));
     }
-    let ip = client_ip(&req, &svc.config.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let ip = address.map(|ip| ip.to_string()).unwrap_or_default();
     let password = SecretString::new(field("password"));
     let (s, name) = (svc.clone(), username.clone());
-    let permit = hashing_permit(&svc).await?;
+    let permit = hashing_turn(&svc, Lane::SignIn).await?;
     let outcome = blocking(move || accounts::sign_in(&s, &name, &password, &ip)).await?;
     drop(permit);
     match outcome {

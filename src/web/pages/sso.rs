@@ -11,7 +11,8 @@ use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
 use crate::sso::{self, SsoError, LOGIN_LIFETIME};
-use crate::web::request::query_params;
+use crate::web::errors::PageError;
+use crate::web::request::{client_ip, query_params};
 use crate::web::{blocking, WebState};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
@@ -52,8 +53,12 @@ pub async fn start(
     path: web::Path<String>,
     svc: web::Data<Services>,
     state: web::Data<WebState>,
-) -> Result<HttpResponse, InternalError> {
+) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
+    // Each start stores a pending login: limited per address.
+    state
+        .limits
+        .anonymous_write(client_ip(&req, &svc.config.trusted_proxies))?;
     let provider = match sso::provider(&svc, &path.into_inner()) {
         Ok(p) => p.clone(),
         Err(e) => return Ok(failed(&e)),

@@ -88,7 +88,7 @@ impl TestApp {
         .unwrap()
         .expect("services open");
         let svc = Arc::new(svc);
-        let state = Arc::new(WebState::default());
+        let state = Arc::new(WebState::new(&svc.config));
         let server = patgate::web::server(svc.clone(), state.clone(), listener, Some(1)).unwrap();
         let handle = server.handle();
         actix_web::rt::spawn(server);

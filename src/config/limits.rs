@@ -1,0 +1,78 @@
+//! `[limits]`: what one caller may cost. Rate limits are kept in memory per
+//! instance; with N instances behind one address a caller may get up to N
+//! times each figure. The sign-in lockout is kept in the database and shared.
+
+use super::{lenient_u32, Ttl};
+use serde::Deserialize;
+
+/// Rate limits, hashing queues and database timeouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Full secret verifications (cache misses) per token id per minute; 0: no limit.
+    #[serde(default = "cold_exchanges_per_token", deserialize_with = "lenient_u32")]
+    pub cold_exchanges_per_token: u32,
+    /// Full secret verifications (PATs and client secrets) per client address
+    /// per minute (IPv6: per /64); 0: no limit.
+    #[serde(
+        default = "cold_exchanges_per_address",
+        deserialize_with = "lenient_u32"
+    )]
+    pub cold_exchanges_per_address: u32,
+    /// Unauthenticated requests that write (authorize, device authorization,
+    /// sign-in, SSO start) per client address per minute; 0: no limit.
+    #[serde(
+        default = "anonymous_writes_per_address",
+        deserialize_with = "lenient_u32"
+    )]
+    pub anonymous_writes_per_address: u32,
+    /// Verifications that may wait for a hashing turn, per kind of work;
+    /// more are refused at once with 503.
+    #[serde(default = "hashing_queue", deserialize_with = "lenient_u32")]
+    pub hashing_queue: u32,
+    /// The longest wait for a hashing turn before 503.
+    #[serde(default = "hashing_wait")]
+    pub hashing_wait: Ttl,
+    /// Connect, statement and pool checkout timeout toward the database; a
+    /// stalled database fails requests with 503 after this long.
+    #[serde(default = "database_timeout")]
+    pub database_timeout: Ttl,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            cold_exchanges_per_token: cold_exchanges_per_token(),
+            cold_exchanges_per_address: cold_exchanges_per_address(),
+            anonymous_writes_per_address: anonymous_writes_per_address(),
+            hashing_queue: hashing_queue(),
+            hashing_wait: hashing_wait(),
+            database_timeout: database_timeout(),
+        }
+    }
+}
+
+/// Six: a known id stops costing argon2 after a few wrong secrets a minute.
+fn cold_exchanges_per_token() -> u32 {
+    6
+}
+/// Sixty: a CI farm behind one NAT exchanging many tokens stays under it.
+fn cold_exchanges_per_address() -> u32 {
+    60
+}
+/// Sixty.
+fn anonymous_writes_per_address() -> u32 {
+    60
+}
+/// Sixteen waiting per kind of work.
+fn hashing_queue() -> u32 {
+    16
+}
+/// Two seconds.
+fn hashing_wait() -> Ttl {
+    Ttl::from_seconds(2)
+}
+/// Five seconds.
+fn database_timeout() -> Ttl {
+    Ttl::from_seconds(5)
+}
