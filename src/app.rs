@@ -160,6 +160,12 @@ impl Services {
         self.clock.now()
     }
 
+    /// How long a request's blocking work may take before it is answered
+    /// 503: the database timeout, and a second for the rest.
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_secs(self.config.limits.database_timeout.seconds().unsigned_abs() + 1)
+    }
+
     /// A pooled connection. Blocking.
     pub fn conn(&self) -> Result<PooledConnection, StoreError> {
         self.db.conn()

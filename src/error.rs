@@ -27,6 +27,10 @@ pub enum InternalError {
     /// The process is shutting down (the hashing permits are closed).
     #[error("shutting down")]
     ShuttingDown,
+    /// Request work did not finish within the request deadline (a stalled
+    /// database, most likely).
+    #[error("no answer within {0:?}")]
+    Deadline(std::time::Duration),
     /// A hashing lane's queue is full or its wait ran out (overload).
     #[error("hashing queue full: {0:?}")]
     Busy(crate::secret::lanes::Lane),
@@ -60,7 +64,9 @@ impl InternalError {
     /// defect: answered 503 with `Retry-After` (RFC 9110 §15.6.4).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            InternalError::Busy(_) | InternalError::ShuttingDown => true,
+            InternalError::Busy(_) | InternalError::ShuttingDown | InternalError::Deadline(_) => {
+                true
+            }
             InternalError::Store(e) => e.is_unavailable(),
             _ => false,
         }

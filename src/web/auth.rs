@@ -12,10 +12,10 @@
 //! These only establish the principal; what it may do is the domain's
 //! policy, asked by every operation.
 
-use super::blocking;
 use super::errors::{ApiError, PageError};
 use super::pages::{current_user, login_url};
 use super::request::{form_field, form_pairs, origin};
+use super::run;
 use crate::accounts::principal;
 use crate::accounts::sessions::SessionUser;
 use crate::app::Services;
@@ -74,7 +74,9 @@ async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let from = origin(req, &svc);
     if let Some(token) = bearer(req) {
         let token = token?;
-        let found = blocking(move || svc.read(|tx| access_token::principal(tx, &token, from)));
+        let found = run(&svc, move |svc| {
+            svc.read(|tx| access_token::principal(tx, &token, from))
+        });
         let found = found.await?;
         return found.ok_or(ApiError::Unauthorized);
     }
@@ -93,7 +95,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
             ));
         }
     }
-    let who = blocking(move || {
+    let who = run(&svc, move |svc| {
         Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &user.subject, from))?)
     });
     Ok(who.await?)
@@ -156,7 +158,7 @@ async fn page_user(req: &HttpRequest) -> Result<PageUser, PageError> {
         return Err(PageError::SignIn(login_url(&svc, &here)));
     };
     let (subject, from) = (session.subject.clone(), origin(req, &svc));
-    let who = blocking(move || {
+    let who = run(&svc, move |svc| {
         Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &subject, from))?)
     })
     .await?;

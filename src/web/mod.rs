@@ -270,7 +270,8 @@ pub(crate) async fn hashing_turn(
     Ok(svc.lanes.turn(lane).await?)
 }
 
-/// Runs blocking work (diesel, argon2) on the blocking pool.
+/// Runs blocking work (diesel, argon2) on the blocking pool, for as long
+/// as it takes (background jobs).
 pub(crate) async fn blocking<T: Send + 'static, E: From<InternalError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
@@ -279,11 +280,24 @@ pub(crate) async fn blocking<T: Send + 'static, E: From<InternalError> + Send + 
         .map_err(|e| E::from(InternalError::Blocking(e.to_string())))?
 }
 
-/// Runs `work` on the services on the blocking pool.
+/// Runs `work` on the services on the blocking pool for a request: an
+/// answer comes within the request deadline (the database timeout and a
+/// second), a 503 when the database stalls; the work itself finishes or
+/// fails in the background (a stalled connection fails on its TCP timeouts).
 pub(crate) async fn run<T: Send + 'static, E: From<InternalError> + Send + 'static>(
     svc: &Arc<Services>,
     work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
+    let deadline = svc.request_deadline();
     let svc = svc.clone();
-    blocking(move || work(&svc)).await
+    match tokio::time::timeout(deadline, blocking(move || work(&svc))).await {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::warn!(
+                ?deadline,
+                "request work did not finish in time; answered 503"
+            );
+            Err(E::from(InternalError::Deadline(deadline)))
+        }
+    }
 }

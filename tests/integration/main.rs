@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod api_personal;
 mod api_service;
 mod architecture;
@@ -20,6 +21,8 @@ mod device_grant;
 mod discovery;
 mod exchange;
 mod exchange_refusals;
+mod faults;
+mod hardening;
 mod holes_flows;
 mod holes_tokens;
 mod housekeeping;

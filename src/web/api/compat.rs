@@ -13,7 +13,7 @@ use crate::store::compat::CompatFilter;
 use crate::web::auth::{bearer, services};
 use crate::web::errors::{no_store, ApiError};
 use crate::web::request::origin;
-use crate::web::{blocking, run};
+use crate::web::run;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
@@ -35,10 +35,12 @@ impl FromRequest for CompatAdmin {
         Box::pin(async move {
             let jwt = bearer(&req).ok_or(ApiError::Unauthorized)??;
             let svc = services(&req);
-            let (from, s) = (origin(&req, &svc), svc.clone());
-            let who = blocking(move || s.read(|tx| crate::compat::caller(tx, &jwt, from)))
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
+            let from = origin(&req, &svc);
+            let who = run(&svc, move |s| {
+                s.read(|tx| crate::compat::caller(tx, &jwt, from))
+            })
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
             admin::admit(&svc.config, &who).map_err(ApiError::Denied)?;
             Ok(CompatAdmin(who))
         })

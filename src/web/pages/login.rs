@@ -11,7 +11,7 @@ use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
 use crate::web::errors::PageError;
 use crate::web::request::{client_ip, form_field, form_pairs, query_params};
-use crate::web::{blocking, hashing_turn, WebState};
+use crate::web::{hashing_turn, run, WebState};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -102,14 +102,13 @@ pub async fn submit(
     }
     let ip = address.map(|ip| ip.to_string()).unwrap_or_default();
     let password = SecretString::new(field("password"));
-    let (s, name) = (svc.clone(), username.clone());
+    let name = username.clone();
     let permit = hashing_turn(&svc, Lane::SignIn).await?;
-    let outcome = blocking(move || accounts::sign_in(&s, &name, &password, &ip)).await?;
+    let outcome = run(&svc, move |s| accounts::sign_in(s, &name, &password, &ip)).await?;
     drop(permit);
     match outcome {
         SignInOutcome::SignedIn(subject) => {
-            let s = svc.clone();
-            let value = blocking(move || sessions::start(&s, &subject)).await?;
+            let value = run(&svc, move |s| sessions::start(s, &subject)).await?;
             let mut res = redirect(StatusCode::SEE_OTHER, &next);
             let _ = res.add_cookie(&cookie(&svc, sessions::COOKIE, value.expose().to_string()));
             let _ =
@@ -155,8 +154,7 @@ pub async fn logout(
         ));
     }
     if let Some(value) = req.cookie(sessions::COOKIE).map(|c| c.value().to_string()) {
-        let s = svc.clone();
-        blocking(move || sessions::end(&s, &value)).await?;
+        run(&svc, move |s| sessions::end(s, &value)).await?;
     }
     let mut res = redirect(StatusCode::SEE_OTHER, "/login");
     let _ = res.add_removal_cookie(&Cookie::build(sessions::COOKIE, "").path("/").finish());

@@ -12,7 +12,7 @@ pub mod settings;
 pub mod sso;
 pub mod views;
 
-use super::blocking;
+use super::run;
 use crate::accounts::sessions::{self, SessionUser};
 use crate::app::Services;
 use crate::error::InternalError;
@@ -136,7 +136,7 @@ pub async fn current_user(
         return Ok(None);
     };
     let svc = svc.clone();
-    blocking(move || sessions::current(&svc, &value)).await
+    run(&svc, move |svc| sessions::current(svc, &value)).await
 }
 
 /// `next` if it is a local path (no scheme, no host), else `/`.

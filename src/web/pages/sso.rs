@@ -13,7 +13,7 @@ use crate::error::InternalError;
 use crate::sso::{self, SsoError, LOGIN_LIFETIME};
 use crate::web::errors::PageError;
 use crate::web::request::{client_ip, query_params};
-use crate::web::{blocking, WebState};
+use crate::web::{run, WebState};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -70,8 +70,11 @@ pub async fn start(
     let next = local_path(query_params(&req).get("next").map(String::as_str));
     let browser = browser_value(&req)
         .unwrap_or_else(|| random_alphanumeric(svc.random.as_ref(), BROWSER_VALUE_LEN));
-    let (s, value) = (svc.clone(), browser.clone());
-    let url = blocking(move || sso::begin(&s, &provider, &discovery, &next, &value)).await?;
+    let value = browser.clone();
+    let url = run(&svc, move |s| {
+        sso::begin(s, &provider, &discovery, &next, &value)
+    })
+    .await?;
     let mut binding = cookie(&svc, BROWSER_COOKIE, browser);
     binding.set_path("/login/sso/");
     binding.set_max_age(CookieDuration::seconds(LOGIN_LIFETIME.num_seconds()));
@@ -94,13 +97,12 @@ pub async fn callback(
         Err(e) => return Ok(failed(&e)),
     };
     let q = query_params(&req);
-    let (s, p, state_value, browser) = (
-        svc.clone(),
+    let (p, state_value, browser) = (
         provider.clone(),
         q.get("state").cloned().unwrap_or_default(),
         browser_value(&req).unwrap_or_default(),
     );
-    let login = blocking(move || sso::take(&s, &p, &state_value, &browser)).await?;
+    let login = run(&svc, move |s| sso::take(s, &p, &state_value, &browser)).await?;
     if let Some(error) = q.get("error") {
         let described = q
             .get("error_description")
@@ -122,13 +124,12 @@ pub async fn callback(
         Ok(p) => p,
         Err(e) => return Ok(failed(&e)),
     };
-    let (s, p) = (svc.clone(), provider.clone());
-    let subject = match blocking(move || sso::admit(&s, &p, &profile)).await? {
+    let p = provider.clone();
+    let subject = match run(&svc, move |s| sso::admit(s, &p, &profile)).await? {
         Ok(subject) => subject,
         Err(e) => return Ok(failed(&e)),
     };
-    let s = svc.clone();
-    let value = blocking(move || sessions::start(&s, &subject)).await?;
+    let value = run(&svc, move |s| sessions::start(s, &subject)).await?;
     let mut res = redirect(StatusCode::SEE_OTHER, &local_path(Some(&login.next_path)));
     let _ = res.add_cookie(&cookie(&svc, sessions::COOKIE, value.expose().to_string()));
     Ok(res)

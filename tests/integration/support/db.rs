@@ -30,6 +30,15 @@ impl TestDb {
         }
     }
 
+    /// A SQLite database at `file` (the data dir is a new temp dir).
+    pub fn sqlite_file(file: &std::path::Path) -> TestDb {
+        TestDb {
+            url: format!("sqlite://{}", file.display()),
+            dir: tempfile::tempdir().expect("temp dir"),
+            postgres: None,
+        }
+    }
+
     /// A new schema in the test PostgreSQL database; `None` (with a notice
     /// printed once) when `POSTGRES_TEST_URL` is not set.
     pub fn postgres() -> Option<TestDb> {
