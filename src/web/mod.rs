@@ -13,7 +13,7 @@ mod oauth;
 mod pages;
 mod refusals;
 mod request;
-mod request_id;
+mod request_log;
 
 pub use errors::{ApiError, OAuthEndpointError, PageError};
 pub use jobs::send_expiry_reminders;
@@ -30,7 +30,7 @@ use crate::oauth::paths::{
 use crate::secret::lanes::Lane;
 use crate::sso::SsoRegistry;
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 pub use refusals::RefusalLog;
 use std::net::TcpListener;
@@ -247,8 +247,7 @@ pub fn server(
             .app_data(data.clone())
             .app_data(shared.clone())
             .wrap(default_headers(https))
-            .wrap(from_fn(request_id::assign))
-            .wrap(Logger::new("%a \"%m %U\" %s %b %Dms %{x-request-id}o"))
+            .wrap(from_fn(request_log::assign))
             .configure(|cfg| routes(cfg, &data.config))
             .default_service(web::to(not_found))
     })

@@ -1,0 +1,57 @@
+//! Gives every request an id, returns it as `X-Request-Id`, logs server
+//! errors with it (the client sees only the id), and writes the access log:
+//! one line per request at INFO, except rate-limit refusals (429), which
+//! are counted and summarised once a minute per path (see
+//! [`super::RefusalLog`]) so a flood cannot fill the disk with log lines.
+
+use super::WebState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::web;
+use std::time::Instant;
+
+/// The header carrying the request id.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The middleware function (use with `middleware::from_fn`).
+pub async fn assign(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (method, path) = (req.method().clone(), req.path().to_string());
+    let peer = req.peer_addr().map(|a| a.ip());
+    let state = req.app_data::<web::Data<WebState>>().cloned();
+    let mut res = next.call(req).await?;
+    let status = res.status();
+    if status.is_server_error() {
+        match res.response().error() {
+            Some(err) => {
+                tracing::error!(request_id = %id, %method, %path, error = %err, "request failed")
+            }
+            None => {
+                tracing::warn!(request_id = %id, %method, %path, %status, "server error")
+            }
+        }
+    }
+    let summarised = status == StatusCode::TOO_MANY_REQUESTS
+        && state.is_some_and(|s| !s.refusals.count(&path, "rate limited (429)"));
+    if !summarised {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "patgate::access",
+            request_id = %id,
+            peer = ?peer,
+            "{method} {path} {} {ms:.1}ms",
+            status.as_u16()
+        );
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    Ok(res)
+}
