@@ -10,6 +10,11 @@
 //! input, a changed hash (a regenerated secret) misses the cache at once. The
 //! cache only ever answers "this secret matches this hash"; revocation and
 //! expiry are read from the database on every exchange.
+//!
+//! Beside each entry, a second MAC over `presented ‖ 0 ‖ id ‖ 0 ‖ secret`
+//! answers, before the token row is read, "was this very secret verified
+//! for this id lately?" A request for which it says no will need a full
+//! verification, so the rate limits apply to it before any database work.
 
 use crate::clock::RandomSource;
 use hmac::{Hmac, Mac};
@@ -63,6 +68,18 @@ impl VerifiedSecretCache {
         mac.finalize().into_bytes().into()
     }
 
+    fn presented_digest(&self, id: &str, secret: &str) -> Digest {
+        self.digest("presented", id, secret)
+    }
+
+    /// Whether this secret was verified for token `id` recently, against
+    /// whichever hash: a hint before the row is read, never a decision.
+    pub fn knows(&self, id: &str, secret: &str) -> bool {
+        let d = self.presented_digest(id, secret);
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(&d).is_some_and(|at| at.elapsed() < self.ttl)
+    }
+
     /// Whether this secret was verified against this stored hash recently.
     /// The lookup is by MAC, so no secret is ever compared byte by byte.
     pub fn contains(&self, id: &str, phc: &str, secret: &str) -> bool {
@@ -74,6 +91,7 @@ impl VerifiedSecretCache {
     /// Records a successful full verification.
     pub fn insert(&self, id: &str, phc: &str, secret: &str) {
         let d = self.digest(id, phc, secret);
+        let presented = self.presented_digest(id, secret);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
             entries.retain(|_, at| at.elapsed() < self.ttl);
@@ -81,7 +99,9 @@ impl VerifiedSecretCache {
                 entries.clear();
             }
         }
-        entries.insert(d, Instant::now());
+        let now = Instant::now();
+        entries.insert(d, now);
+        entries.insert(presented, now);
     }
 }
 
@@ -101,6 +121,8 @@ mod tests {
         );
         assert!(!c.contains("id1", "$argon2id$a", "secreT"));
         assert!(!c.contains("id2", "$argon2id$a", "secret"));
+        assert!(c.knows("id1", "secret"));
+        assert!(!c.knows("id1", "secreT") && !c.knows("id2", "secret"));
     }
 
     #[test]
@@ -112,7 +134,7 @@ mod tests {
         for i in 0..5 {
             c.insert(&i.to_string(), "h", "s");
         }
-        assert!(c.entries.lock().unwrap().len() <= 2);
+        assert!(c.entries.lock().unwrap().len() <= 3);
         assert!(c.contains("4", "h", "s"));
     }
 

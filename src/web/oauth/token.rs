@@ -3,6 +3,7 @@
 use crate::app::Services;
 use crate::audit::Event;
 use crate::error::InternalError;
+use crate::limits::Throttled;
 use crate::oauth::access_token::{Minter, Rfc9068, TokenResponse};
 use crate::oauth::clients::ClientCredentials;
 use crate::oauth::code_grant;
@@ -220,6 +221,16 @@ async fn token_exchange(
     Ok(no_store(&mut HttpResponse::Ok()).json(body))
 }
 
+/// A rate-limit refusal of an exchange for `token_id`, logged once a
+/// minute per token id and limit.
+fn throttled(state: &WebState, token_id: &str, t: Throttled) -> OAuthEndpointError {
+    let reason = t.limit.as_str();
+    if state.refusals.count(token_id, reason) {
+        tracing::info!(token_id = %token_id, limit = reason, "exchange throttled");
+    }
+    t.into()
+}
+
 /// One PAT → JWT exchange (see `oauth::refresh_grant`).
 pub(crate) struct Exchange<'a> {
     /// The PAT as presented.
@@ -254,6 +265,18 @@ impl Exchange<'_> {
             client: self.proof,
             minter: self.minter,
         });
+        // Only a secret not verified lately costs argon2, so only such
+        // exchanges are limited, and a holder is never slowed. One the cache
+        // has never seen is limited before any database work, so a flood of
+        // guesses costs no more than parsing; it is summarised in the log
+        // (its token id may not even exist, so it is not in the audit).
+        let warm = svc.verified.knows(&presented.id, presented.secret.expose());
+        if !warm {
+            state
+                .limits
+                .cold_verification(Some(&token_id), ip)
+                .map_err(|t| throttled(state, &token_id, t))?;
+        }
         let first = request.clone();
         let step = run(svc, move |s| refresh_grant::begin(s, presented, &first)).await?;
         let user_agent = req
@@ -265,16 +288,13 @@ impl Exchange<'_> {
         let result = match step {
             ExchangeStep::Done(result) => result,
             ExchangeStep::NeedsVerification(pending) => {
-                // Only a secret not in the verified cache costs argon2, so
-                // only such exchanges are limited: a holder is never slowed.
-                if let Err(throttled) = state.limits.cold_verification(Some(&token_id), ip) {
-                    let reason = throttled.limit.as_str();
-                    if state.refusals.count(&token_id, reason) {
-                        tracing::info!(token_id = %token_id, limit = reason, "exchange throttled");
+                // Known secret, changed hash (a rotation): limited here.
+                if warm {
+                    if let Err(t) = state.limits.cold_verification(Some(&token_id), ip) {
+                        let why = Some("throttled");
+                        counts.count(&token_id, Event::ExchangeDenied, why, ip, user_agent, now);
+                        return Err(throttled(state, &token_id, t));
                     }
-                    let why = Some("throttled");
-                    counts.count(&token_id, Event::ExchangeDenied, why, ip, user_agent, now);
-                    return Err(throttled.into());
                 }
                 let _turn = hashing_turn(svc, Lane::Exchange).await?;
                 run(svc, move |s| refresh_grant::verify(s, *pending, &request)).await?
