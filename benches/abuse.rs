@@ -14,9 +14,12 @@
 //! ABUSE_LIMITS=off turns the rate limits off to measure the hashing lanes
 //! and argon2's memory alone).
 
-use std::io::{BufRead, BufReader};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{issue, patgate, start};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,64 +27,6 @@ use std::time::{Duration, Instant};
 const FLOOD_CONNECTIONS: usize = 64;
 /// Samples of first exchanges and sign-ins per phase (the median is shown).
 const SAMPLES: usize = 5;
-
-fn patgate(config: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patgate"));
-    cmd.arg("--config").arg(config).env("PATGATE_LOG", "warn");
-    cmd
-}
-
-fn issue(config: &Path, name: &str) -> String {
-    let out = patgate(config)
-        .args([
-            "admin", "token", "issue", "--owner", "bench", "--name", name, "--scope", "read",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// The server process; killed when dropped, also when the bench panics.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(config: &Path) -> (Server, String) {
-    let pinned = Command::new("taskset").arg("--version").output().is_ok();
-    let mut cmd = if pinned {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(env!("CARGO_BIN_EXE_patgate"));
-        c.arg("--config").arg(config).env("PATGATE_LOG", "warn");
-        c
-    } else {
-        patgate(config)
-    };
-    let mut server = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server output").expect("readable");
-        if let Some(rest) = line.strip_prefix("patgate listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (Server(server), base)
-}
 
 /// (VmRSS, VmHWM) of `pid` in MiB.
 fn memory(pid: u32) -> (f64, f64) {
@@ -344,7 +289,7 @@ fn main() {
         .unwrap();
     assert!(add.wait().unwrap().success());
     let ids: Vec<String> = pats.iter().map(|p| p[4..25].to_string()).collect();
-    let (server, base) = start(&config);
+    let (server, base) = start(&config, true);
     let pid = server.0.id();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,8 +6,10 @@
 //!
 //! Run: `cargo bench --bench exchange` (BENCH_SECONDS=10, BENCH_CONCURRENCY=16).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{issue, start};
 use std::time::{Duration, Instant};
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -15,12 +17,6 @@ fn setting(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn patgate(config: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patgate"));
-    cmd.arg("--config").arg(config).env("PATGATE_LOG", "warn");
-    cmd
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -40,33 +36,8 @@ fn main() {
     )
     .unwrap();
 
-    let issued = patgate(&config)
-        .args([
-            "admin", "token", "issue", "--owner", "bench", "--name", "bench", "--scope", "read",
-        ])
-        .output()
-        .expect("issue a token");
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
-    let pat = String::from_utf8(issued.stdout).unwrap().trim().to_string();
-
-    let mut server = patgate(&config)
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server output").expect("readable");
-        if let Some(rest) = line.strip_prefix("patgate listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let pat = issue(&config, "bench");
+    let (server, base) = start(&config, false);
     let url = format!("{base}/api/auth/v1/token");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -118,8 +89,7 @@ fn main() {
         }
         (cold, all, errors, begin.elapsed())
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     let mut sorted = latencies;
     sorted.sort();

@@ -111,18 +111,25 @@ async fn api_jwt(app: &TestApp) -> String {
     app.jwt_for(&pat).await
 }
 
+/// An app on `db` with a PAT exchanged once (its secret cached) and an API
+/// JWT that may create tokens.
+async fn warm_app(db: &TestDb) -> (TestApp, String, String) {
+    let app = TestApp::start(db).await;
+    let pat = app
+        .issue("alice", "ci", &["read"], RequestedLifetime::Default)
+        .await;
+    app.exchange_ok(&pat).await;
+    let jwt = api_jwt(&app).await;
+    (app, pat, jwt)
+}
+
 #[actix_web::test]
 async fn a_full_disk_keeps_exchanges_going_and_recovers() {
     let Some(disk) = SmallDisk::mount("4m") else {
         return;
     };
     let db = sqlite_on(&disk);
-    let app = TestApp::start(&db).await;
-    let pat = app
-        .issue("alice", "ci", &["read"], RequestedLifetime::Default)
-        .await;
-    app.exchange_ok(&pat).await;
-    let jwt = api_jwt(&app).await;
+    let (app, pat, jwt) = warm_app(&db).await;
     let filler = disk.fill();
     // Every token's last-used write comes due, and cannot be written.
     app.clock.advance(chrono::Duration::minutes(2));
@@ -182,12 +189,7 @@ fn immutable(db: &TestDb, on: bool) -> bool {
 #[actix_web::test]
 async fn a_read_only_database_recovers_without_restart() {
     let db = TestDb::sqlite();
-    let app = TestApp::start(&db).await;
-    let pat = app
-        .issue("alice", "ci", &["read"], RequestedLifetime::Default)
-        .await;
-    app.exchange_ok(&pat).await;
-    let jwt = api_jwt(&app).await;
+    let (app, pat, jwt) = warm_app(&db).await;
     if !immutable(&db, true) {
         immutable(&db, false);
         eprintln!("notice: chattr +i is not possible here: read-only fault test skipped");
