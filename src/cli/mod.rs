@@ -235,6 +235,9 @@ pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {
 /// `patgate serve`: binds, prints the address, and runs until stopped.
 pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
     create_first_admin(&svc)?;
+    if let Err(e) = svc.probe_writable() {
+        tracing::warn!(error = %e, "the database does not take writes; /readyz says 503 until it does");
+    }
     let listener = TcpListener::bind(svc.config.listen)
         .with_context(|| format!("cannot listen on {}", svc.config.listen))?;
     let addr = listener.local_addr()?;

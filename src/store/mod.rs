@@ -28,9 +28,11 @@ pub enum StoreError {
     /// No connection could be had.
     #[error("database pool: {0}")]
     Pool(String),
-    /// The database refused a query or could not be reached.
+    /// The database refused a query or could not be reached. (Not marked
+    /// as the error's source: its text is in this one already, and a chain
+    /// printed at exit would say it twice.)
     #[error("database: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     /// A migration failed.
     #[error("migrations: {0}")]
     Migration(String),
@@ -49,6 +51,12 @@ pub(crate) fn inserted(
         Ok(_) => Ok(true),
         Err(e) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::Query(e)
     }
 }
 

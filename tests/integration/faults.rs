@@ -399,3 +399,28 @@ async fn every_acknowledged_token_survives_kill_9(db: TestDb) {
         assert!(listed.contains(id.as_str()), "acknowledged token {id} lost");
     }
 }
+
+#[test]
+fn counts_that_cannot_be_written_at_stop_are_retried_then_counted_as_lost() {
+    use patgate::audit::{Event, ExchangeCounter};
+    let unreachable = patgate::store::Db::connect(
+        "postgres://postgres@127.0.0.1:1/none",
+        1,
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    let counts = ExchangeCounter::default();
+    let now = chrono::Utc::now();
+    for _ in 0..3 {
+        counts.count("tokenid", Event::Exchanged, None, None, None, now);
+    }
+    let started = Instant::now();
+    let patience = Duration::from_secs(1);
+    let lost = counts.flush_before_exit(&unreachable, &patgate::clock::OsRandom, patience);
+    assert_eq!(lost, 3);
+    assert!(
+        started.elapsed() >= patience,
+        "retried for the whole patience"
+    );
+    assert_eq!(counts.pending_total(), 3, "kept, not dropped");
+}
