@@ -200,42 +200,50 @@ impl Bench {
         [0, 1, 2].map(|i| counts[i].load(Ordering::Relaxed))
     }
 
-    /// `n` anonymous authorize and device authorization requests; returns
-    /// how many were accepted and the statuses of the others.
+    /// `n` anonymous authorize and device authorization requests (64 at a
+    /// time); returns how many were accepted and the statuses of the others.
     async fn anonymous(&self, n: usize, many: bool) -> (u64, std::collections::BTreeMap<u16, u64>) {
+        use futures_util::StreamExt;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let statuses: Vec<u16> = futures_util::stream::iter(0..n)
+            .map(|i| {
+                let ip = format!("10.9.{}.{}", (i / 256) % 256, i % 256);
+                let (path, form): (&str, Vec<(&str, &str)>) = if i % 2 == 0 {
+                    (
+                        "/api/auth/v1/authorize",
+                        vec![
+                            ("client_id", "patgate-cli"),
+                            ("redirect_uri", "http://127.0.0.1:9/callback"),
+                            ("response_type", "code"),
+                            (
+                                "code_challenge",
+                                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                            ),
+                            ("code_challenge_method", "S256"),
+                            ("state", "0123456789abcdef0123456789abcdef"),
+                        ],
+                    )
+                } else {
+                    (
+                        "/api/auth/v1/device_authorization",
+                        vec![("client_id", "patgate-cli")],
+                    )
+                };
+                let mut req = http.post(format!("{}{path}", self.base)).form(&form);
+                if many {
+                    req = req.header("x-forwarded-for", ip);
+                }
+                async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
         let (mut stored, mut refused) = (0, std::collections::BTreeMap::new());
-        for i in 0..n {
-            let ip = format!("10.9.{}.{}", (i / 256) % 256, i % 256);
-            let (path, form): (&str, Vec<(&str, &str)>) = if i % 2 == 0 {
-                (
-                    "/api/auth/v1/authorize",
-                    vec![
-                        ("client_id", "patgate-cli"),
-                        ("redirect_uri", "http://127.0.0.1:9/callback"),
-                        ("response_type", "code"),
-                        (
-                            "code_challenge",
-                            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                        ),
-                        ("code_challenge_method", "S256"),
-                        ("state", "0123456789abcdef0123456789abcdef"),
-                    ],
-                )
-            } else {
-                (
-                    "/api/auth/v1/device_authorization",
-                    vec![("client_id", "patgate-cli")],
-                )
-            };
-            let mut req = http.post(format!("{}{path}", self.base)).form(&form);
-            if many {
-                req = req.header("x-forwarded-for", ip);
-            }
-            match req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) {
+        for status in statuses {
+            match status {
                 302 | 200 => stored += 1,
                 other => *refused.entry(other).or_insert(0) += 1,
             }

@@ -2,7 +2,9 @@
 //! errors with it (the client sees only the id), and writes the access log:
 //! one line per request at INFO, except rate-limit refusals (429), which
 //! are counted and summarised once a minute per path (see
-//! [`super::RefusalLog`]) so a flood cannot fill the disk with log lines.
+//! [`super::RefusalLog`]) so a flood cannot fill the disk with log lines, and
+//! are answered after a short delay, so a flood that waits for its answers
+//! cannot keep the CPU busy.
 
 use super::WebState;
 use actix_web::body::MessageBody;
@@ -12,6 +14,9 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web;
 use std::time::Instant;
+
+/// How long a rate-limit refusal (429) waits before it is sent.
+pub const THROTTLED_ANSWER_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The header carrying the request id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,8 +43,14 @@ pub async fn assign(
             }
         }
     }
-    let summarised = status == StatusCode::TOO_MANY_REQUESTS
-        && state.is_some_and(|s| !s.refusals.count(&path, "rate limited (429)"));
+    let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+    if throttled {
+        // A closed-loop flood waits for each answer: a slow 429 keeps it
+        // from spinning the CPU that real requests need (costs no CPU).
+        actix_web::rt::time::sleep(THROTTLED_ANSWER_DELAY).await;
+    }
+    let summarised =
+        throttled && state.is_some_and(|s| !s.refusals.count(&path, "rate limited (429)"));
     if !summarised {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(

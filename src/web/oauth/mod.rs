@@ -21,19 +21,20 @@ use actix_web::HttpRequest;
 use tokio::sync::SemaphorePermit;
 
 /// Before a client authentication that may run argon2: when a secret is
-/// presented, the per-address limit on full verifications; then a turn in
-/// the client lane (a public client costs no hashing, but waits its turn
-/// the same, so the answer does not say which clients are confidential).
+/// presented, the per-address limit on full verifications and a turn in the
+/// client lane; a public client presents none and costs no hashing, so a
+/// burst of device flows from one CI farm is never queued behind secrets.
 pub(crate) async fn client_turn<'a>(
     req: &HttpRequest,
     svc: &'a Services,
     state: &WebState,
     creds: &ClientCredentials,
     params: &TokenParams,
-) -> Result<SemaphorePermit<'a>, OAuthEndpointError> {
-    if creds.present(params) {
-        let ip = client_ip(req, &svc.config.trusted_proxies);
-        state.limits.cold_verification(None, ip)?;
+) -> Result<Option<SemaphorePermit<'a>>, OAuthEndpointError> {
+    if !creds.present(params) {
+        return Ok(None);
     }
-    Ok(hashing_turn(svc, Lane::Client).await?)
+    let ip = client_ip(req, &svc.config.trusted_proxies);
+    state.limits.cold_verification(None, ip)?;
+    Ok(Some(hashing_turn(svc, Lane::Client).await?))
 }
