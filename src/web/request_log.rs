@@ -29,7 +29,9 @@ pub async fn assign(
     let started = Instant::now();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (method, path) = (req.method().clone(), req.path().to_string());
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
     let state = req.app_data::<web::Data<WebState>>().cloned();
     let mut res = next.call(req).await?;
     let status = res.status();
@@ -56,7 +58,7 @@ pub async fn assign(
         tracing::info!(
             target: "patgate::access",
             request_id = %id,
-            peer = ?peer,
+            %peer,
             "{method} {path} {} {ms:.1}ms",
             status.as_u16()
         );

@@ -283,19 +283,7 @@ async fn every_acknowledged_token_survives_kill_9(db: TestDb) {
     ));
     let server = PatgateProcess::spawn(&config);
     let http = reqwest::Client::new();
-    let token_url = server.base.join("/api/auth/v1/token").unwrap();
-    let answer: serde_json::Value = http
-        .post(token_url)
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", pat.trim()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = crate::http_fuzz::exchange_at(&http, &server.base, pat.trim()).await;
     let jwt = answer["access_token"].as_str().unwrap().to_string();
     let create = server.base.join("/api/access-tokens/personal").unwrap();
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));

@@ -72,6 +72,18 @@ pub async fn boot() -> (
     (base, svc, handle, dir)
 }
 
+/// The token endpoint's answer to exchanging `pat` at the server at `base`.
+pub async fn exchange_at(http: &reqwest::Client, base: &url::Url, pat: &str) -> serde_json::Value {
+    http.post(base.join("/api/auth/v1/token").unwrap())
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", pat)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Sends `requests` mutated requests (mutations no client can send are
 /// generated again) (seeded by `seed`) from `workers`
 /// concurrent connections to the server at `base`.
@@ -112,18 +124,7 @@ pub async fn fuzz(
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap();
-    let answer: serde_json::Value = http
-        .post(base.join("/api/auth/v1/token").unwrap())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", pat.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = exchange_at(&http, base, &pat).await;
     let material = Arc::new(Material {
         token_id: pat[4..25].to_string(),
         jwt: answer["access_token"]
