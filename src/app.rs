@@ -215,9 +215,7 @@ impl Services {
             crate::store::housekeeping::probe_write(&mut c, &self.instance, self.now())
         });
         if let Err(e) = &written {
-            if e.needs_new_connections() {
-                self.db.renew_connections();
-            }
+            self.db.renew_after(e);
         }
         Ok(written?)
     }

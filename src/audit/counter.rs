@@ -84,10 +84,7 @@ impl ExchangeCounter {
                     tracing::error!(error = %e, lost, "exchange counts lost at stop");
                     return lost;
                 }
-                Err(e) => {
-                    if e.needs_new_connections() {
-                        db.renew_connections();
-                    }
+                Err(_) => {
                     std::thread::sleep(std::time::Duration::from_millis(250));
                 }
             }
@@ -108,8 +105,17 @@ impl ExchangeCounter {
     }
 
     /// Writes what was counted; returns how many rows it touched. Counts
-    /// that fail to write are kept for the next flush. Blocking.
+    /// that fail to write are kept for the next flush, and connections are
+    /// renewed when the failure asks for it. Blocking.
     pub fn flush(&self, db: &Db, random: &dyn RandomSource) -> Result<usize, StoreError> {
+        let written = self.write_pending(db, random);
+        if let Err(e) = &written {
+            db.renew_after(e);
+        }
+        written
+    }
+
+    fn write_pending(&self, db: &Db, random: &dyn RandomSource) -> Result<usize, StoreError> {
         let pending: Vec<_> = self
             .0
             .lock()

@@ -322,9 +322,7 @@ fn finish(
 fn bookkeeping_failed(svc: &Services, e: &crate::store::StoreError) {
     use std::sync::atomic::{AtomicI64, Ordering};
     static LAST_LOGGED_MINUTE: AtomicI64 = AtomicI64::new(i64::MIN);
-    if e.needs_new_connections() {
-        svc.db.renew_connections();
-    }
+    svc.db.renew_after(e);
     let minute = svc.now().timestamp().div_euclid(60);
     if LAST_LOGGED_MINUTE.swap(minute, Ordering::Relaxed) != minute {
         tracing::warn!(error = %e, "last-used times not recorded (logged once a minute)");

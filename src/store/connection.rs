@@ -257,10 +257,12 @@ impl Db {
         applied.map_err(|e| StoreError::Migration(e.to_string()))
     }
 
-    /// Checks the database answers (for `/readyz`).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn()?.batch_execute("SELECT 1")?;
-        Ok(())
+    /// After a failure: renews the connections when `e` says the file went
+    /// read-only or its storage failed (see [`Db::renew_connections`]).
+    pub fn renew_after(&self, e: &StoreError) {
+        if e.needs_new_connections() {
+            self.renew_connections();
+        }
     }
 }
 

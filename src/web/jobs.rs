@@ -54,11 +54,6 @@ pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
                 Ok(n) => tracing::debug!(rows = n, "writing exchange counts done"),
                 // Kept for the next flush; logged once per failure streak.
                 Err(e) => {
-                    if let InternalError::Store(e) = &e {
-                        if e.needs_new_connections() {
-                            s.db.renew_connections();
-                        }
-                    }
                     if !failing {
                         tracing::warn!(error = %e, "writing exchange counts failed; will retry");
                     }

@@ -21,6 +21,7 @@ both_backends!(
     a_full_hashing_lane_refuses_at_once_and_other_lanes_go_on,
     what_a_caller_sends_is_bounded_and_never_a_server_error,
     anonymous_authorization_sessions_go_when_they_expire,
+    sso_starts_are_anonymous_writes_too,
 );
 
 /// `[limits]` of a test: the given figures, the rest off.
@@ -334,4 +335,17 @@ async fn anonymous_authorization_sessions_go_when_they_expire(db: TestDb) {
     app.clock.advance(Duration::minutes(11));
     app.blocking(|s| s.purge_expired().unwrap()).await;
     assert_eq!(sessions(&app).await, 0, "gone at expiry, not a day later");
+}
+
+async fn sso_starts_are_anonymous_writes_too(db: TestDb) {
+    let provider = crate::support::oidc::TestProvider::start();
+    let limits = "[limits]\nanonymous_writes_per_address = 2\n";
+    let app = crate::sso::app_with(&db, &provider, limits).await;
+    let browser = crate::support::browser::Browser::new(&app);
+    for _ in 0..2 {
+        assert_eq!(browser.get("/login/sso/idp").await.status(), 303);
+    }
+    let refused = browser.get("/login/sso/idp").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
 }

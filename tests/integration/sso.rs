@@ -38,8 +38,10 @@ pub(crate) async fn app_with(db: &TestDb, provider: &TestProvider, extra: &str) 
             sso.extend(s.clone());
         }
         t.insert("sso".into(), sso.into());
-        if let Some(access) = extra.get("access") {
-            t.insert("access".into(), access.clone());
+        for key in ["access", "limits"] {
+            if let Some(value) = extra.get(key) {
+                t.insert(key.into(), value.clone());
+            }
         }
     })
     .await
