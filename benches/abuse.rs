@@ -17,7 +17,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{issue, patgate, start};
+use common::{issue, memory, patgate, start};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,21 +27,6 @@ use std::time::{Duration, Instant};
 const FLOOD_CONNECTIONS: usize = 64;
 /// Samples of first exchanges and sign-ins per phase (the median is shown).
 const SAMPLES: usize = 5;
-
-/// (VmRSS, VmHWM) of `pid` in MiB.
-fn memory(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 /// The database's size once its WAL is checkpointed into it (from a
 /// connection of our own; the server keeps running).

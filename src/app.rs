@@ -4,6 +4,7 @@
 
 use crate::clock::{Clock, OsRandom, RandomSource, SystemClock};
 use crate::config::Config;
+use crate::dedicated_threads::DedicatedThreads;
 use crate::error::InternalError;
 use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::secret::hashing::SecretHasher;
@@ -39,6 +40,8 @@ pub struct Services {
     pub lanes: HashingLanes,
     /// This process's random id (its readiness row).
     pub instance: String,
+    /// The threads that run the warm exchange's read and signature.
+    pub exchange_threads: DedicatedThreads,
 }
 
 /// One unit of work: the services and one database connection, inside a
@@ -137,7 +140,10 @@ impl Services {
             lanes.total_turns(),
         )
         .map_err(|e| StartError::Other(e.to_string()))?;
+        let exchange_threads = DedicatedThreads::start("exchange", exchange_thread_count(&db))
+            .map_err(|e| StartError::Other(format!("cannot start threads: {e}")))?;
         let services = Services {
+            exchange_threads,
             instance: crate::clock::random_alphanumeric(random.as_ref(), 16),
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             lanes,
@@ -223,5 +229,16 @@ impl Services {
     /// The JWKS document (RFC 7517 §5) of the keys published now. Blocking.
     pub fn jwks(&self) -> Result<serde_json::Value, InternalError> {
         Ok(KeyRing::jwks(&mut *self.conn()?, self.now())?)
+    }
+}
+
+/// Threads for the exchange's blocking step: one per CPU on SQLite (its
+/// reads do not wait); on PostgreSQL, where each waits a network round
+/// trip, four per CPU within the pool's size.
+fn exchange_thread_count(db: &Db) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    match db.backend() {
+        crate::store::Backend::Sqlite => cpus,
+        crate::store::Backend::Postgres => (cpus * 4).min(db.max_size() as usize).max(1),
     }
 }

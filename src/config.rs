@@ -328,15 +328,13 @@ impl Config {
     }
 
     /// The `aud` claim of access tokens.
-    pub fn audience(&self) -> String {
-        self.audience
-            .clone()
-            .unwrap_or_else(|| self.issuer.as_str().trim_end_matches('/').to_string())
+    pub fn audience(&self) -> &str {
+        self.audience.as_deref().unwrap_or_else(|| self.issuer_id())
     }
 
     /// The `iss` claim: the issuer URL without a trailing slash (RFC 8414 §2).
-    pub fn issuer_id(&self) -> String {
-        self.issuer.as_str().trim_end_matches('/').to_string()
+    pub fn issuer_id(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
     }
 
     /// An absolute URL under the issuer.

@@ -34,6 +34,10 @@ pub enum InternalError {
     /// A hashing lane's queue is full or its wait ran out (overload).
     #[error("hashing queue full: {0:?}")]
     Busy(crate::secret::lanes::Lane),
+    /// The exchange's threads have too many jobs waiting (a stalled
+    /// database, or overload).
+    #[error("{0}")]
+    Backlog(String),
     /// Random values kept colliding (a free user code after several tries).
     #[error("no free {0} after several tries")]
     Exhausted(&'static str),
@@ -64,9 +68,10 @@ impl InternalError {
     /// defect: answered 503 with `Retry-After` (RFC 9110 §15.6.4).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            InternalError::Busy(_) | InternalError::ShuttingDown | InternalError::Deadline(_) => {
-                true
-            }
+            InternalError::Busy(_)
+            | InternalError::Backlog(_)
+            | InternalError::ShuttingDown
+            | InternalError::Deadline(_) => true,
             InternalError::Store(e) => e.is_unavailable(),
             _ => false,
         }

@@ -6,9 +6,15 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+/// The server binary: this build's, or `BENCH_PATGATE_BIN` (to compare
+/// builds in interleaved runs).
+pub fn binary() -> String {
+    std::env::var("BENCH_PATGATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_patgate").into())
+}
+
 /// `patgate --config <config>`, logging warnings only.
 pub fn patgate(config: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patgate"));
+    let mut cmd = Command::new(binary());
     cmd.arg("--config").arg(config).env("PATGATE_LOG", "warn");
     cmd
 }
@@ -41,18 +47,27 @@ impl Drop for Server {
 
 /// Starts `patgate serve` (on CPU 0 with `taskset` when `pin` and taskset is
 /// there) and waits for its listening line; the server and its base URL.
+#[allow(dead_code)]
 pub fn start(config: &Path, pin: bool) -> (Server, String) {
+    start_with(config, pin, &[], "warn")
+}
+
+/// [`start`] with more `serve` arguments (e.g. `--workers 1`) and the log
+/// filter `log` (`info` writes the access log, as a default server does).
+pub fn start_with(config: &Path, pin: bool, serve_args: &[&str], log: &str) -> (Server, String) {
     let pinned = pin && Command::new("taskset").arg("--version").output().is_ok();
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(env!("CARGO_BIN_EXE_patgate"));
-        c.arg("--config").arg(config).env("PATGATE_LOG", "warn");
+        c.args(["-c", "0"]).arg(binary());
+        c.arg("--config").arg(config);
         c
     } else {
         patgate(config)
     };
+    cmd.env("PATGATE_LOG", log);
     let mut child = cmd
         .arg("serve")
+        .args(serve_args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -67,4 +82,19 @@ pub fn start(config: &Path, pin: bool) -> (Server, String) {
     };
     std::thread::spawn(move || lines.for_each(drop));
     (server, base)
+}
+
+/// (VmRSS, VmHWM) of `pid` in MiB.
+pub fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -7,14 +7,14 @@ pub mod admin;
 use crate::accounts::principal;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
-use crate::keys::ActiveKey;
+use crate::keys::{ActiveKey, JwtType};
 use crate::oauth::access_token::{self, Minter, TokenResponse};
 use crate::policy::{Origin, Principal, Via};
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A token record as `@access-tokens` shows it (`PatRecord`).
 #[derive(Debug, Serialize)]
@@ -90,11 +90,8 @@ impl Minter for CompatMinter {
             "exp": now.timestamp() + ttl,
             "jti": uuid::Builder::from_random_bytes(jti).into_uuid().to_string(),
         });
-        let Value::Object(claims) = claims else {
-            unreachable!("json! object")
-        };
         Ok(TokenResponse {
-            access_token: key.sign("JWT", claims)?,
+            access_token: key.sign(JwtType::Jwt, &claims)?,
             token_type: "Bearer",
             expires_in: ttl,
             refresh_token: None,
@@ -119,7 +116,7 @@ pub fn caller(
         return Ok(Some(access_token::principal_of(tx, &v, origin)?));
     }
     let now = std::time::SystemTime::from(tx.now());
-    let fresh = payload.issuer() == Some(tx.config().issuer_id().as_str())
+    let fresh = payload.issuer() == Some(tx.config().issuer_id())
         && payload.expires_at().is_some_and(|exp| exp > now);
     let Some(id) = payload.subject().filter(|_| fresh) else {
         return Ok(None);

@@ -12,11 +12,13 @@ use crate::clock::{random_alphanumeric, RandomSource};
 use crate::config::SigningAlgorithm;
 use crate::store::models::SigningKeyRow;
 use crate::store::{keys as key_store, DbConnection, StoreError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use josekit::jwk::KeyPair;
-use josekit::jws::{EdDSA, JwsHeader, JwsSigner, ES256};
-use josekit::jwt::JwtPayload;
-use serde_json::{Map, Value};
+use josekit::jws::{EdDSA, JwsSigner, ES256};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -48,23 +50,130 @@ fn jose(e: josekit::JoseError) -> KeyError {
     KeyError::Jose(e.to_string())
 }
 
+/// The `typ` of a JWT patgate signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtType {
+    /// `at+jwt`, an access token (RFC 9068 §2.1).
+    AccessToken,
+    /// `JWT` (RFC 7519 §5.1), the `@access-tokens`-compatible token.
+    Jwt,
+}
+
+impl JwtType {
+    /// The header's `typ` value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JwtType::AccessToken => "at+jwt",
+            JwtType::Jwt => "JWT",
+        }
+    }
+}
+
+/// What signs: ES256 through ring (the default algorithm, the hot path),
+/// others through josekit.
+enum KeySigner {
+    Es256(Box<(ring::signature::EcdsaKeyPair, ring::rand::SystemRandom)>),
+    Jose(Box<dyn JwsSigner>),
+}
+
+impl std::fmt::Debug for KeySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.algorithm())
+    }
+}
+
+impl KeySigner {
+    /// The signer of a stored private key (SEC1 or PKCS#8 DER) for `alg`.
+    fn from_der(alg: &str, der: &[u8]) -> Result<Self, KeyError> {
+        match alg {
+            "ES256" => {
+                let pkcs8 = openssl::pkey::PKey::private_key_from_der(der)
+                    .and_then(|k| k.private_key_to_pkcs8())
+                    .map_err(|e| KeyError::Jose(format!("stored ES256 key: {e}")))?;
+                let random = ring::rand::SystemRandom::new();
+                let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &pkcs8,
+                    &random,
+                )
+                .map_err(|e| KeyError::Jose(format!("stored ES256 key: {e}")))?;
+                Ok(KeySigner::Es256(Box::new((pair, random))))
+            }
+            "EdDSA" => Ok(KeySigner::Jose(Box::new(
+                EdDSA.signer_from_der(der).map_err(jose)?,
+            ))),
+            other => Err(KeyError::Jose(format!(
+                "unsupported stored algorithm {other}"
+            ))),
+        }
+    }
+
+    /// The JWS `alg` (RFC 7518 §3.1).
+    fn algorithm(&self) -> &str {
+        match self {
+            KeySigner::Es256(..) => "ES256",
+            KeySigner::Jose(s) => s.algorithm().name(),
+        }
+    }
+
+    /// The JWS signature of `input`; for ES256 the 64-byte `R ‖ S` of
+    /// RFC 7518 §3.4.
+    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match self {
+            KeySigner::Es256(key) => key
+                .0
+                .sign(&key.1, input)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| KeyError::Jose("ES256 signing failed".into())),
+            KeySigner::Jose(s) => s.sign(input).map_err(jose),
+        }
+    }
+}
+
 /// The key that signs new tokens, decrypted and ready.
 #[derive(Debug)]
 pub struct ActiveKey {
     /// Key id, the JWS `kid`.
     pub kid: String,
-    signer: Box<dyn JwsSigner>,
+    signer: KeySigner,
+    /// The encoded JWS header of each [`JwtType`], built once per key.
+    headers: [String; 2],
     loaded: Instant,
 }
 
 impl ActiveKey {
-    /// Signs `claims` as a JWT with header `typ` and this key's `kid`.
-    pub fn sign(&self, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
-        let mut header = JwsHeader::new();
-        header.set_token_type(typ);
-        header.set_key_id(&self.kid);
-        let payload = JwtPayload::from_map(claims).map_err(jose)?;
-        josekit::jwt::encode_with_signer(&payload, &header, self.signer.as_ref()).map_err(jose)
+    fn new(kid: String, signer: KeySigner) -> Self {
+        let header = |typ: JwtType| {
+            let json = serde_json::json!({
+                "alg": signer.algorithm(),
+                "kid": kid,
+                "typ": typ.as_str(),
+            });
+            URL_SAFE_NO_PAD.encode(json.to_string())
+        };
+        let headers = [header(JwtType::AccessToken), header(JwtType::Jwt)];
+        Self {
+            kid,
+            signer,
+            headers,
+            loaded: Instant::now(),
+        }
+    }
+
+    /// Signs `claims` as a compact JWS (RFC 7515 §7.1) whose header holds
+    /// `typ`, the algorithm and this key's `kid`: the header is encoded
+    /// once per key, the claims straight from their type into the token.
+    pub fn sign(&self, typ: JwtType, claims: &impl Serialize) -> Result<String, KeyError> {
+        let header = &self.headers[typ as usize];
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Jose(e.to_string()))?;
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 96);
+        token.push_str(header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.signer.sign(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
     }
 }
 
@@ -119,20 +228,8 @@ impl KeyRing {
         }
         let row = key_store::active(conn)?.ok_or(KeyError::NoActiveKey)?;
         let der = self.master.open(&row.kid, &row.private_key_sealed)?;
-        let signer: Box<dyn JwsSigner> = match row.alg.as_str() {
-            "ES256" => Box::new(ES256.signer_from_der(&der).map_err(jose)?),
-            "EdDSA" => Box::new(EdDSA.signer_from_der(&der).map_err(jose)?),
-            other => {
-                return Err(KeyError::Jose(format!(
-                    "unsupported stored algorithm {other}"
-                )))
-            }
-        };
-        let key = Arc::new(ActiveKey {
-            kid: row.kid,
-            signer,
-            loaded: Instant::now(),
-        });
+        let signer = KeySigner::from_der(&row.alg, &der)?;
+        let key = Arc::new(ActiveKey::new(row.kid, signer));
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
         Ok(key)
     }
@@ -204,5 +301,45 @@ impl KeyRing {
             retired_at: None,
             publish_until: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use josekit::jwk::KeyPair;
+
+    #[test]
+    fn es256_tokens_signed_through_ring_verify_with_the_published_key() {
+        let pair = ES256.generate_key_pair().unwrap();
+        let signer = KeySigner::from_der("ES256", &pair.to_der_private_key()).unwrap();
+        let key = ActiveKey::new("kid-1".into(), signer);
+        let claims = serde_json::json!({"sub": "alice", "scope": "read write"});
+        let jwt = key.sign(JwtType::AccessToken, &claims).unwrap();
+        let verifier = ES256.verifier_from_jwk(&pair.to_jwk_public_key()).unwrap();
+        let (payload, header) = josekit::jwt::decode_with_verifier(&jwt, &verifier).unwrap();
+        assert_eq!(header.token_type(), Some("at+jwt"));
+        assert_eq!(header.key_id(), Some("kid-1"));
+        assert_eq!(header.algorithm(), Some("ES256"));
+        assert_eq!(payload.subject(), Some("alice"));
+        let other = ES256.generate_key_pair().unwrap();
+        let wrong = ES256.verifier_from_jwk(&other.to_jwk_public_key()).unwrap();
+        assert!(josekit::jwt::decode_with_verifier(&jwt, &wrong).is_err());
+    }
+
+    #[test]
+    fn eddsa_keys_sign_through_josekit() {
+        let pair = EdDSA
+            .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+            .unwrap();
+        let signer = KeySigner::from_der("EdDSA", &pair.to_der_private_key()).unwrap();
+        let key = ActiveKey::new("kid-2".into(), signer);
+        let jwt = key
+            .sign(JwtType::Jwt, &serde_json::json!({"sub": "bob"}))
+            .unwrap();
+        let verifier = EdDSA.verifier_from_jwk(&pair.to_jwk_public_key()).unwrap();
+        let (_, header) = josekit::jwt::decode_with_verifier(&jwt, &verifier).unwrap();
+        assert_eq!(header.token_type(), Some("JWT"));
+        assert!(KeySigner::from_der("RS256", b"").is_err());
     }
 }

@@ -4,17 +4,17 @@
 use crate::accounts;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
-use crate::keys::{ActiveKey, KeyRing};
+use crate::keys::{ActiveKey, JwtType, KeyRing};
 use crate::policy::{Origin, Principal, Via};
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
 use josekit::jwk::Jwk;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The media type of the JWS header `typ` (RFC 9068 §2.1).
-pub const JWT_TYPE: &str = "at+jwt";
+pub const JWT_TYPE: &str = JwtType::AccessToken.as_str();
 /// `client_id` recorded for tokens issued outside any OAuth2 client (CLI, admin).
 pub const DIRECT_CLIENT_ID: &str = "patgate";
 
@@ -66,6 +66,23 @@ impl Minter for Rfc9068 {
     }
 }
 
+/// The claims of patgate's access token (RFC 9068 §2.2), serialized
+/// straight into the JWT.
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    jti: &'a str,
+    client_id: &'a str,
+    scope: &'a str,
+    token_id: &'a str,
+    token_kind: &'a str,
+    admin: bool,
+}
+
 /// Mints a JWT for `token` carrying `scopes`, signed with `key`.
 pub fn mint(
     svc: &Services,
@@ -75,26 +92,27 @@ pub fn mint(
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, InternalError> {
     let ttl = svc.config.access_token_ttl.seconds();
-    let mut jti = [0u8; 16];
-    svc.random.fill(&mut jti);
+    let mut random = [0u8; 16];
+    svc.random.fill(&mut random);
+    let mut jti = uuid::Uuid::encode_buffer();
     let scope = scopes.join(" ");
-    let claims = json!({
-        "iss": svc.config.issuer_id(),
-        "sub": token.owner,
-        "aud": svc.config.audience(),
-        "exp": now.timestamp() + ttl,
-        "iat": now.timestamp(),
-        "jti": uuid::Builder::from_random_bytes(jti).into_uuid().to_string(),
-        "client_id": token.client_id.as_deref().unwrap_or(DIRECT_CLIENT_ID),
-        "scope": scope,
-        "token_id": token.id,
-        "token_kind": token.kind.as_str(),
-        "admin": token.is_admin,
-    });
-    let Value::Object(claims) = claims else {
-        unreachable!("json! object")
+    let claims = AccessTokenClaims {
+        iss: svc.config.issuer_id(),
+        sub: &token.owner,
+        aud: svc.config.audience(),
+        exp: now.timestamp() + ttl,
+        iat: now.timestamp(),
+        jti: uuid::Builder::from_random_bytes(random)
+            .into_uuid()
+            .hyphenated()
+            .encode_lower(&mut jti),
+        client_id: token.client_id.as_deref().unwrap_or(DIRECT_CLIENT_ID),
+        scope: &scope,
+        token_id: &token.id,
+        token_kind: token.kind.as_str(),
+        admin: token.is_admin,
     };
-    let access_token = key.sign(JWT_TYPE, claims)?;
+    let access_token = key.sign(JwtType::AccessToken, &claims)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -164,10 +182,10 @@ pub fn accept(
     let config = tx.config();
     let now = std::time::SystemTime::from(tx.now());
     let valid = header.token_type() == Some(JWT_TYPE)
-        && payload.issuer() == Some(config.issuer_id().as_str())
+        && payload.issuer() == Some(config.issuer_id())
         && payload
             .audience()
-            .is_some_and(|aud| aud.contains(&config.audience().as_str()))
+            .is_some_and(|aud| aud.contains(&config.audience()))
         && payload.expires_at().is_some_and(|exp| exp > now)
         && already_valid(payload, now, TIME_LEEWAY);
     let (Some(subject), Some(token_id)) = (

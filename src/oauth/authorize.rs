@@ -98,7 +98,7 @@ fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, I
         // Not echoed: the client sent something no client needs.
         let why = format!("state must be at most {MAX_STATE_CHARS} characters");
         return Ok(error_redirect(
-            &issuer,
+            issuer,
             redirect_uri,
             "invalid_request",
             &why,
@@ -107,7 +107,7 @@ fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, I
     }
     let fail = |code: &str, description: &str| {
         Ok(error_redirect(
-            &issuer,
+            issuer,
             redirect_uri,
             code,
             description,

@@ -277,7 +277,7 @@ fn back_to_client(
         if let Some(state) = &row.state {
             q.append_pair("state", state);
         }
-        q.append_pair("iss", &tx.config().issuer_id());
+        q.append_pair("iss", tx.config().issuer_id());
     }
     Ok(url)
 }

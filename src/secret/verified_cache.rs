@@ -27,7 +27,9 @@ type Digest = [u8; 32];
 
 /// Recently verified (token id, stored hash, secret) triples, as MACs.
 pub struct VerifiedSecretCache {
-    key: [u8; 32],
+    /// HMAC-SHA256 keyed with 32 random bytes, cloned for each MAC (the
+    /// key's own blocks are hashed once).
+    keyed: Hmac<Sha256>,
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<Digest, Instant>>,
@@ -46,8 +48,10 @@ impl VerifiedSecretCache {
     pub fn new(random: &dyn RandomSource, ttl: Duration, capacity: usize) -> Self {
         let mut key = [0u8; 32];
         random.fill(&mut key);
+        let keyed = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+        key.fill(0);
         Self {
-            key,
+            keyed,
             ttl,
             capacity,
             entries: Mutex::new(HashMap::new()),
@@ -55,7 +59,7 @@ impl VerifiedSecretCache {
     }
 
     fn digest(&self, id: &str, phc: &str, secret: &str) -> Digest {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        let mut mac = self.keyed.clone();
         for part in [
             id.as_bytes(),
             b"\0",

@@ -82,7 +82,7 @@ pub fn find_user(conn: &mut DbConnection, subject: &str) -> Result<Option<UserRo
     Ok(u::users
         .filter(u::subject.eq(subject))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -39,7 +39,7 @@ pub fn find_client(conn: &mut DbConnection, id: &str) -> Result<Option<ClientRow
     Ok(c::oauth_clients
         .filter(c::id.eq(id))
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -114,7 +114,7 @@ pub fn find_session(
     Ok(a::authorization_sessions
         .filter(a::id.eq(id))
         .select(AuthSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -126,7 +126,7 @@ pub fn find_by_code(
     Ok(a::authorization_sessions
         .filter(a::code_hash.eq(code_hash))
         .select(AuthSessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -72,7 +72,14 @@ pub struct Db {
 pub struct Conn {
     conn: DbConnection,
     generation: u64,
+    /// When the server last answered a check on this connection.
+    checked_at: std::time::Instant,
 }
+
+/// A pooled PostgreSQL connection is checked (`SELECT 1`) on checkout
+/// when its last check is older than this: once a second at most, so the
+/// exchange's read stays the only round trip of a busy connection.
+const CHECK_AFTER: Duration = Duration::from_secs(1);
 
 impl std::ops::Deref for Conn {
     type Target = DbConnection;
@@ -135,6 +142,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             generation: self.generation.load(Ordering::Acquire),
             conn: self.open()?,
+            checked_at: std::time::Instant::now(),
         })
     }
 
@@ -142,9 +150,13 @@ impl r2d2::ManageConnection for Manager {
         // A SQLite file does not go away; a PostgreSQL server may have.
         match &mut conn.conn {
             DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgres(c) => c
-                .batch_execute("SELECT 1")
-                .map_err(diesel::r2d2::Error::QueryError),
+            DbConnection::Postgres(_) if conn.checked_at.elapsed() < CHECK_AFTER => Ok(()),
+            DbConnection::Postgres(c) => {
+                c.batch_execute("SELECT 1")
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                conn.checked_at = std::time::Instant::now();
+                Ok(())
+            }
         }
     }
 
@@ -219,6 +231,11 @@ impl Db {
     /// even once the cause is fixed.
     pub fn renew_connections(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
     }
 
     /// The backend this pool talks to.

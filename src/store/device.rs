@@ -39,7 +39,7 @@ pub fn by_session(
     Ok(d::device_authorizations
         .filter(d::session_id.eq(session_id))
         .select(DeviceRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -60,7 +60,7 @@ pub fn by_device_code(
     Ok(d::device_authorizations
         .filter(d::device_code_hash.eq(hash))
         .select(DeviceRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -74,7 +74,7 @@ pub fn by_user_code(
         .filter(d::user_code.eq(user_code))
         .filter(d::expires_at.gt(now.naive_utc()))
         .select(DeviceRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

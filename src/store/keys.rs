@@ -21,7 +21,7 @@ pub fn active(conn: &mut DbConnection) -> Result<Option<SigningKeyRow>, StoreErr
     Ok(k::signing_keys
         .filter(k::active.eq(true))
         .select(SigningKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -66,7 +66,7 @@ pub fn consume_login(
     Ok(l::sso_logins
         .filter(l::state_hash.eq(state_hash))
         .select(SsoLoginRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -92,13 +92,18 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutco
 }
 
 /// The token with this id.
+///
+/// Every exchange runs this, so it goes to the backend's own connection:
+/// through the connection enum, diesel writes the SQL text anew on each call
+/// before it finds the prepared statement; this way the statement is found
+/// by its type alone.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-    Ok(t::access_tokens
-        .filter(t::id.eq(id))
-        .select(TokenRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(TokenRecord::from))
+    let query = t::access_tokens.filter(t::id.eq(id));
+    let row = match conn {
+        DbConnection::Sqlite(c) => query.select(TokenRow::as_select()).get_result(c),
+        DbConnection::Postgres(c) => query.select(TokenRow::as_select()).get_result(c),
+    };
+    Ok(row.optional()?.map(TokenRecord::from))
 }
 
 /// Revokes a token that is not revoked yet; one conditional UPDATE. Returns

@@ -21,6 +21,7 @@ pub use jobs::send_expiry_reminders;
 use crate::app::Services;
 use crate::audit::ExchangeCounter;
 use crate::config::Config;
+use crate::dedicated_threads::JobRefused;
 use crate::error::InternalError;
 use crate::limits::Limiters;
 use crate::oauth::paths::{
@@ -65,6 +66,9 @@ impl WebState {
 
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
+    // Routes are tried in order (patterns with `{…}` by regex): the
+    // exchange, what patgate does most, comes first.
+    cfg.route(TOKEN_PATH, web::post().to(oauth::token::token));
     // Before the `/admin` pages' scope, which would otherwise take `/admin/tokens`.
     api::compat::routes(cfg, &config.compat);
     oauth_routes(cfg);
@@ -74,8 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
 
 /// The OAuth endpoints (RFC 6749, 7009, 7662, 8414, 8628) and discovery.
 fn oauth_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(TOKEN_PATH, web::post().to(oauth::token::token))
-        .route(AUTHORIZE_PATH, web::get().to(oauth::authorize::get))
+    cfg.route(AUTHORIZE_PATH, web::get().to(oauth::authorize::get))
         .route(AUTHORIZE_PATH, web::post().to(oauth::authorize::post))
         .route(
             DEVICE_AUTHORIZATION_PATH,
@@ -287,9 +290,40 @@ pub(crate) async fn run<T: Send + 'static, E: From<InternalError> + Send + 'stat
     svc: &Arc<Services>,
     work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
+    let shared = svc.clone();
+    within_deadline(svc, blocking(move || work(&shared))).await
+}
+
+/// [`run`] on the exchange's dedicated threads (see
+/// [`crate::dedicated_threads`]): for the warm exchange's short read and
+/// signature only.
+pub(crate) async fn run_exchange_step<
+    T: Send + 'static,
+    E: From<InternalError> + Send + 'static,
+>(
+    svc: &Arc<Services>,
+    work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    let shared = svc.clone();
+    let step = svc.exchange_threads.run("exchange", move || work(&shared));
+    within_deadline(svc, async {
+        step.await.map_err(|e| {
+            E::from(match e {
+                JobRefused::Full(_) => InternalError::Backlog(e.to_string()),
+                JobRefused::Panicked(_) => InternalError::Blocking(e.to_string()),
+            })
+        })?
+    })
+    .await
+}
+
+/// `work`'s answer, or a 503 once the request deadline passed.
+async fn within_deadline<T, E: From<InternalError>>(
+    svc: &Services,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
     let deadline = svc.request_deadline();
-    let svc = svc.clone();
-    match tokio::time::timeout(deadline, blocking(move || work(&svc))).await {
+    match tokio::time::timeout(deadline, work).await {
         Ok(done) => done,
         Err(_) => {
             tracing::warn!(

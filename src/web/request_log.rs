@@ -27,11 +27,11 @@ pub async fn assign(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let id: &str = uuid::Uuid::new_v4().simple().encode_lower(&mut id_buf);
+    // (The request cannot be kept: routing needs it unshared.)
     let (method, path) = (req.method().clone(), req.path().to_string());
-    let peer = req
-        .peer_addr()
-        .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
+    let peer = Peer(req.peer_addr());
     let state = req.app_data::<web::Data<WebState>>().cloned();
     let mut res = next.call(req).await?;
     let status = res.status();
@@ -63,8 +63,20 @@ pub async fn assign(
             status.as_u16()
         );
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(value) = HeaderValue::from_str(id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     Ok(res)
+}
+
+/// The client address of a request, formatted only for a log line.
+struct Peer(Option<std::net::SocketAddr>);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => write!(f, "{}", addr.ip()),
+            None => f.write_str("-"),
+        }
+    }
 }

@@ -145,9 +145,9 @@ async fn the_verifier_follows_key_rotation_and_checks_claims(db: TestDb) {
     let pat = app
         .issue("alice", "ci", &["read"], RequestedLifetime::Default)
         .await;
-    let issuer = url::Url::parse(&app.svc.config.issuer_id()).unwrap();
+    let issuer = url::Url::parse(app.svc.config.issuer_id()).unwrap();
     let verifier =
-        JwtVerifier::new(&issuer, &app.svc.config.audience()).with_refetch_after(Duration::ZERO);
+        JwtVerifier::new(&issuer, app.svc.config.audience()).with_refetch_after(Duration::ZERO);
     let first = access_token(&app, &pat).await;
     let claims = verifier.verify(&first).await.unwrap();
     assert_eq!(

@@ -137,7 +137,7 @@ async fn a_person_approves_and_the_client_gets_a_working_pat(db: TestDb) {
         vec!["read"]
     );
     let iss = app.svc.config.issuer_id();
-    let claims = verify_jwt(token.access_token().secret(), &app.jwks().await, &iss, &iss).unwrap();
+    let claims = verify_jwt(token.access_token().secret(), &app.jwks().await, iss, iss).unwrap();
     assert_eq!(
         (claims["sub"].as_str(), claims["client_id"].as_str()),
         (Some("alice"), Some("patgate-cli"))
@@ -167,8 +167,8 @@ async fn a_person_approves_and_the_client_gets_a_working_pat(db: TestDb) {
     verify_jwt(
         refreshed.access_token().secret(),
         &app.jwks().await,
-        &iss,
-        &iss,
+        iss,
+        iss,
     )
     .unwrap();
     // The answered session cannot be approved again.

@@ -38,7 +38,7 @@ async fn issued_pat_exchanges_for_a_verifiable_rfc9068_jwt(db: TestDb) {
     );
     let jwt = body["access_token"].as_str().unwrap();
     let issuer = app.svc.config.issuer_id();
-    let claims = verify_jwt(jwt, &app.jwks().await, &issuer, &issuer).expect("JWT verifies");
+    let claims = verify_jwt(jwt, &app.jwks().await, issuer, issuer).expect("JWT verifies");
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["iss"], issuer);
     assert_eq!(claims["client_id"], "patgate");
@@ -53,7 +53,7 @@ async fn issued_pat_exchanges_for_a_verifiable_rfc9068_jwt(db: TestDb) {
     let again = app.exchange_ok(&pat).await;
     assert_ne!(again["access_token"], body["access_token"]);
     // A wrong audience is refused by the verifier (the check is real).
-    assert!(verify_jwt(jwt, &app.jwks().await, &issuer, "https://elsewhere").is_err());
+    assert!(verify_jwt(jwt, &app.jwks().await, issuer, "https://elsewhere").is_err());
 }
 
 async fn json_body_and_scope_narrowing(db: TestDb) {

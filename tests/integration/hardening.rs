@@ -82,7 +82,7 @@ async fn authorization_responses_name_the_issuer(db: TestDb) {
     );
     assert_eq!(
         query_value(&back, "iss").as_deref(),
-        Some(app.svc.config.issuer_id().as_str())
+        Some(app.svc.config.issuer_id())
     );
 }
 

@@ -24,7 +24,7 @@ async fn revocation_on_one_instance_holds_at_the_next_exchange_on_another(db: Te
         .to_string();
     b.exchange_ok(&pat).await;
     let iss = b.svc.config.issuer_id();
-    verify_jwt(&jwt, &a.jwks().await, &iss, &iss).expect("A publishes the key B signs with");
+    verify_jwt(&jwt, &a.jwks().await, iss, iss).expect("A publishes the key B signs with");
     let id = token_id(&pat);
     a.revoke(&id, "admin-on-a").await;
     assert_oauth_error(b.exchange(&pat).await, 400, "invalid_grant").await;

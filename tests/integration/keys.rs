@@ -53,8 +53,8 @@ async fn rotation_keeps_old_jwts_verifiable_until_they_expire(db: TestDb) {
     let jwks = app.jwks().await;
     assert_eq!(kids(&jwks), vec![new_kid.clone(), old_kids[0].clone()]);
     let iss = app.svc.config.issuer_id();
-    verify_jwt(&old_jwt, &jwks, &iss, &iss).expect("old JWT verifies after rotation");
-    let claims = verify_jwt(&new_jwt, &jwks, &iss, &iss).expect("new JWT verifies");
+    verify_jwt(&old_jwt, &jwks, iss, iss).expect("old JWT verifies after rotation");
+    let claims = verify_jwt(&new_jwt, &jwks, iss, iss).expect("new JWT verifies");
     assert_eq!(claims["sub"], "heidi");
     let header = jsonwebtoken::decode_header(&new_jwt).unwrap();
     assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
@@ -85,10 +85,7 @@ async fn eddsa_keys_sign_verifiable_jwts(db: TestDb) {
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
     let iss = app.svc.config.issuer_id();
-    assert_eq!(
-        verify_jwt(&jwt, &jwks, &iss, &iss).unwrap()["scope"],
-        "read"
-    );
+    assert_eq!(verify_jwt(&jwt, &jwks, iss, iss).unwrap()["scope"], "read");
 }
 
 async fn another_master_key_is_refused_at_start(db: TestDb) {

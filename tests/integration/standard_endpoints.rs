@@ -211,8 +211,8 @@ async fn token_exchange_turns_a_pat_into_an_access_token(db: TestDb) {
     let claims = crate::support::verify_jwt(
         body["access_token"].as_str().unwrap(),
         &app.jwks().await,
-        &issuer,
-        &issuer,
+        issuer,
+        issuer,
     )
     .expect("the JWT verifies");
     assert_eq!(claims["sub"], "alice");

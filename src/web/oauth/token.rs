@@ -18,7 +18,7 @@ use crate::tokens::format::PresentedToken;
 use crate::web::errors::{no_store, OAuthEndpointError};
 use crate::web::oauth::client_turn;
 use crate::web::request::client_ip;
-use crate::web::{hashing_turn, run, WebState};
+use crate::web::{hashing_turn, run, run_exchange_step, WebState};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
@@ -278,7 +278,8 @@ impl Exchange<'_> {
                 .map_err(|t| throttled(state, &token_id, t))?;
         }
         let first = request.clone();
-        let step = run(svc, move |s| refresh_grant::begin(s, presented, &first)).await?;
+        let step =
+            run_exchange_step(svc, move |s| refresh_grant::begin(s, presented, &first)).await?;
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)

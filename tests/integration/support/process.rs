@@ -120,10 +120,20 @@ impl PatgateProcess {
         self.stdout.lock().unwrap().clone()
     }
 
-    /// Stops the process and returns everything it logged.
+    /// Stops the process (SIGTERM, so it writes the log lines it holds;
+    /// SIGKILL after 10 s) and returns everything it logged.
     pub fn stop_and_logs(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         std::thread::sleep(Duration::from_millis(200));
         self.stderr.lock().unwrap().clone()
     }
