@@ -279,8 +279,17 @@ impl Config {
         Self::from_table(table)
     }
 
-    /// Deserializes and validates an already merged table.
-    pub fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+    /// Deserializes and validates an already merged table. Without an
+    /// `issuer`, one follows `listen`, so `serve --listen 127.0.0.1:8095`
+    /// alone publishes URLs (redirects, the device `verification_uri`, the
+    /// JWT `iss`) on the port it serves.
+    pub fn from_table(mut table: toml::Table) -> Result<Self, ConfigError> {
+        if !table.contains_key("issuer") {
+            let listen = table.get("listen").and_then(|v| v.as_str());
+            if let Some(url) = listen.and_then(|l| l.parse().ok()).and_then(issuer_for) {
+                table.insert("issuer".into(), toml::Value::String(url.into()));
+            }
+        }
         let config: Config =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
@@ -364,4 +373,22 @@ fn set_key(table: &mut toml::Table, key: &str, value: String) {
             }
         }
     }
+}
+
+/// The issuer a server listening on `listen` is reached at from this host:
+/// `http://` with the address (loopback for a wildcard one); `None` for
+/// port 0 (the default issuer stays, as the port is not known yet).
+fn issuer_for(listen: SocketAddr) -> Option<Url> {
+    if listen.port() == 0 {
+        return None;
+    }
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let mut url = Url::parse("http://localhost/").ok()?;
+    url.set_ip_host(ip).ok()?;
+    url.set_port(Some(listen.port())).ok()?;
+    Some(url)
 }

@@ -138,9 +138,29 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List users (local and SSO), most recent sign-in first.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a local user's password (a lost or first one); their sessions end.
+    /// Prints a generated password unless --password-stdin.
+    Password {
+        /// User name.
+        name: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Disable a user: no more sign-ins, sessions end (tokens revoked when
     /// `[sso] revoke_tokens_on_disable`).
     Disable {
+        /// User subject (`provider:id` for SSO users).
+        name: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
         /// User subject (`provider:id` for SSO users).
         name: String,
     },
@@ -266,7 +286,13 @@ fn run_server(
                 password_stdin,
             } => access::add_user(&svc, &name, admin, password_stdin),
             UserCommand::Roles { name, roles } => access::set_roles(&svc, &name, &roles),
-            UserCommand::Disable { name } => access::disable_user(&svc, &name),
+            UserCommand::Disable { name } => access::set_user_disabled(&svc, &name, true),
+            UserCommand::Enable { name } => access::set_user_disabled(&svc, &name, false),
+            UserCommand::List { json } => access::list_users(&svc, json),
+            UserCommand::Password {
+                name,
+                password_stdin,
+            } => access::set_password(&svc, &name, password_stdin),
         },
         ServerCommand::Admin {
             command:

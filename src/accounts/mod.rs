@@ -49,10 +49,10 @@ pub fn add_user(
             "user names are 1–64 of A-Z a-z 0-9 . _ - @".into(),
         ));
     }
-    if password.expose().chars().count() < 12 {
-        return Ok(AddUserOutcome::Invalid(
-            "passwords need at least 12 characters".into(),
-        ));
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Ok(AddUserOutcome::Invalid(format!(
+            "passwords need at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
     let now = svc.now();
@@ -61,6 +61,44 @@ pub fn add_user(
         AddUserOutcome::Added
     } else {
         AddUserOutcome::Exists
+    })
+}
+
+/// The result of setting a local user's password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetPasswordOutcome {
+    /// Set; the user's browser sessions ended.
+    Set,
+    /// No local user of that name (SSO users sign in upstream).
+    NoSuchUser,
+    /// The password is not acceptable.
+    Invalid(String),
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Sets the password of the local user `name` (the operator's command, for
+/// a lost or first password). Blocking (argon2).
+pub fn set_password(
+    svc: &Services,
+    name: &str,
+    password: &SecretString,
+) -> Result<SetPasswordOutcome, InternalError> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Ok(SetPasswordOutcome::Invalid(format!(
+            "passwords need at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
+    let set = svc.write(|tx| store::set_password(tx.conn, name, &hash))?;
+    if set {
+        tracing::info!(subject = %name, "password set by the operator; sessions ended");
+    }
+    Ok(if set {
+        SetPasswordOutcome::Set
+    } else {
+        SetPasswordOutcome::NoSuchUser
     })
 }
 
@@ -124,6 +162,16 @@ pub fn list(
     Policy::of(tx.config()).check(who, Action::ManageUsers)?;
     crate::tokens::admin::bounded_search(q, "q", MAX_USER_NAME_CHARS)?;
     Ok(crate::store::sso::list_users(tx.conn, q, limit)?)
+}
+
+/// Whether the embedded default's first `admin` account exists and has
+/// never signed in (its printed password may have been missed).
+pub fn first_admin_unused(svc: &Services) -> Result<bool, InternalError> {
+    if !svc.config.is_embedded_default() {
+        return Ok(false);
+    }
+    let admin = svc.read(|tx| Ok::<_, InternalError>(store::find_user(tx.conn, "admin")?))?;
+    Ok(admin.is_some_and(|u| u.provider.is_none() && u.last_login_at.is_none()))
 }
 
 /// On the first start of the embedded default (no user yet), creates the

@@ -1,6 +1,6 @@
 //! Operator commands for users and OAuth2 clients.
 
-use crate::accounts::{self, AddUserOutcome, SetRolesOutcome};
+use crate::accounts::{self, AddUserOutcome, SetPasswordOutcome, SetRolesOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::OpError;
@@ -36,19 +36,7 @@ pub fn add_user(
     admin: bool,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    let (password, generated) = if password_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        (
-            SecretString::new(text.trim_end_matches(['\r', '\n'])),
-            false,
-        )
-    } else {
-        (
-            SecretString::new(random_alphanumeric(svc.random.as_ref(), 20)),
-            true,
-        )
-    };
+    let (password, generated) = password_from(svc, password_stdin)?;
     match accounts::add_user(svc, name, &password, admin)? {
         AddUserOutcome::Added => {
             eprintln!("added {}user {name}", if admin { "admin " } else { "" });
@@ -76,16 +64,140 @@ pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result
     }
 }
 
-/// `patgate admin user disable NAME`.
-pub fn disable_user(svc: &Services, name: &str) -> anyhow::Result<()> {
+/// `patgate admin user disable|enable NAME`.
+pub fn set_user_disabled(svc: &Services, name: &str, disabled: bool) -> anyhow::Result<()> {
     let who = super::operator();
-    match svc.write(|tx| accounts::set_disabled(tx, &who, name, true)) {
+    match svc.write(|tx| accounts::set_disabled(tx, &who, name, disabled)) {
         Ok(()) => {}
         Err(OpError::NotFound) => bail!("no user named {name}"),
         Err(e) => bail!("{e}"),
     }
-    eprintln!("disabled {name}");
+    eprintln!("{} {name}", if disabled { "disabled" } else { "enabled" });
     Ok(())
+}
+
+/// A password from standard input, or a generated one (and whether it was
+/// generated, so it is printed).
+fn password_from(svc: &Services, stdin: bool) -> anyhow::Result<(SecretString, bool)> {
+    Ok(if stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        (
+            SecretString::new(text.trim_end_matches(['\r', '\n'])),
+            false,
+        )
+    } else {
+        (
+            SecretString::new(random_alphanumeric(svc.random.as_ref(), 20)),
+            true,
+        )
+    })
+}
+
+/// `patgate admin user password NAME [--password-stdin]`.
+pub fn set_password(svc: &Services, name: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let (password, generated) = password_from(svc, password_stdin)?;
+    match accounts::set_password(svc, name, &password)? {
+        SetPasswordOutcome::Set => {
+            eprintln!("password of {name} set; their browser sessions ended");
+            if generated {
+                println!("{}", password.expose());
+            }
+            Ok(())
+        }
+        SetPasswordOutcome::NoSuchUser => {
+            bail!("no local user named {name} (SSO users sign in at their provider)")
+        }
+        SetPasswordOutcome::Invalid(why) => bail!("{why}"),
+    }
+}
+
+/// `patgate admin user list [--json]`.
+pub fn list_users(svc: &Services, json: bool) -> anyhow::Result<()> {
+    let who = super::operator();
+    let users = svc
+        .read(|tx| accounts::list(tx, &who, None, 10_000))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let when = |t: Option<chrono::NaiveDateTime>| {
+        t.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M").to_string()
+        })
+    };
+    let rows: Vec<serde_json::Value> = users
+        .iter()
+        .map(|u| {
+            let mut roles: Vec<&str> = u.roles.split_whitespace().collect();
+            if u.is_admin && !roles.contains(&"admin") {
+                roles.insert(0, "admin");
+            }
+            serde_json::json!({
+                "name": u.subject,
+                "kind": u.provider.as_deref().map_or("local".to_string(), |p| format!("sso:{p}")),
+                "roles": roles,
+                "email": u.email,
+                "disabled": u.disabled,
+                "lastSignIn": when(u.last_login_at),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let roles: Vec<&str> = r["roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .collect();
+            [
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["kind"].as_str().unwrap_or_default().to_string(),
+                if roles.is_empty() {
+                    "-".into()
+                } else {
+                    roles.join(",")
+                },
+                if r["disabled"] == true {
+                    "disabled"
+                } else {
+                    "active"
+                }
+                .to_string(),
+                r["lastSignIn"].as_str().unwrap_or_default().to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        ["NAME", "KIND", "ROLES", "STATUS", "LAST SIGN-IN (UTC)"],
+        &cells,
+    );
+    Ok(())
+}
+
+/// Prints `rows` under `header` in aligned columns.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let header = header.map(String::from);
+    let widths: Vec<usize> = (0..N)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
 }
 
 /// `patgate admin client add`.
@@ -143,34 +255,61 @@ pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `patgate admin client list [--json]`: registered and configured clients.
+/// `patgate admin client list [--json]`: built-in, configured and
+/// registered clients.
 pub fn list_clients(svc: &Services, json: bool) -> anyhow::Result<()> {
-    let mut rows: Vec<serde_json::Value> = svc
+    let built_in = crate::oauth::clients::built_ins(svc).into_iter().map(|c| {
+        let uris = if c.any_loopback {
+            vec!["http://127.0.0.1:*/ (any loopback port)".to_string()]
+        } else {
+            c.redirect_uris
+        };
+        serde_json::json!({"id": c.id, "name": c.name, "redirectUris": uris, "confidential": false, "scopes": c.scopes, "source": "built-in"})
+    });
+    let mut rows: Vec<serde_json::Value> = built_in.collect();
+    rows.extend(svc
         .config
         .clients
         .iter()
-        .map(|c| serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris, "confidential": c.secret_hash.is_some(), "scopes": c.scopes, "source": "config"}))
-        .collect();
+        .map(|c| serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris, "confidential": c.secret_hash.is_some(), "scopes": c.scopes, "source": "config"})));
     for c in svc.read(|tx| store::list_clients(tx.conn))? {
         rows.push(serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris.lines().collect::<Vec<_>>(), "confidential": c.secret_hash.is_some(), "scopes": c.scopes.split_whitespace().collect::<Vec<_>>(), "source": "database"}));
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        for r in rows {
-            println!(
-                "{:<24} {:<12} {:<9} {}",
-                r["id"].as_str().unwrap_or_default(),
+        return Ok(());
+    }
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let list = |v: &serde_json::Value| {
+                let items: Vec<&str> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_str())
+                    .collect();
+                if items.is_empty() {
+                    "-".to_string()
+                } else {
+                    items.join(" ")
+                }
+            };
+            [
+                r["id"].as_str().unwrap_or_default().to_string(),
                 if r["confidential"] == true {
                     "confidential"
                 } else {
                     "public"
-                },
-                r["source"].as_str().unwrap_or_default(),
-                r["name"].as_str().unwrap_or_default()
-            );
-        }
-    }
+                }
+                .to_string(),
+                r["source"].as_str().unwrap_or_default().to_string(),
+                r["name"].as_str().unwrap_or_default().to_string(),
+                list(&r["redirectUris"]),
+            ]
+        })
+        .collect();
+    print_table(["ID", "TYPE", "SOURCE", "NAME", "REDIRECT URIS"], &cells);
     Ok(())
 }
 

@@ -228,6 +228,10 @@ pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {
             svc.config.url("/login"),
             password.expose()
         );
+    } else if crate::accounts::first_admin_unused(svc)? {
+        eprintln!(
+            "The \"admin\" account has not signed in yet. If the password printed at the first start is lost, set a new one with `patgate admin user password admin`."
+        );
     }
     Ok(())
 }

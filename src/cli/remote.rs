@@ -94,10 +94,11 @@ async fn resolve(client: &PatClient, token: &str) -> Result<String, ClientError>
         .to_string())
 }
 
-fn print_table(tokens: &[Value]) {
-    let cell = |v: &Value| match v {
+/// A text cell: the value in full (an id or a name is never cut).
+fn text_cell(v: &Value) -> String {
+    match v {
         Value::Null => "-".to_string(),
-        Value::String(s) => s.get(..16).map_or(s.clone(), |d| d.replace('T', " ")),
+        Value::String(s) => s.clone(),
         Value::Array(a) if a.is_empty() => "-".to_string(),
         Value::Array(a) => a
             .iter()
@@ -105,19 +106,35 @@ fn print_table(tokens: &[Value]) {
             .collect::<Vec<_>>()
             .join(","),
         other => other.to_string(),
-    };
+    }
+}
+
+/// A time cell: an RFC 3339 time as `YYYY-MM-DD HH:MM` UTC.
+fn time_cell(v: &Value) -> String {
+    match v.as_str().map(chrono::DateTime::parse_from_rfc3339) {
+        Some(Ok(t)) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        _ => text_cell(v),
+    }
+}
+
+/// The lines of `patgate token list`'s table: a header, then one line per
+/// token with its full id (what `revoke` and `rotate` take).
+fn token_table(tokens: &[Value]) -> Vec<String> {
     let rows: Vec<[String; 8]> = tokens
         .iter()
         .map(|t| {
             [
-                cell(&t["id"]),
-                cell(&t["name"]),
-                cell(&t["scopes"]),
-                cell(&t["createdAt"]),
-                cell(&t["expiresAt"]),
-                cell(&t["lastUsedAt"]),
-                cell(&t["cidrs"]),
-                cell(&t["status"]),
+                text_cell(&t["id"]),
+                text_cell(&t["name"]),
+                text_cell(&t["scopes"]),
+                time_cell(&t["createdAt"]),
+                time_cell(&t["expiresAt"]),
+                time_cell(&t["lastUsedAt"]),
+                text_cell(&t["cidrs"]),
+                text_cell(&t["status"]),
             ]
         })
         .collect();
@@ -125,7 +142,7 @@ fn print_table(tokens: &[Value]) {
         "ID",
         "NAME",
         "SCOPES",
-        "CREATED",
+        "CREATED (UTC)",
         "EXPIRES",
         "LAST USED",
         "CIDR",
@@ -141,18 +158,64 @@ fn print_table(tokens: &[Value]) {
                 .unwrap_or(0)
         })
         .collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+/// The most `--grace` may be: what the server accepts.
+const MAX_GRACE_SECONDS: i64 = crate::tokens::MAX_ROTATION_GRACE_SECONDS;
+
+/// `--grace`: `0`, or a duration up to seven days.
+fn grace_seconds(text: &str) -> anyhow::Result<i64> {
+    if text.trim() == "0" {
+        return Ok(0);
     }
+    let seconds = crate::config::parse_duration(text)
+        .map_err(|e| anyhow::anyhow!("--grace: {e}"))?
+        .seconds();
+    anyhow::ensure!(
+        seconds <= MAX_GRACE_SECONDS,
+        "--grace: the old secret may keep working 7d at most, not {text}"
+    );
+    Ok(seconds)
+}
+
+/// A command's own arguments, checked before anything is sent: a mistake
+/// here is the caller's, told in the CLI's terms.
+struct CheckedArgs {
+    expires: Option<(&'static str, Value)>,
+    grace_seconds: i64,
+}
+
+fn check_args(command: &RemoteTokenCommand) -> anyhow::Result<CheckedArgs> {
+    let mut checked = CheckedArgs {
+        expires: None,
+        grace_seconds: 0,
+    };
+    match command {
+        RemoteTokenCommand::Create {
+            expires: Some(e), ..
+        } => checked.expires = Some(expires_field(e)?),
+        RemoteTokenCommand::Rotate { grace: Some(g), .. } => {
+            checked.grace_seconds = grace_seconds(g)?;
+        }
+        _ => {}
+    }
+    Ok(checked)
 }
 
 /// Runs `patgate token …` against `server` (or the stored one).
 pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<()> {
+    let checked = check_args(&command)?;
     let mut creds = Credentials::load()?;
     let server = creds.server(server)?;
     let stored = creds.token(&server)?.clone();
@@ -172,22 +235,22 @@ pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<
                         serde_json::to_string_pretty(&tokens).unwrap_or_default()
                     );
                 } else {
-                    print_table(&tokens);
+                    for line in token_table(&tokens) {
+                        println!("{line}");
+                    }
                 }
             }
             RemoteTokenCommand::Create {
                 name,
                 scopes,
-                expires,
                 cidrs,
+                ..
             } => {
                 let mut body = json!({ "name": name, "cidrs": cidrs });
                 if !scopes.is_empty() {
                     body["scopes"] = json!(scopes);
                 }
-                if let Some(e) = expires {
-                    let (k, v) =
-                        expires_field(&e).map_err(|e| ClientError::Unexpected(e.to_string()))?;
+                if let Some((k, v)) = checked.expires {
                     body[k] = v;
                 }
                 let made = client
@@ -210,14 +273,9 @@ pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<
                     .await?;
                 eprintln!("Revoked {id}.");
             }
-            RemoteTokenCommand::Rotate { token, grace } => {
+            RemoteTokenCommand::Rotate { token, .. } => {
                 let id = resolve(&client, &token).await?;
-                let seconds = match grace {
-                    Some(g) => crate::config::parse_duration(&g)
-                        .map_err(|e| ClientError::Unexpected(format!("--grace: {e}")))?
-                        .seconds(),
-                    None => 0,
-                };
+                let seconds = checked.grace_seconds;
                 let path = format!("/api/access-tokens/personal/{id}/rotate");
                 let made = client
                     .call(
@@ -246,4 +304,56 @@ pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<
     });
     result.map_err(|e| explain(&server, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_full_ids_and_names_and_readable_times() {
+        let id = "pat_0123456789abcdefTTTT";
+        let tokens = vec![json!({
+            "id": id, "name": "CI Token for the Team", "scopes": ["read", "write"],
+            "createdAt": "2026-11-30T08:15:00+00:00", "expiresAt": null,
+            "lastUsedAt": "2026-12-01T10:00:59Z", "cidrs": [], "status": "active"
+        })];
+        let lines = token_table(&tokens);
+        assert!(lines[0].starts_with("ID"), "a header: {lines:?}");
+        assert!(
+            lines[1].contains(id),
+            "the full id, T and all: {}",
+            lines[1]
+        );
+        assert!(lines[1].contains("CI Token for the Team"));
+        assert!(lines[1].contains("2026-11-30 08:15") && lines[1].contains("2026-12-01 10:00"));
+        assert!(lines[1].contains("read,write") && lines[1].contains("active"));
+    }
+
+    #[test]
+    fn local_mistakes_are_told_before_any_request() {
+        let create = |e: &str| RemoteTokenCommand::Create {
+            name: "n".into(),
+            scopes: vec![],
+            expires: Some(e.into()),
+            cidrs: vec![],
+        };
+        let err = check_args(&create("3x")).err().unwrap().to_string();
+        assert!(
+            err.starts_with("--expires:") && err.contains("unit"),
+            "{err}"
+        );
+        assert!(check_args(&create("30d")).is_ok() && check_args(&create("never")).is_ok());
+        let rotate = |g: &str| RemoteTokenCommand::Rotate {
+            token: "t".into(),
+            grace: Some(g.into()),
+        };
+        let err = check_args(&rotate("30d")).err().unwrap().to_string();
+        assert!(
+            err.starts_with("--grace:") && !err.contains("graceSeconds"),
+            "{err}"
+        );
+        assert_eq!(check_args(&rotate("0")).unwrap().grace_seconds, 0);
+        assert_eq!(check_args(&rotate("2h")).unwrap().grace_seconds, 7200);
+    }
 }

@@ -109,6 +109,14 @@ fn built_in(svc: Option<&Services>, id: &str) -> Option<Client> {
     }
 }
 
+/// The clients patgate brings itself: the CLI's and its own web pages'.
+pub fn built_ins(svc: &Services) -> Vec<Client> {
+    [CLI_CLIENT_ID, WEB_CLIENT_ID]
+        .into_iter()
+        .filter_map(|id| built_in(Some(svc), id))
+        .collect()
+}
+
 /// The client `id`: built-in, then the config file, then the database. Blocking.
 pub fn find(
     svc: &Services,

@@ -86,6 +86,28 @@ pub fn find_user(conn: &mut DbConnection, subject: &str) -> Result<Option<UserRo
         .optional()?)
 }
 
+/// Sets the password of the local user `subject` (not an SSO user) and
+/// ends their browser sessions (call inside the caller's transaction);
+/// whether the user was found.
+pub fn set_password(
+    conn: &mut DbConnection,
+    subject: &str,
+    password_hash: &str,
+) -> Result<bool, StoreError> {
+    use super::schema::browser_sessions::dsl as b;
+    let changed = diesel::update(
+        u::users
+            .filter(u::subject.eq(subject))
+            .filter(u::provider.is_null()),
+    )
+    .set(u::password_hash.eq(password_hash))
+    .execute(conn)?;
+    if changed == 1 {
+        diesel::delete(b::browser_sessions.filter(b::subject.eq(subject))).execute(conn)?;
+    }
+    Ok(changed == 1)
+}
+
 /// Whether any user exists.
 pub fn any_user(conn: &mut DbConnection) -> Result<bool, StoreError> {
     Ok(u::users

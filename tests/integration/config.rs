@@ -108,3 +108,54 @@ auditor = ["access-tokens:service:read", "access-tokens:user:admin"]
         "{err}"
     );
 }
+
+#[test]
+fn the_issuer_follows_listen_unless_given() {
+    let flags = |pairs: &[(&str, &str)]| load("", &[], pairs).unwrap();
+    let c = flags(&[("listen", "127.0.0.1:8095")]);
+    assert_eq!(c.issuer_id(), "http://127.0.0.1:8095", "--listen alone");
+    assert_eq!(c.url("/device").as_str(), "http://127.0.0.1:8095/device");
+    let c = flags(&[("listen", "0.0.0.0:9001")]);
+    assert_eq!(c.issuer_id(), "http://127.0.0.1:9001", "a wildcard address");
+    let c = flags(&[("listen", "[::]:9002")]);
+    assert_eq!(c.issuer_id(), "http://[::1]:9002");
+    let c = flags(&[
+        ("listen", "0.0.0.0:8095"),
+        ("issuer", "https://auth.example.com"),
+    ]);
+    assert_eq!(c.issuer_id(), "https://auth.example.com", "--issuer wins");
+    let c = load(
+        "issuer = \"https://a.example\"\n",
+        &[],
+        &[("listen", "127.0.0.1:1")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.issuer_id(),
+        "https://a.example",
+        "so does the file's issuer"
+    );
+    let c = load("listen = \"127.0.0.1:7000\"\n", &[], &[]).unwrap();
+    assert_eq!(
+        c.issuer_id(),
+        "http://127.0.0.1:7000",
+        "the file's listen too"
+    );
+    let c = load(
+        "",
+        &[("PATGATE_ISSUER", "https://env.example")],
+        &[("listen", "127.0.0.1:2")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.issuer_id(),
+        "https://env.example",
+        "and the environment's"
+    );
+    let c = flags(&[("listen", "127.0.0.1:0")]);
+    assert_eq!(
+        c.issuer_id(),
+        "http://127.0.0.1:8080",
+        "port 0 keeps the default"
+    );
+}

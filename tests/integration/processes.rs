@@ -261,3 +261,74 @@ fn a_bad_config_stops_start_up_naming_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("access_token_ttl"));
 }
+
+/// A missed first-start password is not a dead end: the next start says
+/// how to set one, and the operator's user and client commands work.
+#[actix_web::test]
+async fn a_lost_first_password_is_set_again_and_users_and_clients_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("patgate.toml");
+    let settings = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[hashing]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+        dir.path().join("data").display().to_string()
+    );
+    std::fs::write(&config, settings).unwrap();
+    let first = PatgateProcess::spawn_capturing(&config);
+    assert!(first.stdout_text().contains("\"admin\""));
+    first.stop(); // the password scrolled away; nobody signed in
+
+    let mut second = PatgateProcess::spawn_capturing(&config);
+    let logs = second.stop_and_logs();
+    assert!(
+        logs.contains("patgate admin user password admin"),
+        "the next start tells how to set a password: {logs}"
+    );
+
+    let mut set = process::command(&config)
+        .args(["admin", "user", "password", "admin", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a new long password\n")
+        .unwrap();
+    let out = set.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "a given password is not echoed");
+    let short = run(&config, &["admin", "user", "password", "admin", "--password-stdin"]);
+    assert!(!short.status.success(), "an empty password is refused");
+    let nobody = run(&config, &["admin", "user", "password", "nobody"]);
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no local user named nobody"));
+
+    let third = PatgateProcess::spawn_capturing(&config);
+    let browser = Browser::at(third.base.clone());
+    let res = browser.sign_in("admin", "a new long password", "/").await;
+    assert_eq!(res.status(), 303, "the new password signs in");
+    third.stop();
+
+    succeeded(run(&config, &["admin", "user", "add", "lee"]));
+    succeeded(run(&config, &["admin", "user", "disable", "lee"]));
+    let table = succeeded(run(&config, &["admin", "user", "list"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("NAME") && lines[0].contains("LAST SIGN-IN"), "{table}");
+    let admin = lines.iter().find(|l| l.starts_with("admin ")).expect("admin listed");
+    assert!(admin.contains("local") && admin.contains("active") && !admin.contains("never"));
+    let lee = lines.iter().find(|l| l.starts_with("lee ")).expect("lee listed");
+    assert!(lee.contains("disabled") && lee.contains("never"), "{lee}");
+    succeeded(run(&config, &["admin", "user", "enable", "lee"]));
+    let json: Value =
+        serde_json::from_str(&succeeded(run(&config, &["admin", "user", "list", "--json"]))).unwrap();
+    let lee = json.as_array().unwrap().iter().find(|u| u["name"] == "lee").unwrap();
+    assert_eq!(lee["disabled"], false);
+
+    let clients = succeeded(run(&config, &["admin", "client", "list"]));
+    let lines: Vec<&str> = clients.lines().collect();
+    assert!(lines[0].starts_with("ID") && lines[0].contains("REDIRECT URIS"), "{clients}");
+    assert!(lines.iter().any(|l| l.starts_with("patgate-cli ") && l.contains("built-in")));
+    assert!(lines.iter().any(|l| l.starts_with("patgate-web ") && l.contains("built-in")));
+}
