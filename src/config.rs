@@ -240,7 +240,7 @@ fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 pub struct ConfigError(pub String);
 
 /// Environment variables that are not configuration keys.
-const NON_KEY_VARIABLES: &[&str] = &["PATGATE_CONFIG", "PATGATE_LOG"];
+const NON_KEY_VARIABLES: &[&str] = &["PATGATE_CONFIG", "PATGATE_LOG", "PATGATE_LOG_FORMAT"];
 
 impl Config {
     /// Loads the file at `path` (if any), then applies `PATGATE_*` variables

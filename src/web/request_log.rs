@@ -13,6 +13,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web;
+use actix_web::HttpMessage;
 use std::time::Instant;
 
 /// How long a rate-limit refusal (429) waits before it is sent.
@@ -55,12 +56,21 @@ pub async fn assign(
         throttled && state.is_some_and(|s| !s.refusals.count(&path, "rate limited (429)"));
     if !summarised {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let token_id = res
+            .request()
+            .extensions()
+            .get::<TokenIdForLog>()
+            .map(|t| t.0.clone());
         tracing::info!(
             target: "patgate::access",
             request_id = %id,
             %peer,
-            "{method} {path} {} {ms:.1}ms",
-            status.as_u16()
+            %method,
+            %path,
+            status = status.as_u16(),
+            latency_ms = (ms * 10.0).round() / 10.0,
+            token_id = token_id.as_deref(),
+            "request"
         );
     }
     if let Ok(value) = HeaderValue::from_str(id) {
@@ -68,6 +78,11 @@ pub async fn assign(
     }
     Ok(res)
 }
+
+/// The (public) id of the token a request presented, put in the request's
+/// extensions by the handler so the access log line names it.
+#[derive(Debug, Clone)]
+pub struct TokenIdForLog(pub String);
 
 /// The client address of a request, formatted only for a log line.
 struct Peer(Option<std::net::SocketAddr>);

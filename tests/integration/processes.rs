@@ -298,9 +298,16 @@ async fn a_lost_first_password_is_set_again_and_users_and_clients_are_listed() {
         .write_all(b"a new long password\n")
         .unwrap();
     let out = set.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty(), "a given password is not echoed");
-    let short = run(&config, &["admin", "user", "password", "admin", "--password-stdin"]);
+    let short = run(
+        &config,
+        &["admin", "user", "password", "admin", "--password-stdin"],
+    );
     assert!(!short.status.success(), "an empty password is refused");
     let nobody = run(&config, &["admin", "user", "password", "nobody"]);
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("no local user named nobody"));
@@ -315,20 +322,98 @@ async fn a_lost_first_password_is_set_again_and_users_and_clients_are_listed() {
     succeeded(run(&config, &["admin", "user", "disable", "lee"]));
     let table = succeeded(run(&config, &["admin", "user", "list"]));
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].starts_with("NAME") && lines[0].contains("LAST SIGN-IN"), "{table}");
-    let admin = lines.iter().find(|l| l.starts_with("admin ")).expect("admin listed");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("LAST SIGN-IN"),
+        "{table}"
+    );
+    let admin = lines
+        .iter()
+        .find(|l| l.starts_with("admin "))
+        .expect("admin listed");
     assert!(admin.contains("local") && admin.contains("active") && !admin.contains("never"));
-    let lee = lines.iter().find(|l| l.starts_with("lee ")).expect("lee listed");
+    let lee = lines
+        .iter()
+        .find(|l| l.starts_with("lee "))
+        .expect("lee listed");
     assert!(lee.contains("disabled") && lee.contains("never"), "{lee}");
     succeeded(run(&config, &["admin", "user", "enable", "lee"]));
-    let json: Value =
-        serde_json::from_str(&succeeded(run(&config, &["admin", "user", "list", "--json"]))).unwrap();
-    let lee = json.as_array().unwrap().iter().find(|u| u["name"] == "lee").unwrap();
+    let json: Value = serde_json::from_str(&succeeded(run(
+        &config,
+        &["admin", "user", "list", "--json"],
+    )))
+    .unwrap();
+    let lee = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "lee")
+        .unwrap();
     assert_eq!(lee["disabled"], false);
 
     let clients = succeeded(run(&config, &["admin", "client", "list"]));
     let lines: Vec<&str> = clients.lines().collect();
-    assert!(lines[0].starts_with("ID") && lines[0].contains("REDIRECT URIS"), "{clients}");
-    assert!(lines.iter().any(|l| l.starts_with("patgate-cli ") && l.contains("built-in")));
-    assert!(lines.iter().any(|l| l.starts_with("patgate-web ") && l.contains("built-in")));
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("REDIRECT URIS"),
+        "{clients}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("patgate-cli ") && l.contains("built-in")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("patgate-web ") && l.contains("built-in")));
+}
+
+/// `PATGATE_LOG_FORMAT=json`: one JSON object per log line; the access log
+/// line carries the request id, route, status, latency and token id as
+/// fields, never a secret, and no colour codes reach a pipe.
+#[actix_web::test]
+async fn json_logs_are_one_object_per_line_with_the_access_fields() {
+    let db = TestDb::sqlite();
+    let config = write_config(&db, |_| {});
+    let pat = succeeded(run(
+        &config,
+        &["admin", "token", "issue", "--owner", "lee", "--name", "t"],
+    ))
+    .trim()
+    .to_string();
+    // `pat_<id>.<secret>`: the id is public, the secret never logged.
+    let id = pat
+        .split('.')
+        .next()
+        .unwrap()
+        .split_once('_')
+        .unwrap()
+        .1
+        .to_string();
+    let mut server = PatgateProcess::spawn_with_env(
+        &config,
+        &[("PATGATE_LOG", "info"), ("PATGATE_LOG_FORMAT", "json")],
+    );
+    assert_eq!(exchange(&server.base, &pat).await.status(), 200);
+    let logs = server.stop_and_logs();
+    assert!(!logs.contains('\u{1b}'), "no colour codes in a pipe");
+    let events: Vec<Value> = logs
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let access = events
+        .iter()
+        .find(|e| e["target"] == "patgate::access" && e["path"] == "/api/auth/v1/token")
+        .unwrap_or_else(|| panic!("an access line: {logs}"));
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["method"], "POST");
+    assert_eq!(access["token_id"], id.as_str(), "{access}");
+    assert_eq!(access["request_id"].as_str().unwrap().len(), 32);
+    assert!(access["latency_ms"].is_number() && access["level"] == "INFO");
+    let secret = pat.split('.').nth(1).unwrap();
+    assert!(!logs.contains(secret), "a secret reached the logs");
+    let plain: Vec<&str> = logs.lines().filter(|l| !l.starts_with('{')).collect();
+    assert!(
+        plain
+            .iter()
+            .all(|l| l.starts_with("patgate listening on") || l.trim().is_empty()),
+        "only the banner is plain: {plain:?}"
+    );
 }

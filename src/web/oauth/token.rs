@@ -18,8 +18,10 @@ use crate::tokens::format::PresentedToken;
 use crate::web::errors::{no_store, OAuthEndpointError};
 use crate::web::oauth::client_turn;
 use crate::web::request::client_ip;
+use crate::web::request_log::TokenIdForLog;
 use crate::web::{hashing_turn, run, run_exchange_step, WebState};
 use actix_web::http::header;
+use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -258,6 +260,7 @@ impl Exchange<'_> {
             return Err(OAuthError::invalid_grant().into());
         };
         let token_id = presented.id.clone();
+        req.extensions_mut().insert(TokenIdForLog(token_id.clone()));
         let ip = client_ip(req, &svc.config.trusted_proxies);
         let request = Arc::new(ExchangeRequest {
             scope: self.scope.map(str::to_string),

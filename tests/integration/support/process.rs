@@ -90,8 +90,13 @@ impl PatgateProcess {
 
     /// Starts `patgate serve` logging at `level`.
     pub fn spawn_with_log(config: &Path, level: &str) -> PatgateProcess {
+        Self::spawn_with_env(config, &[("PATGATE_LOG", level)])
+    }
+
+    /// Starts `patgate serve` with these environment variables.
+    pub fn spawn_with_env(config: &Path, env: &[(&str, &str)]) -> PatgateProcess {
         let mut child = command(config)
-            .env("PATGATE_LOG", level)
+            .envs(env.iter().copied())
             .arg("serve")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
