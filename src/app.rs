@@ -42,6 +42,8 @@ pub struct Services {
     pub instance: String,
     /// The threads that run the warm exchange's read and signature.
     pub exchange_threads: DedicatedThreads,
+    /// The Prometheus metrics of this process.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// One unit of work: the services and one database connection, inside a
@@ -144,6 +146,7 @@ impl Services {
             .map_err(|e| StartError::Other(format!("cannot start threads: {e}")))?;
         let services = Services {
             exchange_threads,
+            metrics: crate::metrics::Metrics::new(),
             instance: crate::clock::random_alphanumeric(random.as_ref(), 16),
             verified: VerifiedSecretCache::new(random.as_ref(), VERIFIED_TTL, VERIFIED_CAPACITY),
             lanes,

@@ -101,6 +101,19 @@ pub struct Config {
     /// Rate limits, hashing queues and database timeouts.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Who may read `GET /metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics`: from the same host only, or from anywhere with this
+/// bearer token.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A bearer token that lets Prometheus scrape from another host
+    /// (`Authorization: Bearer …`); without it only loopback peers may.
+    pub token: Option<SecretKeyValue>,
 }
 
 /// Expiry reminders: where to POST them and how long before expiry.

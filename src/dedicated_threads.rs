@@ -69,6 +69,11 @@ impl DedicatedThreads {
         Ok(Self { queue, count })
     }
 
+    /// How many jobs wait for a thread now.
+    pub fn waiting(&self) -> usize {
+        self.queue.jobs.lock().map_or(0, |j| j.len())
+    }
+
     /// How many threads run jobs.
     pub fn count(&self) -> usize {
         self.count

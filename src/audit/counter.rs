@@ -26,7 +26,11 @@ type CountKey = (String, Event, i64, Option<&'static str>);
 /// Counting allocates nothing but the key of a new entry: strings are built
 /// when the counts are written.
 #[derive(Debug, Default)]
-pub struct ExchangeCounter(Mutex<HashMap<CountKey, Pending>>);
+pub struct ExchangeCounter(
+    Mutex<HashMap<CountKey, Pending>>,
+    /// When a flush last succeeded (seconds since the Unix epoch; 0: never).
+    std::sync::atomic::AtomicI64,
+);
 
 impl ExchangeCounter {
     /// Counts one exchange (or one refusal, with `reason`) of `token_id`.
@@ -109,10 +113,22 @@ impl ExchangeCounter {
     /// renewed when the failure asks for it. Blocking.
     pub fn flush(&self, db: &Db, random: &dyn RandomSource) -> Result<usize, StoreError> {
         let written = self.write_pending(db, random);
-        if let Err(e) = &written {
-            db.renew_after(e);
+        match &written {
+            Ok(_) => self.1.store(
+                chrono::Utc::now().timestamp(),
+                std::sync::atomic::Ordering::Relaxed,
+            ),
+            Err(e) => db.renew_after(e),
         }
         written
+    }
+
+    /// Seconds since a flush last succeeded (0 before the first).
+    pub fn last_flush_age_seconds(&self) -> i64 {
+        match self.1.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => 0,
+            at => (chrono::Utc::now().timestamp() - at).max(0),
+        }
     }
 
     fn write_pending(&self, db: &Db, random: &dyn RandomSource) -> Result<usize, StoreError> {

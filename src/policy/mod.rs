@@ -213,6 +213,7 @@ pub enum Action<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {
     access: &'a AccessConfig,
+    metrics: &'a crate::config::MetricsConfig,
 }
 
 /// What an action on an existing token needs.
@@ -228,6 +229,7 @@ impl<'a> Policy<'a> {
     pub fn of(config: &'a Config) -> Self {
         Policy {
             access: &config.access,
+            metrics: &config.metrics,
         }
     }
 
@@ -320,6 +322,18 @@ impl<'a> Policy<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether a scraper may read the metrics: with `[metrics] token` set,
+    /// only one presenting it (compared in constant time); without it, only
+    /// a loopback peer (the socket's address, never a forwarded one).
+    pub fn may_read_metrics(&self, presented_token: Option<&str>, peer_is_loopback: bool) -> bool {
+        match &self.metrics.token {
+            Some(token) => {
+                presented_token.is_some_and(|given| crate::secret::equal(token.0.expose(), given))
+            }
+            None => peer_is_loopback,
+        }
     }
 
     /// The scopes among `scopes` that `who` may put on a token.

@@ -62,6 +62,20 @@ impl std::fmt::Debug for HashingLanes {
     }
 }
 
+impl Lane {
+    /// The lane's name in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Exchange => "exchange",
+            Lane::SignIn => "sign_in",
+            Lane::Client => "client",
+        }
+    }
+
+    /// Every lane.
+    pub const ALL: [Lane; 3] = [Lane::Exchange, Lane::SignIn, Lane::Client];
+}
+
 /// Leaves the queue count when the wait ends, however it ends.
 struct Waiting<'a>(&'a AtomicUsize);
 
@@ -91,6 +105,11 @@ impl HashingLanes {
     /// holds one argon2 memory area).
     pub fn total_turns(&self) -> usize {
         self.turns
+    }
+
+    /// How many verifications wait for a turn in `lane` now.
+    pub fn waiting(&self, lane: Lane) -> usize {
+        self.queue(lane).waiting.load(Ordering::Relaxed)
     }
 
     fn queue(&self, lane: Lane) -> &Queue {

@@ -233,6 +233,12 @@ impl Db {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// (open, idle) connections of the pool now.
+    pub fn connections(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// The most connections the pool opens.
     pub fn max_size(&self) -> u32 {
         self.pool.max_size()

@@ -9,6 +9,7 @@ mod auth;
 mod errors;
 mod health;
 mod jobs;
+mod metrics;
 mod oauth;
 mod pages;
 mod refusals;
@@ -102,6 +103,7 @@ fn oauth_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(oauth::well_known::metadata),
         )
         .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/readyz", web::get().to(health::readyz));
 }
 
@@ -269,7 +271,11 @@ pub(crate) async fn hashing_turn(
     svc: &Services,
     lane: Lane,
 ) -> Result<tokio::sync::SemaphorePermit<'_>, InternalError> {
-    Ok(svc.lanes.turn(lane).await?)
+    let asked = std::time::Instant::now();
+    let turn = svc.lanes.turn(lane).await;
+    svc.metrics
+        .hashing_wait(lane.as_str(), asked.elapsed().as_secs_f64());
+    Ok(turn?)
 }
 
 /// Runs blocking work (diesel, argon2) on the blocking pool, for as long

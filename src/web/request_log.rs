@@ -54,8 +54,14 @@ pub async fn assign(
     }
     let summarised =
         throttled && state.is_some_and(|s| !s.refusals.count(&path, "rate limited (429)"));
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(svc) = res.request().app_data::<web::Data<crate::app::Services>>() {
+        let route = res.request().match_pattern();
+        let route = route.as_deref().unwrap_or("(unmatched)");
+        svc.metrics.request(route, status.as_u16(), seconds);
+    }
     if !summarised {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let ms = seconds * 1000.0;
         let token_id = res
             .request()
             .extensions()

@@ -7,7 +7,7 @@
 
 use crate::both_backends;
 use crate::support::browser::location;
-use crate::support::{assert_oauth_error, token_id, TestApp, TestDb};
+use crate::support::{assert_oauth_error, token_id, wrong_secret, TestApp, TestDb};
 use chrono::Duration;
 use patgate::secret::lanes::Lane;
 use patgate::tokens::format::TokenKind;
@@ -33,12 +33,6 @@ fn limits(per_token: i64, per_address: i64, anonymous: i64) -> impl FnOnce(&mut 
         l.insert("anonymous_writes_per_address".into(), anonymous.into());
         t.insert("limits".into(), l.into());
     }
-}
-
-/// `pat` with its secret changed.
-fn wrong_secret(pat: &str) -> String {
-    let (head, _) = pat.split_once('.').expect("pat_<id>.<secret>");
-    format!("{head}.{}", "x".repeat(40))
 }
 
 /// How many authorization sessions are stored.

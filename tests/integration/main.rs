@@ -29,6 +29,7 @@ mod housekeeping;
 mod http_fuzz;
 mod instances;
 mod keys;
+mod metrics;
 mod migrations;
 mod pages_admin;
 mod pages_personal;

@@ -4,6 +4,7 @@ use crate::app::Services;
 use crate::audit::Event;
 use crate::error::InternalError;
 use crate::limits::Throttled;
+use crate::metrics::ExchangeOutcome;
 use crate::oauth::access_token::{Minter, Rfc9068, TokenResponse};
 use crate::oauth::clients::ClientCredentials;
 use crate::oauth::code_grant;
@@ -246,14 +247,33 @@ pub(crate) struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Runs the exchange and counts it (or its refusal) for the audit log.
+    /// Runs the exchange and counts it (or its refusal) for the audit log
+    /// and the metrics.
     pub async fn run(
         self,
         req: &HttpRequest,
         svc: &Arc<Services>,
         state: &WebState,
     ) -> Result<TokenResponse, OAuthEndpointError> {
+        let result = self.run_counted(req, svc, state).await;
+        let outcome = match &result {
+            Ok(_) => ExchangeOutcome::Issued,
+            Err(OAuthEndpointError::Throttled(_)) => ExchangeOutcome::Throttled,
+            Err(OAuthEndpointError::Internal(_)) => ExchangeOutcome::Unavailable,
+            Err(_) => ExchangeOutcome::Denied,
+        };
+        svc.metrics.exchange(outcome);
+        result
+    }
+
+    async fn run_counted(
+        self,
+        req: &HttpRequest,
+        svc: &Arc<Services>,
+        state: &WebState,
+    ) -> Result<TokenResponse, OAuthEndpointError> {
         let Ok(presented) = PresentedToken::parse(self.raw) else {
+            svc.metrics.denial("malformed");
             if state.refusals.count("(malformed)", "malformed") {
                 tracing::info!("exchange refused: malformed token");
             }
@@ -274,6 +294,7 @@ impl Exchange<'_> {
         // guesses costs no more than parsing; it is summarised in the log
         // (its token id may not even exist, so it is not in the audit).
         let warm = svc.verified.knows(&presented.id, presented.secret.expose());
+        svc.metrics.secret_cache(warm);
         if !warm {
             state
                 .limits
@@ -310,6 +331,7 @@ impl Exchange<'_> {
                 Ok(response)
             }
             ExchangeResult::Denied(denial) => {
+                svc.metrics.denial(denial.as_str());
                 if state.refusals.count(&token_id, denial.as_str()) {
                     tracing::info!(token_id = %token_id, reason = denial.as_str(), "exchange refused");
                 }

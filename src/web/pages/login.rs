@@ -7,6 +7,7 @@ use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
+use crate::metrics::SignInResult;
 use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
 use crate::web::errors::PageError;
@@ -106,6 +107,11 @@ pub async fn submit(
     let permit = hashing_turn(&svc, Lane::SignIn).await?;
     let outcome = run(&svc, move |s| accounts::sign_in(s, &name, &password, &ip)).await?;
     drop(permit);
+    svc.metrics.sign_in(match &outcome {
+        SignInOutcome::SignedIn(_) => SignInResult::Local,
+        SignInOutcome::Invalid => SignInResult::Failed,
+        SignInOutcome::Throttled(_) => SignInResult::LockedOut,
+    });
     match outcome {
         SignInOutcome::SignedIn(subject) => {
             let value = run(&svc, move |s| sessions::start(s, &subject)).await?;

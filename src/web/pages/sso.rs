@@ -10,6 +10,7 @@ use crate::accounts::sessions;
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
 use crate::error::InternalError;
+use crate::metrics::SignInResult;
 use crate::sso::{self, SsoError, LOGIN_LIFETIME};
 use crate::web::errors::PageError;
 use crate::web::request::{client_ip, query_params};
@@ -84,8 +85,27 @@ pub async fn start(
     Ok(res)
 }
 
-/// `GET /login/sso/{provider}/callback?code&state` (or `?error`).
+/// `GET /login/sso/{provider}/callback?code&state` (or `?error`); counts
+/// the sign-in in the metrics (a redirect with a session is the success).
 pub async fn callback(
+    req: HttpRequest,
+    path: web::Path<String>,
+    svc: web::Data<Services>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, InternalError> {
+    let metrics_svc = svc.clone();
+    let res = admit_from_callback(req, path, svc, state).await?;
+    metrics_svc
+        .metrics
+        .sign_in(if res.status() == StatusCode::SEE_OTHER {
+            SignInResult::Sso
+        } else {
+            SignInResult::Failed
+        });
+    Ok(res)
+}
+
+async fn admit_from_callback(
     req: HttpRequest,
     path: web::Path<String>,
     svc: web::Data<Services>,

@@ -256,6 +256,12 @@ impl Drop for TestApp {
     }
 }
 
+/// `pat` with its secret changed (still well-formed).
+pub fn wrong_secret(pat: &str) -> String {
+    let (head, _) = pat.split_once('.').expect("pat_<id>.<secret>");
+    format!("{head}.{}", "x".repeat(40))
+}
+
 /// The token id inside a raw token.
 pub fn token_id(raw: &str) -> String {
     patgate::tokens::format::PresentedToken::parse(raw)
