@@ -303,8 +303,9 @@ async fn operator_commands_manage_users_and_clients(db: TestDb) {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["ci-app", "native"]);
-    assert_eq!(list[0]["confidential"], true);
+    assert_eq!(ids, vec!["patgate-cli", "patgate-web", "ci-app", "native"]);
+    assert_eq!(list[0]["source"], "built-in");
+    assert_eq!(list[2]["confidential"], true);
     assert!(
         !list.to_string().contains("argon2"),
         "no secret hash in listings"
