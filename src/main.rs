@@ -37,6 +37,12 @@ enum Command {
         #[arg(long, env = "PATGATE_SERVER")]
         server: Option<String>,
     },
+    /// Who the stored PAT acts as: user, token and scopes, checked with the server.
+    Whoami {
+        /// The server (default: the only one logged in to).
+        #[arg(long, env = "PATGATE_SERVER")]
+        server: Option<String>,
+    },
     /// Your tokens on a patgate server, with the PAT `patgate login` stored.
     Token {
         /// The server (default: the only one logged in to).
@@ -241,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Login(args) => patgate::cli::login::login(args),
         Command::Logout { server } => patgate::cli::login::logout(server.as_deref()),
+        Command::Whoami { server } => patgate::cli::remote::whoami(server.as_deref()),
         Command::Token { server, command } => patgate::cli::remote::run(server.as_deref(), command),
         Command::Server(command) => run_server(command, cli.config, cli.database_url, cli.data_dir),
     }

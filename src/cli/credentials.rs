@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use url::Url;
 
 /// One server's stored token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +45,28 @@ pub fn path() -> anyhow::Result<PathBuf> {
 /// The key of `server`: its URL without a trailing slash.
 pub fn key(server: &str) -> String {
     server.trim_end_matches('/').to_string()
+}
+
+/// The server URL `given` names: as is with a scheme; without one,
+/// `http://` for this host (`localhost`, `127.x`, `[::1]`) and `https://`
+/// for any other, so `--server 127.0.0.1:8095` works.
+pub fn server_url(given: &str) -> anyhow::Result<Url> {
+    let given = given.trim();
+    let with_scheme = if given.contains("://") {
+        given.to_string()
+    } else {
+        let host = given.split(['/', ':']).next().unwrap_or_default();
+        let local = host == "localhost" || host.starts_with("127.") || given.starts_with("[::1]");
+        format!("{}://{given}", if local { "http" } else { "https" })
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| {
+        anyhow::anyhow!("--server {given:?} is not a URL ({e}); e.g. https://patgate.example.com")
+    })?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host().is_some(),
+        "--server {given:?}: use an http:// or https:// URL, e.g. https://patgate.example.com"
+    );
+    Ok(url)
 }
 
 impl Credentials {
@@ -88,7 +111,7 @@ impl Credentials {
             .map(str::to_string)
             .or_else(|| std::env::var("PATGATE_SERVER").ok())
         {
-            return Ok(key(&s));
+            return Ok(key(server_url(&s)?.as_str()));
         }
         match self.servers.keys().collect::<Vec<_>>().as_slice() {
             [only] => Ok((*only).clone()),
@@ -102,5 +125,24 @@ impl Credentials {
         self.servers.get(&key(server)).with_context(|| {
             format!("not logged in to {server}: run `patgate login --server {server}`")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_without_a_scheme_is_understood() {
+        let url = |s: &str| server_url(s).map(|u| u.to_string());
+        assert_eq!(url("127.0.0.1:8095").unwrap(), "http://127.0.0.1:8095/");
+        assert_eq!(url("localhost:8080").unwrap(), "http://localhost:8080/");
+        assert_eq!(
+            url("auth.example.com").unwrap(),
+            "https://auth.example.com/"
+        );
+        assert_eq!(url("https://a.example/x").unwrap(), "https://a.example/x");
+        assert!(url("ftp://a.example").unwrap_err().contains("http://"));
+        assert!(url("").is_err());
     }
 }

@@ -80,7 +80,7 @@ fn token_name(args: &LoginArgs) -> String {
 
 /// `patgate login`.
 pub fn login(args: LoginArgs) -> anyhow::Result<()> {
-    let server = Url::parse(&args.server).context("--server must be a URL")?;
+    let server = super::credentials::server_url(&args.server)?;
     let response = runtime()?.block_on(async {
         if args.device {
             device_flow(&server, &args).await
@@ -362,15 +362,19 @@ pub fn logout(server: Option<&str>) -> anyhow::Result<()> {
     });
     creds.servers.remove(&server);
     creds.save()?;
+    // Forgotten either way; a token that may still work is an error (exit 1).
     match revoked {
         Ok(res) if res.status().is_success() => {
-            eprintln!("Logged out of {server}; the token is revoked.")
+            eprintln!("Logged out of {server}; the token is revoked.");
+            Ok(())
         }
-        Ok(res) => eprintln!(
-            "Forgot the token for {server}, but the server answered {} to its revocation.",
+        Ok(res) => bail!(
+            "forgot the token for {server}, but the server answered {} to its revocation: revoke it on the server's token page",
             res.status()
         ),
-        Err(e) => eprintln!("Forgot the token for {server}, but could not revoke it: {e}"),
+        Err(e) => bail!(
+            "forgot the token for {server}, but could not revoke it ({}): revoke it on the server's token page",
+            crate::client::with_causes(&e)
+        ),
     }
-    Ok(())
 }

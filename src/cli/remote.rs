@@ -213,6 +213,34 @@ fn check_args(command: &RemoteTokenCommand) -> anyhow::Result<CheckedArgs> {
     Ok(checked)
 }
 
+/// `patgate whoami`: exchanges the stored PAT (so the server vouches that
+/// it still works) and prints who it acts as, from the JWT's claims.
+pub fn whoami(server: Option<&str>) -> anyhow::Result<()> {
+    let creds = Credentials::load()?;
+    let server = creds.server(server)?;
+    let stored = creds.token(&server)?.clone();
+    let client = PatClient::new(Url::parse(&server)?, SecretString::new(&stored.token));
+    let jwt = runtime()?
+        .block_on(client.access_token())
+        .map_err(|e| explain(&server, e))?;
+    let claims = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .context("the server's access token has no readable claims")?;
+    let text = |k: &str| claims[k].as_str().unwrap_or("-").to_string();
+    println!("{} on {server}", text("sub"));
+    println!("token:  {} ({})", text("token_id"), text("token_kind"));
+    println!("scopes: {}", text("scope"));
+    Ok(())
+}
+
 /// Runs `patgate token …` against `server` (or the stored one).
 pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<()> {
     let checked = check_args(&command)?;

@@ -8,6 +8,7 @@
 mod retry;
 mod verifier;
 
+pub(crate) use retry::with_causes;
 pub use retry::RetryPolicy;
 pub use verifier::{JwtVerifier, VerifyError};
 

@@ -80,7 +80,7 @@ impl RetryPolicy {
                 _ => {
                     return result.map_err(|e| ClientError::Transport {
                         url: e.url().map(|u| u.to_string()).unwrap_or_default(),
-                        message: e.to_string(),
+                        message: with_causes(&e),
                     })
                 }
             }
@@ -122,4 +122,20 @@ mod tests {
             "but is capped"
         );
     }
+}
+
+/// An error and its causes, as `error: cause: cause` ("error sending
+/// request" alone does not say that the connection was refused).
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }

@@ -164,6 +164,25 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
         table.starts_with("ID") && table.contains("laptop") && table.contains("active"),
         "{table}"
     );
+    assert!(table.contains(&token_id(&pat)), "the full id: {table}");
+    let me = ok(home, &["whoami"]).await;
+    assert!(me.starts_with(&format!("alice on {server}")), "{me}");
+    assert!(
+        me.contains(&token_id(&pat)) && me.contains("patgate:tokens:read"),
+        "{me}"
+    );
+    let scheme_less = server.trim_start_matches("http://");
+    let me = ok(home, &["whoami", "--server", scheme_less]).await;
+    assert!(
+        me.starts_with("alice on "),
+        "a server without a scheme: {me}"
+    );
+    let typo = run(home, &["token", "create", "--name", "x", "--expires", "3x"]).await;
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        said.contains("--expires") && !said.contains("server"),
+        "a local mistake is not blamed on the server: {said}"
+    );
     let created = ok(
         home,
         &[
@@ -230,6 +249,26 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
     assert!(!stale.status.success());
     assert!(String::from_utf8_lossy(&stale.stderr)
         .contains("expired or revoked: run `patgate login --server"));
+
+    // A server that cannot be reached: logout forgets the token but fails,
+    // and says why.
+    let down = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(down.path().join("config/patgate")).unwrap();
+    std::fs::write(
+        credentials(down.path()),
+        format!("[servers.\"http://127.0.0.1:9\"]\ntoken = {pat:?}\n"),
+    )
+    .unwrap();
+    let out = run(down.path(), &["logout"]).await;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a token that may still work is an error"
+    );
+    assert!(
+        said.contains("could not revoke") && said.to_lowercase().contains("refused"),
+        "the cause is told: {said}"
+    );
 }
 
 async fn login_with_the_device_grant(db: TestDb) {
