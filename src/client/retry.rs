@@ -102,6 +102,22 @@ fn retry_after(res: &Response) -> Option<Duration> {
     (at.to_utc() - chrono::Utc::now()).to_std().ok()
 }
 
+/// An error and its causes, as `error: cause: cause` ("error sending
+/// request" alone does not say that the connection was refused).
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,20 +138,4 @@ mod tests {
             "but is capped"
         );
     }
-}
-
-/// An error and its causes, as `error: cause: cause` ("error sending
-/// request" alone does not say that the connection was refused).
-pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let part = c.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = c.source();
-    }
-    text
 }
