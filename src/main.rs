@@ -99,6 +99,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a consistent copy of the SQLite database (while the server runs).
+    Backup {
+        /// The new file.
+        to: std::path::PathBuf,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -314,6 +319,9 @@ fn run_server(
                     command: AuditCommand::Export { since },
                 },
         } => cli::export_audit(&svc, since.as_deref()),
+        ServerCommand::Admin {
+            command: AdminCommand::Backup { to },
+        } => cli::backup(&svc, &to),
         ServerCommand::Admin {
             command: AdminCommand::Client { command },
         } => match command {

@@ -142,7 +142,10 @@ mod tests {
             "https://auth.example.com/"
         );
         assert_eq!(url("https://a.example/x").unwrap(), "https://a.example/x");
-        assert!(url("ftp://a.example").unwrap_err().to_string().contains("http://"));
+        assert!(url("ftp://a.example")
+            .unwrap_err()
+            .to_string()
+            .contains("http://"));
         assert!(url("").is_err());
     }
 }

@@ -219,6 +219,27 @@ pub fn rotate_keys(svc: &Services) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `patgate admin backup FILE`: the SQLite database as a consistent copy;
+/// reminds that the master key is backed up apart.
+pub fn backup(svc: &Services, to: &std::path::Path) -> anyhow::Result<()> {
+    crate::store::backup_into(&svc.db, to)?;
+    eprintln!(
+        "wrote {} (mode 0600). Keep the master key apart from it ({}): without it the signing keys in the copy cannot be opened, and with it anyone holding the copy could sign tokens.",
+        to.display(),
+        match &svc.config.master_key {
+            Some(_) => "PATGATE_MASTER_KEY / master_key".to_string(),
+            None => svc
+                .config
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| svc.config.data_dir.join("master.key"))
+                .display()
+                .to_string(),
+        }
+    );
+    Ok(())
+}
+
 /// On the first start of the embedded default (no user yet), creates the
 /// `admin` account and prints its generated password once.
 pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ pub mod models;
 pub mod reminders;
 pub mod schema;
 mod sqlite_file;
+pub use sqlite_file::backup_into;
 pub mod sso;
 mod states;
 pub mod token_queries;

@@ -33,6 +33,53 @@ pub(crate) fn prepare_sqlite_file(path: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Writes a consistent copy of the SQLite database to the new file `to`
+/// (`VACUUM INTO`: a snapshot, taken while the server keeps running),
+/// readable by its owner only: it is written inside a fresh folder only the
+/// owner may enter, made 0600, then moved into place. Refused for
+/// PostgreSQL (`pg_dump` does that).
+pub fn backup_into(db: &super::Db, to: &Path) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let failed = |e: std::io::Error| StoreError::Url(format!("backup to {}: {e}", to.display()));
+    if db.backend() != super::Backend::Sqlite {
+        return Err(StoreError::Url(
+            "a PostgreSQL database is backed up with pg_dump (see the README's Deploy section)"
+                .into(),
+        ));
+    }
+    if to.exists() {
+        return Err(StoreError::Url(format!("{} exists", to.display())));
+    }
+    let dir = to
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let private = dir.join(format!(".patgate-backup-{}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .map_err(failed)?;
+    let staged = private.join("backup.db");
+    let result = (|| {
+        let target = staged
+            .to_str()
+            .ok_or_else(|| StoreError::Url("the backup path is not UTF-8".into()))?;
+        let mut conn = db.conn()?;
+        let super::DbConnection::Sqlite(c) = &mut **conn else {
+            unreachable!("checked above");
+        };
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(c)?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
+            .map_err(failed)?;
+        std::fs::rename(&staged, to).map_err(failed)
+    })();
+    let _ = std::fs::remove_dir_all(&private);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

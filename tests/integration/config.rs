@@ -159,3 +159,50 @@ fn the_issuer_follows_listen_unless_given() {
         "port 0 keeps the default"
     );
 }
+
+/// The settings `compose.yaml`, the `Dockerfile` and `deploy/` give are keys
+/// patgate knows (a renamed key would stop every container at start).
+#[test]
+fn the_deploy_files_settings_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let c = Config::load(
+        Some(&root.join("deploy/patgate.toml")),
+        env(&[
+            (
+                "PATGATE_DATABASE_URL",
+                "postgres://patgate:patgate@postgres:5432/patgate",
+            ),
+            ("PATGATE_ISSUER", "http://localhost:8080"),
+            (
+                "PATGATE_MASTER_KEY",
+                "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=",
+            ),
+        ]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(c.issuer_id(), "http://localhost:8080");
+    assert!(!c.trusted_proxies.is_empty());
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let image_env: Vec<(&str, &str)> = dockerfile
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("PATGATE_"))
+        .filter_map(|w| w.split_once('='))
+        .collect();
+    assert!(image_env.len() >= 2, "{image_env:?}");
+    let vars: Vec<(String, String)> = image_env
+        .iter()
+        .map(|(k, v)| (format!("PATGATE_{k}"), v.to_string()))
+        .collect();
+    let c = Config::load(None, vars, &[]).unwrap();
+    assert_eq!(c.data_dir.display().to_string(), "/var/lib/patgate");
+    let unit = std::fs::read_to_string(root.join("deploy/patgate.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/patgate serve"));
+}

@@ -417,3 +417,70 @@ async fn json_logs_are_one_object_per_line_with_the_access_fields() {
         "only the banner is plain: {plain:?}"
     );
 }
+
+/// `admin backup` copies the SQLite database while the server runs; the
+/// copy with the same master key is a working server: the PAT exchanges,
+/// the signing key is the same. With another master key it refuses to start.
+#[actix_web::test]
+async fn a_backup_restores_to_a_working_server() {
+    let db = TestDb::sqlite();
+    let config = write_config(&db, |_| {});
+    let pat = succeeded(run(
+        &config,
+        &["admin", "token", "issue", "--owner", "lee", "--name", "t"],
+    ))
+    .trim()
+    .to_string();
+    let server = PatgateProcess::spawn(&config);
+    assert_eq!(exchange(&server.base, &pat).await.status(), 200);
+    let kid = jwks(&server.base).await["keys"][0]["kid"].clone();
+    let copy = db.dir.path().join("backups/patgate-backup.db");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let out = run(&config, &["admin", "backup", copy.to_str().unwrap()]);
+    let told = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{told}");
+    assert!(
+        told.contains("master key"),
+        "the master key is named: {told}"
+    );
+    assert!(
+        !run(&config, &["admin", "backup", copy.to_str().unwrap()])
+            .status
+            .success(),
+        "never overwrites"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    server.stop();
+
+    let restored = TestDb::sqlite_file(&copy);
+    let config = write_config(&restored, |_| {});
+    let server = PatgateProcess::spawn(&config);
+    assert_eq!(
+        exchange(&server.base, &pat).await.status(),
+        200,
+        "the PAT works"
+    );
+    assert_eq!(
+        jwks(&server.base).await["keys"][0]["kid"],
+        kid,
+        "the same signing key"
+    );
+    server.stop();
+
+    let other_key = write_config(&restored, |t| {
+        t.insert(
+            "master_key".into(),
+            "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=".into(),
+        );
+    });
+    let out = run(&other_key, &["migrate"]);
+    assert!(
+        !out.status.success(),
+        "another master key cannot open the signing keys"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not decrypt with this master key"));
+}
