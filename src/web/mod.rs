@@ -217,7 +217,21 @@ async fn copy_script() -> actix_web::HttpResponse {
         .body(include_str!("../../static/copy.js"))
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+/// No route: a page with the site's look and a way back for a browser
+/// (it asks for `text/html`, outside `/api/`), JSON for everything else.
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let wants_html = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !req.path().starts_with("/api/") {
+        return Ok(pages::message(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no page at this address.",
+        ));
+    }
     Err(ApiError::NotFound)
 }
 

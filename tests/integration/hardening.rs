@@ -21,7 +21,37 @@ both_backends!(
     the_device_approval_page_says_where_the_code_started,
     a_lockout_cannot_be_aimed_from_elsewhere,
     no_master_key_file_is_made_for_a_database_with_keys,
+    a_browser_gets_a_page_for_a_404_and_an_api_client_json,
 );
+
+async fn a_browser_gets_a_page_for_a_404_and_an_api_client_json(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let get =
+        |path: &str, accept: &str| app.http.get(app.url(path)).header("accept", accept).send();
+    let page = get("/no/such/page", "text/html,application/xhtml+xml")
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("Not found") && body.contains("href=\"/\""),
+        "a way back: {body}"
+    );
+    assert!(body.contains("/static/patgate.css"), "the site's look");
+    for (path, accept) in [
+        ("/no/such/page", "application/json"),
+        ("/api/nothing", "text/html"),
+    ] {
+        let res = get(path, accept).await.unwrap();
+        assert_eq!(res.status(), 404);
+        let json: serde_json::Value = res.json().await.unwrap();
+        assert!(json["error"].is_object(), "{path}: {json}");
+    }
+}
 
 async fn api_jwt(app: &TestApp, owner: &str) -> String {
     let pat = app
