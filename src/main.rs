@@ -8,18 +8,26 @@ use patgate::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Where the help lists the flags the client commands ignore.
+const SERVER_OPTIONS: &str =
+    "Server options (serve, migrate, admin; ignored by login, logout, whoami, token)";
+
 /// patgate: personal access tokens as an OAuth2 authorization server.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Examples:\n  patgate serve                                   # the embedded default on 127.0.0.1:8080\n  patgate serve --listen 0.0.0.0:8095 --issuer https://auth.example.com\n  patgate admin token issue --owner ci --name deploy --scope read --expires-in 30d\n  patgate login --server https://auth.example.com  # then: patgate token list"
+)]
 struct Cli {
     /// TOML configuration file.
-    #[arg(long, global = true, env = "PATGATE_CONFIG")]
+    #[arg(long, global = true, env = "PATGATE_CONFIG", help_heading = SERVER_OPTIONS)]
     config: Option<PathBuf>,
     /// Database URL (overrides the file and PATGATE_DATABASE_URL).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = SERVER_OPTIONS)]
     database_url: Option<String>,
     /// Data directory (overrides the file and PATGATE_DATA_DIR).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = SERVER_OPTIONS)]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -30,6 +38,9 @@ enum Command {
     #[command(flatten)]
     Server(ServerCommand),
     /// Log in to a patgate server from this machine and store a PAT for it.
+    #[command(
+        after_help = "Examples:\n  patgate login --server https://auth.example.com\n  patgate login --server 127.0.0.1:8080 --device --scope read --name \"build box\"\n  PATGATE_SERVER=https://auth.example.com patgate login --no-browser"
+    )]
     Login(patgate::cli::login::LoginArgs),
     /// Revoke the stored PAT and forget it.
     Logout {
@@ -44,6 +55,9 @@ enum Command {
         server: Option<String>,
     },
     /// Your tokens on a patgate server, with the PAT `patgate login` stored.
+    #[command(
+        after_help = "Examples:\n  patgate token list\n  patgate token create --name ci --scope read --expires 30d --cidr 10.0.0.0/8\n  patgate token rotate ci --grace 1h\n  patgate token revoke ci\n  curl -H \"Authorization: Bearer $(patgate token exchange)\" https://api.example.com/"
+    )]
     Token {
         /// The server (default: the only one logged in to).
         #[arg(long, global = true, env = "PATGATE_SERVER")]

@@ -94,6 +94,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
         .to_string();
     let user = jwt_subject(response["access_token"].as_str().unwrap_or_default());
     let mut creds = Credentials::load()?;
+    let previous = creds.servers.get(&key(server.as_str())).cloned();
     creds.servers.insert(
         key(server.as_str()),
         StoredToken {
@@ -107,6 +108,31 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
         "Logged in to {} as {user}; the token is stored in {}",
         key(server.as_str()),
         super::credentials::path()?.display()
+    );
+    // The token it replaces is revoked, so no forgotten PAT stays valid.
+    if let Some(old) = previous {
+        match runtime()?.block_on(revoke(&server, &old.token)) {
+            Ok(()) => eprintln!("The token stored before for this server is revoked."),
+            Err(e) => eprintln!(
+                "warning: the token stored before for this server could not be revoked ({e}); revoke it on the server's token page"
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Revokes `token` at `server` (RFC 7009 §2.1, as the CLI client).
+async fn revoke(server: &Url, token: &str) -> anyhow::Result<()> {
+    let res = http()
+        .post(endpoint(server, REVOKE_PATH))
+        .form(&[("token", token), ("client_id", CLI_CLIENT_ID)])
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::client::with_causes(&e)))?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "the server answered {}",
+        res.status()
     );
     Ok(())
 }
@@ -223,24 +249,38 @@ fn open_browser(url: &str) {
     } else {
         "xdg-open"
     };
-    let _ = std::process::Command::new(opener)
+    let child = std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
+    // Reaped when it exits, so a failing opener leaves no zombie.
+    if let Ok(mut child) = child {
+        std::thread::spawn(move || child.wait());
+    }
 }
 
 /// Waits for `GET /callback?code&state` (or `?error`) on the loopback listener.
 fn wait_for_callback(listener: &TcpListener) -> anyhow::Result<(String, String)> {
     listener.set_nonblocking(true)?;
     let deadline = Instant::now() + BROWSER_TIMEOUT;
+    eprintln!("Waiting for the browser (up to 5 minutes; Ctrl-C to give up)…");
+    let mut last_reminder = Instant::now();
     loop {
         let mut stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 if Instant::now() > deadline {
                     bail!("no answer from the browser within 5 minutes");
+                }
+                if last_reminder.elapsed() >= Duration::from_secs(60) {
+                    last_reminder = Instant::now();
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    eprintln!(
+                        "Still waiting for the browser ({} min left)…",
+                        left.as_secs().div_ceil(60)
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
@@ -349,32 +389,17 @@ pub fn logout(server: Option<&str>) -> anyhow::Result<()> {
     let mut creds = Credentials::load()?;
     let server = creds.server(server)?;
     let stored = creds.token(&server)?.clone();
-    let url = endpoint(&Url::parse(&server)?, REVOKE_PATH);
-    let revoked = runtime()?.block_on(async {
-        http()
-            .post(url)
-            .form(&[
-                ("token", stored.token.as_str()),
-                ("client_id", CLI_CLIENT_ID),
-            ])
-            .send()
-            .await
-    });
+    let revoked = runtime()?.block_on(revoke(&Url::parse(&server)?, &stored.token));
     creds.servers.remove(&server);
     creds.save()?;
     // Forgotten either way; a token that may still work is an error (exit 1).
     match revoked {
-        Ok(res) if res.status().is_success() => {
+        Ok(()) => {
             eprintln!("Logged out of {server}; the token is revoked.");
             Ok(())
         }
-        Ok(res) => bail!(
-            "forgot the token for {server}, but the server answered {} to its revocation: revoke it on the server's token page",
-            res.status()
-        ),
         Err(e) => bail!(
-            "forgot the token for {server}, but could not revoke it ({}): revoke it on the server's token page",
-            crate::client::with_causes(&e)
+            "forgot the token for {server}, but could not revoke it ({e}): revoke it on the server's token page"
         ),
     }
 }

@@ -307,4 +307,62 @@ async fn login_with_the_device_grant(db: TestDb) {
     assert!(stored.contains("pat_") && stored.contains("alice"));
     let table = ok(home, &["token", "list"]).await;
     assert!(table.contains("build box"));
+
+    // Logging in again replaces the stored token and revokes the old one.
+    let first: toml::Table = toml::from_str(&stored).unwrap();
+    let old = first["servers"][server.as_str()]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (child, rx) = spawn(
+        home,
+        &[
+            "login",
+            "--server",
+            &server,
+            "--device",
+            "--name",
+            "build box 2",
+        ],
+    );
+    let line = line_with(&rx, "enter the code").await;
+    let code = line.rsplit(' ').next().unwrap().to_string();
+    let res = browser
+        .post("/device", &[("csrf", &csrf), ("user_code", &code)])
+        .await;
+    approve_consent(&browser, &location(&res), "build box 2").await;
+    assert!(finished(child).await.success());
+    line_with(&rx, "stored before for this server is revoked").await;
+    assert!(
+        app.record(&token_id(&old)).await.revoked_at.is_some(),
+        "the old PAT is revoked"
+    );
+    assert!(!std::fs::read_to_string(credentials(home))
+        .unwrap()
+        .contains(&old));
+}
+
+#[test]
+fn help_shows_examples_and_sets_server_flags_apart() {
+    let home = tempfile::tempdir().unwrap();
+    for command in [&["login", "--help"][..], &["token", "--help"], &["--help"]] {
+        let out = patgate(home.path()).args(command).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("Examples:"),
+            "{command:?}: {text}"
+        );
+    }
+    let out = patgate(home.path())
+        .args(["login", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let server_part = text
+        .split("Server options")
+        .nth(1)
+        .expect("a server options part");
+    assert!(server_part.contains("--database-url"), "{text}");
+    let client_part = text.split("Server options").next().unwrap();
+    assert!(!client_part.contains("--database-url") && client_part.contains("--server"));
 }
