@@ -15,8 +15,12 @@ pub(crate) fn prepare_sqlite_file(path: &str) -> Result<(), StoreError> {
     }
     let path = Path::new(path);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", dir.display())))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", dir.display())))?;
+            // Said, so a mistyped path does not go unnoticed.
+            tracing::info!(folder = %dir.display(), "created the database's folder");
+        }
     }
     match OpenOptions::new()
         .write(true)
