@@ -31,6 +31,7 @@ mod instances;
 mod keys;
 mod metrics;
 mod migrations;
+mod operations;
 mod pages_admin;
 mod pages_personal;
 mod parser_properties;
