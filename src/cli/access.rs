@@ -1,5 +1,6 @@
 //! Operator commands for users and OAuth2 clients.
 
+use super::table;
 use crate::accounts::{self, AddUserOutcome, SetPasswordOutcome, SetRolesOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
@@ -140,64 +141,25 @@ pub fn list_users(svc: &Services, json: bool) -> anyhow::Result<()> {
             })
         })
         .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
-            let roles: Vec<&str> = r["roles"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str())
-                .collect();
+    table::print(
+        json,
+        &rows,
+        ["NAME", "KIND", "ROLES", "STATUS", "LAST SIGN-IN (UTC)"],
+        |r| {
             [
-                r["name"].as_str().unwrap_or_default().to_string(),
-                r["kind"].as_str().unwrap_or_default().to_string(),
-                if roles.is_empty() {
-                    "-".into()
-                } else {
-                    roles.join(",")
-                },
+                table::cell(&r["name"], ","),
+                table::cell(&r["kind"], ","),
+                table::cell(&r["roles"], ","),
                 if r["disabled"] == true {
                     "disabled"
                 } else {
                     "active"
                 }
                 .to_string(),
-                r["lastSignIn"].as_str().unwrap_or_default().to_string(),
+                table::cell(&r["lastSignIn"], ","),
             ]
-        })
-        .collect();
-    print_table(
-        ["NAME", "KIND", "ROLES", "STATUS", "LAST SIGN-IN (UTC)"],
-        &cells,
-    );
-    Ok(())
-}
-
-/// Prints `rows` under `header` in aligned columns.
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
-    let header = header.map(String::from);
-    let widths: Vec<usize> = (0..N)
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in std::iter::once(&header).chain(rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+        },
+    )
 }
 
 /// `patgate admin client add`.
@@ -275,42 +237,25 @@ pub fn list_clients(svc: &Services, json: bool) -> anyhow::Result<()> {
     for c in svc.read(|tx| store::list_clients(tx.conn))? {
         rows.push(serde_json::json!({"id": c.id, "name": c.name, "redirectUris": c.redirect_uris.lines().collect::<Vec<_>>(), "confidential": c.secret_hash.is_some(), "scopes": c.scopes.split_whitespace().collect::<Vec<_>>(), "source": "database"}));
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
-            let list = |v: &serde_json::Value| {
-                let items: Vec<&str> = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| x.as_str())
-                    .collect();
-                if items.is_empty() {
-                    "-".to_string()
-                } else {
-                    items.join(" ")
-                }
-            };
+    table::print(
+        json,
+        &rows,
+        ["ID", "TYPE", "SOURCE", "NAME", "REDIRECT URIS"],
+        |r| {
             [
-                r["id"].as_str().unwrap_or_default().to_string(),
+                table::cell(&r["id"], " "),
                 if r["confidential"] == true {
                     "confidential"
                 } else {
                     "public"
                 }
                 .to_string(),
-                r["source"].as_str().unwrap_or_default().to_string(),
-                r["name"].as_str().unwrap_or_default().to_string(),
-                list(&r["redirectUris"]),
+                table::cell(&r["source"], " "),
+                table::cell(&r["name"], " "),
+                table::cell(&r["redirectUris"], " "),
             ]
-        })
-        .collect();
-    print_table(["ID", "TYPE", "SOURCE", "NAME", "REDIRECT URIS"], &cells);
-    Ok(())
+        },
+    )
 }
 
 /// `patgate admin client remove ID`.

@@ -4,6 +4,7 @@ pub mod access;
 pub mod credentials;
 pub mod login;
 pub mod remote;
+pub mod table;
 
 use crate::app::Services;
 use crate::clock::rfc3339;

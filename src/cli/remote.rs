@@ -3,6 +3,7 @@
 
 use super::credentials::Credentials;
 use super::login::runtime;
+use super::table;
 use crate::client::{ClientError, PatClient};
 use crate::secret::SecretString;
 use anyhow::Context;
@@ -94,21 +95,6 @@ async fn resolve(client: &PatClient, token: &str) -> Result<String, ClientError>
         .to_string())
 }
 
-/// A text cell: the value in full (an id or a name is never cut).
-fn text_cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) if a.is_empty() => "-".to_string(),
-        Value::Array(a) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
-    }
-}
-
 /// A time cell: an RFC 3339 time as `YYYY-MM-DD HH:MM` UTC.
 fn time_cell(v: &Value) -> String {
     match v.as_str().map(chrono::DateTime::parse_from_rfc3339) {
@@ -116,7 +102,7 @@ fn time_cell(v: &Value) -> String {
             .with_timezone(&chrono::Utc)
             .format("%Y-%m-%d %H:%M")
             .to_string(),
-        _ => text_cell(v),
+        _ => table::cell(v, ","),
     }
 }
 
@@ -127,48 +113,30 @@ fn token_table(tokens: &[Value]) -> Vec<String> {
         .iter()
         .map(|t| {
             [
-                text_cell(&t["id"]),
-                text_cell(&t["name"]),
-                text_cell(&t["scopes"]),
+                table::cell(&t["id"], ","),
+                table::cell(&t["name"], ","),
+                table::cell(&t["scopes"], ","),
                 time_cell(&t["createdAt"]),
                 time_cell(&t["expiresAt"]),
                 time_cell(&t["lastUsedAt"]),
-                text_cell(&t["cidrs"]),
-                text_cell(&t["status"]),
+                table::cell(&t["cidrs"], ","),
+                table::cell(&t["status"], ","),
             ]
         })
         .collect();
-    let header = [
-        "ID",
-        "NAME",
-        "SCOPES",
-        "CREATED (UTC)",
-        "EXPIRES",
-        "LAST USED",
-        "CIDR",
-        "STATUS",
-    ]
-    .map(String::from);
-    let widths: Vec<usize> = (0..8)
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    std::iter::once(&header)
-        .chain(&rows)
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect()
+    table::aligned(
+        [
+            "ID",
+            "NAME",
+            "SCOPES",
+            "CREATED (UTC)",
+            "EXPIRES",
+            "LAST USED",
+            "CIDR",
+            "STATUS",
+        ],
+        &rows,
+    )
 }
 
 /// The most `--grace` may be: what the server accepts.

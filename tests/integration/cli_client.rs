@@ -271,29 +271,25 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
     );
 }
 
-async fn login_with_the_device_grant(db: TestDb) {
-    let app = TestApp::start(&db).await;
-    let home = tempfile::tempdir().unwrap();
-    let home = home.path();
-    let server = app.base.as_str().trim_end_matches('/').to_string();
+/// Runs `patgate login --device --name NAME` and approves it as `browser`;
+/// the CLI's output lines.
+async fn device_login(
+    home: &Path,
+    server: &str,
+    name: &str,
+    browser: &Browser,
+    csrf: &str,
+) -> mpsc::Receiver<String> {
     let (child, rx) = spawn(
         home,
-        &[
-            "login",
-            "--server",
-            &server,
-            "--device",
-            "--name",
-            "build box",
-        ],
+        &["login", "--server", server, "--device", "--name", name],
     );
     let line = line_with(&rx, "enter the code").await;
     let code = line.rsplit(' ').next().unwrap().to_string();
-    let (browser, csrf) = signed_in(&app, "alice", false).await;
     let res = browser
-        .post("/device", &[("csrf", &csrf), ("user_code", &code)])
+        .post("/device", &[("csrf", csrf), ("user_code", &code)])
         .await;
-    let answered = approve_consent(&browser, &location(&res), "build box").await;
+    let answered = approve_consent(browser, &location(&res), name).await;
     assert!(answered
         .text()
         .await
@@ -303,6 +299,16 @@ async fn login_with_the_device_grant(db: TestDb) {
         finished(child).await.success(),
         "the CLI polls until the token is issued"
     );
+    rx
+}
+
+async fn login_with_the_device_grant(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let server = app.base.as_str().trim_end_matches('/').to_string();
+    let (browser, csrf) = signed_in(&app, "alice", false).await;
+    device_login(home, &server, "build box", &browser, &csrf).await;
     let stored = std::fs::read_to_string(credentials(home)).unwrap();
     assert!(stored.contains("pat_") && stored.contains("alice"));
     let table = ok(home, &["token", "list"]).await;
@@ -314,24 +320,7 @@ async fn login_with_the_device_grant(db: TestDb) {
         .as_str()
         .unwrap()
         .to_string();
-    let (child, rx) = spawn(
-        home,
-        &[
-            "login",
-            "--server",
-            &server,
-            "--device",
-            "--name",
-            "build box 2",
-        ],
-    );
-    let line = line_with(&rx, "enter the code").await;
-    let code = line.rsplit(' ').next().unwrap().to_string();
-    let res = browser
-        .post("/device", &[("csrf", &csrf), ("user_code", &code)])
-        .await;
-    approve_consent(&browser, &location(&res), "build box 2").await;
-    assert!(finished(child).await.success());
+    let rx = device_login(home, &server, "build box 2", &browser, &csrf).await;
     line_with(&rx, "stored before for this server is revoked").await;
     assert!(
         app.record(&token_id(&old)).await.revoked_at.is_some(),
