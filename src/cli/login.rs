@@ -306,21 +306,38 @@ fn wait_for_callback(listener: &TcpListener) -> anyhow::Result<(String, String)>
         let (status, text) = if param("code").is_some() {
             (
                 "200 OK",
-                "patgate: you are logged in. You can close this window.",
+                "You are logged in. The CLI has stored your token; you can close this window.",
             )
         } else {
             (
                 "400 Bad Request",
-                "patgate: no token was created. You can close this window.",
+                "No token was created. You can close this window and run patgate login again.",
             )
         };
-        let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
+        let page = loopback_page(text);
+        let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{page}", page.len());
         return match (param("code"), param("state"), param("error")) {
             (Some(code), Some(state), _) => Ok((code, state)),
             (_, _, Some(error)) => bail!("the request was not approved ({error})"),
             _ => bail!("the browser came back without a code"),
         };
     }
+}
+
+/// The page the browser lands on at the CLI's loopback listener: the
+/// site's look, inline (the CLI serves no stylesheet), light or dark.
+fn loopback_page(text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>patgate</title><style>\
+         :root{{color-scheme:light dark;--bg:#f6f8fa;--panel:#fff;--fg:#1f2328;--line:#d1d9e0}}\
+         @media (prefers-color-scheme:dark){{:root{{--bg:#0d1117;--panel:#151b23;--fg:#e6edf3;--line:#3d444d}}}}\
+         body{{margin:0;font:15px/1.5 system-ui,sans-serif;background:var(--bg);color:var(--fg)}}\
+         main{{max-width:30rem;margin:3rem auto;padding:1.5rem 1.8rem;background:var(--panel);\
+         border:1px solid var(--line);border-radius:10px}}h1{{font-size:1.3rem;margin:0 0 .8rem}}\
+         </style></head><body><main><h1>patgate</h1><p>{text}</p></main></body></html>"
+    )
 }
 
 async fn device_flow(server: &Url, args: &LoginArgs) -> anyhow::Result<Value> {

@@ -140,7 +140,11 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
     );
     let landed = browser.get(back.as_str()).await;
     assert_eq!(landed.status(), 200);
-    assert!(landed.text().await.unwrap().contains("you are logged in"));
+    assert!(landed.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(landed.text().await.unwrap().contains("You are logged in"));
     assert!(finished(child).await.success());
     line_with(&rx, "Logged in to").await;
 

@@ -6,7 +6,9 @@
 //! file made for a database whose keys it cannot open.
 
 use crate::both_backends;
-use crate::support::browser::{approved_code, hidden_value, location, query_value, Browser};
+use crate::support::browser::{
+    approved_code, hidden_value, location, query_value, signed_in, Browser,
+};
 use crate::support::{base_config, TestApp, TestDb, TOKEN_API_SCOPES};
 use chrono::Duration;
 use patgate::app::Services;
@@ -42,6 +44,18 @@ async fn a_browser_gets_a_page_for_a_404_and_an_api_client_json(db: TestDb) {
         "a way back: {body}"
     );
     assert!(body.contains("/static/patgate.css"), "the site's look");
+    // The home page links the admin pages to those who may use them.
+    let (admin, _) = signed_in(&app, "root", true).await;
+    let home = admin.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("href=\"/admin/access-tokens\"") && home.contains("href=\"/admin/users\"")
+    );
+    let (person, _) = signed_in(&app, "pat", false).await;
+    let home = person.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("Signed in") && !home.contains("/admin/"),
+        "{home}"
+    );
     for (path, accept) in [
         ("/no/such/page", "application/json"),
         ("/api/nothing", "text/html"),

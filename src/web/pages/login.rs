@@ -1,8 +1,6 @@
 //! `GET/POST /login`, `POST /logout`, and the signed-in landing page `/`.
 
-use super::{
-    cookie, current_user, html, local_path, login_url, message, redirect, HomePage, LoginPage,
-};
+use super::{cookie, current_user, html, local_path, message, redirect, HomePage, LoginPage};
 use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
@@ -167,20 +165,8 @@ pub async fn logout(
     Ok(res)
 }
 
-/// `GET /`: who is signed in, or on to sign-in.
-pub async fn home(
-    req: HttpRequest,
-    svc: web::Data<Services>,
-) -> Result<HttpResponse, InternalError> {
-    let svc = svc.into_inner();
-    Ok(match current_user(&req, &svc).await? {
-        Some(user) => html(
-            StatusCode::OK,
-            &HomePage {
-                subject: user.subject,
-                csrf: user.csrf,
-            },
-        ),
-        None => redirect(StatusCode::SEE_OTHER, &login_url(&svc, "/")),
-    })
+/// `GET /`: who is signed in (with the links their permissions open), or
+/// on to sign-in.
+pub async fn home(user: crate::web::auth::PageUser) -> HttpResponse {
+    html(StatusCode::OK, &HomePage { nav: user.nav() })
 }

@@ -65,10 +65,8 @@ pub struct MessagePage {
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
-    /// The user.
-    pub subject: String,
-    /// Session CSRF token for the sign-out form.
-    pub csrf: String,
+    /// The navigation bar: who, and which admin pages to link.
+    pub nav: crate::web::auth::Nav,
 }
 
 /// The consent screen.
