@@ -74,11 +74,6 @@ impl DedicatedThreads {
         self.queue.jobs.lock().map_or(0, |j| j.len())
     }
 
-    /// How many threads run jobs.
-    pub fn count(&self) -> usize {
-        self.count
-    }
-
     /// Runs `job` on one of the threads; its result. A panic in `job` is
     /// caught there. A job whose caller stopped waiting (its request timed
     /// out) is skipped when its turn comes, so a stall leaves no backlog

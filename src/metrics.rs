@@ -7,8 +7,8 @@
 //! the audit log) are read when Prometheus scrapes.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// How an exchange ended, as counted.
@@ -264,12 +264,6 @@ impl Metrics {
         self.requests
             .with_label_values(&[route, class])
             .observe(seconds);
-    }
-
-    /// The histogram of one route's successful requests, resolved once for
-    /// a caller on the hot path.
-    pub fn request_histogram(&self, route: &str) -> Histogram {
-        self.requests.with_label_values(&[route, "2xx"])
     }
 
     /// Observes a wait for a hashing turn in `lane`.

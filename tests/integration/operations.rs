@@ -4,7 +4,7 @@
 
 use crate::processes::{exchange, jwks};
 use crate::support::browser::Browser;
-use crate::support::{process, run, succeeded, write_config, PatgateProcess, TestDb};
+use crate::support::{issue_pat, process, run, succeeded, write_config, PatgateProcess, TestDb};
 use serde_json::Value;
 
 /// A missed first-start password is not a dead end: the next start says
@@ -116,12 +116,7 @@ async fn a_lost_first_password_is_set_again_and_users_and_clients_are_listed() {
 async fn json_logs_are_one_object_per_line_with_the_access_fields() {
     let db = TestDb::sqlite();
     let config = write_config(&db, |_| {});
-    let pat = succeeded(run(
-        &config,
-        &["admin", "token", "issue", "--owner", "lee", "--name", "t"],
-    ))
-    .trim()
-    .to_string();
+    let pat = issue_pat(&config, "lee", "t");
     // `pat_<id>.<secret>`: the id is public, the secret never logged.
     let id = pat
         .split('.')
@@ -170,12 +165,7 @@ async fn json_logs_are_one_object_per_line_with_the_access_fields() {
 async fn a_backup_restores_to_a_working_server() {
     let db = TestDb::sqlite();
     let config = write_config(&db, |_| {});
-    let pat = succeeded(run(
-        &config,
-        &["admin", "token", "issue", "--owner", "lee", "--name", "t"],
-    ))
-    .trim()
-    .to_string();
+    let pat = issue_pat(&config, "lee", "t");
     let server = PatgateProcess::spawn(&config);
     assert_eq!(exchange(&server.base, &pat).await.status(), 200);
     let kid = jwks(&server.base).await["keys"][0]["kid"].clone();

@@ -10,7 +10,7 @@ pub mod stub;
 
 pub use db::TestDb;
 pub use jwt::verify_jwt;
-pub use process::{run, succeeded, write_config, PatgateProcess};
+pub use process::{issue_pat, run, succeeded, write_config, PatgateProcess};
 
 use patgate::app::Services;
 use patgate::clock::{ManualClock, OsRandom};

@@ -46,6 +46,17 @@ pub fn run(config: &Path, args: &[&str]) -> Output {
     command(config).args(args).output().expect("patgate runs")
 }
 
+/// Issues a personal token named `name` for `owner` with the operator
+/// command; the raw token.
+pub fn issue_pat(config: &Path, owner: &str, name: &str) -> String {
+    succeeded(run(
+        config,
+        &["admin", "token", "issue", "--owner", owner, "--name", name],
+    ))
+    .trim()
+    .to_string()
+}
+
 /// A `patgate serve` child process; killed on drop.
 pub struct PatgateProcess {
     child: Child,
