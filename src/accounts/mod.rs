@@ -5,12 +5,14 @@ pub mod principal;
 pub mod sessions;
 
 use crate::app::{Services, Tx};
+use crate::audit::{self, Event};
 use crate::clock::random_alphanumeric;
 use crate::error::{InternalError, OpError};
-use crate::policy::{Action, Policy, Principal};
+use crate::policy::{Action, Origin, Policy, Principal};
 use crate::secret::SecretString;
 use crate::store::accounts::{self as store, UserRow};
 use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
 use std::sync::OnceLock;
 
 /// Failed sign-ins are counted over this window.
@@ -31,13 +33,15 @@ pub enum AddUserOutcome {
     Invalid(String),
 }
 
-/// Adds a local account. Blocking (argon2).
+/// Adds a local account on behalf of `who`. Blocking (argon2).
 pub fn add_user(
     svc: &Services,
+    who: &Principal,
     name: &str,
     password: &SecretString,
     admin: bool,
-) -> Result<AddUserOutcome, InternalError> {
+) -> Result<AddUserOutcome, OpError> {
+    Policy::of(&svc.config).check(who, Action::ManageUsers)?;
     let name = name.trim();
     if name.is_empty()
         || name.len() > 64
@@ -56,7 +60,19 @@ pub fn add_user(
     }
     let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
     let now = svc.now();
-    let added = svc.write(|tx| store::insert_user(tx.conn, name, Some(&hash), admin, now))?;
+    let added = svc.write(|tx| {
+        let added = store::insert_user(tx.conn, name, Some(&hash), admin, now)?;
+        if added {
+            audit::record_about(
+                tx,
+                Some(name),
+                Event::UserAdded,
+                who,
+                json!({ "admin": admin }),
+            )?;
+        }
+        Ok::<_, OpError>(added)
+    })?;
     Ok(if added {
         AddUserOutcome::Added
     } else {
@@ -78,20 +94,28 @@ pub enum SetPasswordOutcome {
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Sets the password of the local user `name` (the operator's command, for
-/// a lost or first password). Blocking (argon2).
+/// Sets the password of the local user `name` on behalf of `who` (the
+/// operator's command, for a lost or first password). Blocking (argon2).
 pub fn set_password(
     svc: &Services,
+    who: &Principal,
     name: &str,
     password: &SecretString,
-) -> Result<SetPasswordOutcome, InternalError> {
+) -> Result<SetPasswordOutcome, OpError> {
+    Policy::of(&svc.config).check(who, Action::ManageUsers)?;
     if password.expose().chars().count() < MIN_PASSWORD_CHARS {
         return Ok(SetPasswordOutcome::Invalid(format!(
             "passwords need at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
     let hash = svc.hasher.hash(password.expose(), svc.random.as_ref())?;
-    let set = svc.write(|tx| store::set_password(tx.conn, name, &hash))?;
+    let set = svc.write(|tx| {
+        let set = store::set_password(tx.conn, name, &hash)?;
+        if set {
+            audit::record_about(tx, Some(name), Event::PasswordSet, who, json!({}))?;
+        }
+        Ok::<_, OpError>(set)
+    })?;
     if set {
         tracing::info!(subject = %name, "password set by the operator; sessions ended");
     }
@@ -113,17 +137,26 @@ pub enum SetRolesOutcome {
     UnknownRole(String),
 }
 
-/// Replaces the roles given directly to `subject`. Blocking.
+/// Replaces the roles given directly to `subject`, on behalf of `who`. Blocking.
 pub fn set_roles(
     svc: &Services,
+    who: &Principal,
     subject: &str,
     roles: &[String],
-) -> Result<SetRolesOutcome, InternalError> {
+) -> Result<SetRolesOutcome, OpError> {
+    Policy::of(&svc.config).check(who, Action::ManageUsers)?;
     if let Some(r) = roles.iter().find(|r| !svc.config.access.knows_role(r)) {
         return Ok(SetRolesOutcome::UnknownRole(r.clone()));
     }
     Ok(
-        if svc.write(|tx| store::set_roles(tx.conn, subject, roles))? {
+        if svc.write(|tx| {
+            let set = store::set_roles(tx.conn, subject, roles)?;
+            if set {
+                let details = json!({ "roles": roles });
+                audit::record_about(tx, Some(subject), Event::RolesChanged, who, details)?;
+            }
+            Ok::<_, OpError>(set)
+        })? {
             tracing::info!(%subject, roles = %roles.join(" "), "roles changed");
             SetRolesOutcome::Set
         } else {
@@ -146,6 +179,12 @@ pub fn set_disabled(
         return Err(OpError::NotFound);
     }
     tracing::info!(%subject, actor = %who.label(), disabled, "user disabled or enabled");
+    let event = if disabled {
+        Event::UserDisabled
+    } else {
+        Event::UserEnabled
+    };
+    audit::record_about(tx, Some(subject), event, who, json!({}))?;
     if disabled && tx.config().sso.revoke_tokens_on_disable {
         crate::tokens::revoke_all(tx, who, subject)?;
     }
@@ -181,9 +220,12 @@ pub fn create_first_admin(svc: &Services) -> Result<Option<SecretString>, Intern
         return Ok(None);
     }
     let password = SecretString::new(random_alphanumeric(svc.random.as_ref(), 20));
-    Ok(match add_user(svc, "admin", &password, true)? {
-        AddUserOutcome::Added => Some(password),
-        _ => None,
+    let who = Principal::system("first-start");
+    Ok(match add_user(svc, &who, "admin", &password, true) {
+        Ok(AddUserOutcome::Added) => Some(password),
+        Err(OpError::Internal(e)) => return Err(e),
+        // patgate itself holds every permission; nothing else can refuse.
+        Ok(_) | Err(_) => None,
     })
 }
 
@@ -235,8 +277,9 @@ pub fn sign_in(
     svc: &Services,
     name: &str,
     password: &SecretString,
-    ip: &str,
+    from: &Origin,
 ) -> Result<SignInOutcome, InternalError> {
+    let ip = from.ip.as_deref().unwrap_or_default();
     static DUMMY: OnceLock<String> = OnceLock::new();
     let now = svc.now();
     if name.trim().chars().count() > MAX_USER_NAME_CHARS {
@@ -260,29 +303,38 @@ pub fn sign_in(
             .clone(),
     };
     // A disabled account answers like a wrong password.
-    let matches =
-        svc.hasher.verify(password.expose(), &hash) && user.as_ref().is_some_and(|u| !u.disabled);
-    let mut conn = svc.conn()?;
+    let password_matches = svc.hasher.verify(password.expose(), &hash);
+    let matches = password_matches && user.as_ref().is_some_and(|u| !u.disabled);
+    let subject = user.map(|u| u.subject);
+    let person = Principal::session(
+        subject.as_deref().unwrap_or(name.trim()),
+        Default::default(),
+        from.clone(),
+    );
     if !matches {
-        store::record_failure(
-            &mut conn,
-            &user_key,
-            now,
-            FAILURE_WINDOW,
-            slow_down(FREE_ACCOUNT_FAILURES),
-        )?;
-        store::record_failure(
-            &mut conn,
-            &ip_key,
-            now,
-            FAILURE_WINDOW,
-            slow_down(FREE_ADDRESS_FAILURES),
-        )?;
+        let reason = if password_matches {
+            "disabled"
+        } else {
+            "wrong_password"
+        };
+        svc.write(|tx| {
+            for (key, free) in [
+                (&user_key, FREE_ACCOUNT_FAILURES),
+                (&ip_key, FREE_ADDRESS_FAILURES),
+            ] {
+                store::record_failure(tx.conn, key, now, FAILURE_WINDOW, slow_down(free))?;
+            }
+            audit::count_sign_in_failure(tx, subject.as_deref(), name, reason, &person)
+        })?;
         tracing::info!(user = %name.trim(), %ip, "sign-in failed");
         return Ok(SignInOutcome::Invalid);
     }
-    let subject = user.map(|u| u.subject).unwrap_or_default();
-    store::clear_failures(&mut conn, &user_key)?;
-    store::record_login(&mut conn, &subject, now)?;
+    let subject = subject.unwrap_or_default();
+    svc.write(|tx| {
+        store::clear_failures(tx.conn, &user_key)?;
+        store::record_login(tx.conn, &subject, now)?;
+        let details = json!({ "method": "password" });
+        audit::record_about(tx, Some(&subject), Event::SignedIn, &person, details)
+    })?;
     Ok(SignInOutcome::SignedIn(subject))
 }

@@ -155,7 +155,8 @@ impl ExchangeCounter {
             let minute_start = DateTime::from_timestamp(minute * 60, 0).unwrap_or(p.last);
             let row = AuditRow {
                 id: new_id(random, p.last),
-                token_id: token_id.clone(),
+                token_id: Some(token_id.clone()),
+                subject: None,
                 event: event.as_str().to_string(),
                 actor: Some(format!("token:{token_id}")),
                 ip: p.ip.map(|ip| ip.to_string()),

@@ -3,6 +3,10 @@
 //! memory ([`ExchangeCounter`]) and flushed every few seconds as one row per
 //! token, event and minute, so the hot path writes nothing and the log does
 //! not grow per request.
+//!
+//! Events about people and clients (sign-ins, users disabled or enabled,
+//! roles, passwords, clients added or removed) are in the same trail and
+//! export, with no token and the user they concern as `subject`.
 
 mod counter;
 
@@ -17,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-/// What happened to a token.
+/// What happened to a token, a person or a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Event {
     /// Issued.
@@ -34,6 +38,24 @@ pub enum Event {
     Rotated,
     /// Changed (scopes, expiry, …).
     Updated,
+    /// A person signed in (password or SSO).
+    SignedIn,
+    /// A sign-in was refused (wrong password, disabled, not in an allowed group).
+    SignInFailed,
+    /// A local account was added.
+    UserAdded,
+    /// A user was disabled.
+    UserDisabled,
+    /// A user was enabled again.
+    UserEnabled,
+    /// A user's directly given roles were replaced.
+    RolesChanged,
+    /// An operator set a local user's password.
+    PasswordSet,
+    /// An OAuth2 client was registered.
+    ClientAdded,
+    /// A registered OAuth2 client was removed.
+    ClientRemoved,
 }
 
 impl Event {
@@ -47,6 +69,15 @@ impl Event {
             Event::Restored => "restored",
             Event::Rotated => "rotated",
             Event::Updated => "updated",
+            Event::SignedIn => "signed_in",
+            Event::SignInFailed => "sign_in_failed",
+            Event::UserAdded => "user_added",
+            Event::UserDisabled => "user_disabled",
+            Event::UserEnabled => "user_enabled",
+            Event::RolesChanged => "roles_changed",
+            Event::PasswordSet => "password_set",
+            Event::ClientAdded => "client_added",
+            Event::ClientRemoved => "client_removed",
         }
     }
 }
@@ -70,12 +101,73 @@ pub fn record(
     who: &Principal,
     details: Value,
 ) -> Result<(), StoreError> {
+    append(tx, Some(token_id), None, event, who, details)
+}
+
+/// Appends one event about the person `subject` (or, with `None`, about
+/// something else, such as a client or a sign-in under an unknown name) by
+/// `who`, in the transaction of the change it records. Blocking.
+pub fn record_about(
+    tx: &mut Tx<'_>,
+    subject: Option<&str>,
+    event: Event,
+    who: &Principal,
+    details: Value,
+) -> Result<(), StoreError> {
+    append(tx, None, subject, event, who, details)
+}
+
+/// Counts one refused sign-in for `subject` (`None`: a name no account
+/// has) in the row of its minute and reason, so a flood of wrong
+/// passwords adds at most one row per account, reason and minute rather
+/// than one per guess. The row keeps the last address and user agent, and
+/// the first typed name. Blocking.
+pub fn count_sign_in_failure(
+    tx: &mut Tx<'_>,
+    subject: Option<&str>,
+    typed_name: &str,
+    reason: &str,
+    who: &Principal,
+) -> Result<(), StoreError> {
+    let now = tx.now();
+    let typed: String = typed_name.chars().take(64).collect();
+    store::add_to_bucket(
+        tx.conn,
+        &AuditRow {
+            id: new_id(tx.svc.random.as_ref(), now),
+            token_id: None,
+            subject: subject.map(str::to_string),
+            event: Event::SignInFailed.as_str().to_string(),
+            actor: None,
+            ip: who.origin.ip.clone(),
+            user_agent: who.origin.user_agent.clone(),
+            count: 1,
+            details: serde_json::json!({ "reason": reason, "user": typed }).to_string(),
+            occurred_at: now.naive_utc(),
+            bucket: Some(format!(
+                "{} {reason} {}",
+                now.format("%Y-%m-%dT%H:%M"),
+                subject.unwrap_or("(unknown)")
+            )),
+        },
+    )
+}
+
+fn append(
+    tx: &mut Tx<'_>,
+    token_id: Option<&str>,
+    subject: Option<&str>,
+    event: Event,
+    who: &Principal,
+    details: Value,
+) -> Result<(), StoreError> {
     let now = tx.now();
     store::insert(
         tx.conn,
         &AuditRow {
             id: new_id(tx.svc.random.as_ref(), now),
-            token_id: token_id.to_string(),
+            token_id: token_id.map(str::to_string),
+            subject: subject.map(str::to_string),
             event: event.as_str().to_string(),
             actor: Some(who.label()),
             ip: who.origin.ip.clone(),
@@ -94,8 +186,12 @@ pub fn record(
 pub struct AuditView {
     /// Event id.
     pub id: String,
-    /// Token id.
-    pub token_id: String,
+    /// Token id; absent for events about people and clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// The user an event about people concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// Event name.
     pub event: String,
     /// Who acted.
@@ -118,6 +214,7 @@ impl From<AuditRow> for AuditView {
             details: serde_json::from_str(&r.details).unwrap_or(Value::Null),
             id: r.id,
             token_id: r.token_id,
+            subject: r.subject,
             event: r.event,
             actor: r.actor,
             ip: r.ip,

@@ -3,6 +3,7 @@
 use super::table;
 use crate::accounts::{self, AddUserOutcome, SetPasswordOutcome, SetRolesOutcome};
 use crate::app::Services;
+use crate::audit::{self, Event};
 use crate::clock::random_alphanumeric;
 use crate::error::OpError;
 use crate::secret::SecretString;
@@ -38,7 +39,7 @@ pub fn add_user(
     password_stdin: bool,
 ) -> anyhow::Result<()> {
     let (password, generated) = password_from(svc, password_stdin)?;
-    match accounts::add_user(svc, name, &password, admin)? {
+    match accounts::add_user(svc, &super::operator(), name, &password, admin)? {
         AddUserOutcome::Added => {
             eprintln!("added {}user {name}", if admin { "admin " } else { "" });
             if generated {
@@ -53,7 +54,7 @@ pub fn add_user(
 
 /// `patgate admin user roles NAME [ROLE...]`.
 pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result<()> {
-    match accounts::set_roles(svc, name, roles)? {
+    match accounts::set_roles(svc, &super::operator(), name, roles)? {
         SetRolesOutcome::Set => {
             eprintln!("roles of {name}: {}", roles.join(" "));
             Ok(())
@@ -98,7 +99,7 @@ fn password_from(svc: &Services, stdin: bool) -> anyhow::Result<(SecretString, b
 /// `patgate admin user password NAME [--password-stdin]`.
 pub fn set_password(svc: &Services, name: &str, password_stdin: bool) -> anyhow::Result<()> {
     let (password, generated) = password_from(svc, password_stdin)?;
-    match accounts::set_password(svc, name, &password)? {
+    match accounts::set_password(svc, &super::operator(), name, &password)? {
         SetPasswordOutcome::Set => {
             eprintln!("password of {name} set; their browser sessions ended");
             if generated {
@@ -197,7 +198,15 @@ pub fn add_client(svc: &Services, args: ClientArgs) -> anyhow::Result<()> {
         if crate::oauth::clients::find(svc, tx.conn, &args.id)?.is_some() {
             return Ok::<_, crate::error::InternalError>(false);
         }
-        Ok(store::insert_client(tx.conn, &row)?)
+        let inserted = store::insert_client(tx.conn, &row)?;
+        if inserted {
+            let details = serde_json::json!({
+                "clientId": row.id, "confidential": row.secret_hash.is_some(),
+                "redirectUris": args.redirect_uris, "scopes": args.scopes,
+            });
+            audit::record_about(tx, None, Event::ClientAdded, &super::operator(), details)?;
+        }
+        Ok(inserted)
     })?;
     if !inserted {
         bail!("a client with id {} exists", args.id);
@@ -260,7 +269,15 @@ pub fn list_clients(svc: &Services, json: bool) -> anyhow::Result<()> {
 
 /// `patgate admin client remove ID`.
 pub fn remove_client(svc: &Services, id: &str) -> anyhow::Result<()> {
-    if !svc.write(|tx| store::delete_client(tx.conn, id))? {
+    let removed = svc.write(|tx| {
+        let removed = store::delete_client(tx.conn, id)?;
+        if removed {
+            let details = serde_json::json!({ "clientId": id });
+            audit::record_about(tx, None, Event::ClientRemoved, &super::operator(), details)?;
+        }
+        Ok::<_, crate::store::StoreError>(removed)
+    })?;
+    if !removed {
         bail!("no registered client {id} (clients in the config file are removed there)");
     }
     eprintln!("removed client {id}");

@@ -16,14 +16,15 @@ pub use id_token::IdTokenError;
 pub use provider::{Discovery, SsoRegistry};
 
 use crate::app::Services;
+use crate::audit::{self, Event};
 use crate::clock::random_alphanumeric;
 use crate::config::ProviderConfig;
 use crate::error::InternalError;
-use crate::policy::Principal;
+use crate::policy::{Origin, Principal};
 use crate::secret::digest;
 use crate::store::sso::{self as store, SsoLoginRow, SsoProfile};
 use chrono::Duration;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use url::Url;
 
 /// A started sign-in must finish within this.
@@ -196,8 +197,10 @@ pub fn admit(
     svc: &Services,
     provider: &ProviderConfig,
     profile: &SsoProfile,
+    from: &Origin,
 ) -> Result<Result<String, SsoError>, InternalError> {
     let now = svc.now();
+    let person = Principal::session(&profile.subject, Default::default(), from.clone());
     let user = svc.write(|tx| store::upsert_user(tx.conn, profile, now))?;
     let allowed = provider.allowed_groups.is_empty()
         || user
@@ -218,7 +221,19 @@ pub fn admit(
     }
     if !allowed || user.disabled {
         tracing::info!(subject = %user.subject, "SSO sign-in refused: disabled or not in an allowed group");
+        let reason = if allowed {
+            "disabled"
+        } else {
+            "not_in_allowed_group"
+        };
+        svc.write(|tx| {
+            audit::count_sign_in_failure(tx, Some(&user.subject), &user.subject, reason, &person)
+        })?;
         return Ok(Err(SsoError::NotAllowed));
     }
+    svc.write(|tx| {
+        let details = json!({ "method": "sso", "provider": provider.id });
+        audit::record_about(tx, Some(&user.subject), Event::SignedIn, &person, details)
+    })?;
     Ok(Ok(user.subject))
 }

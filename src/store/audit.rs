@@ -11,9 +11,11 @@ use diesel::prelude::*;
 pub struct AuditRow {
     /// Time-ordered id (UUIDv7).
     pub id: String,
-    /// The token it concerns.
-    pub token_id: String,
-    /// `created`, `exchanged`, `exchange_denied`, `revoked`, `restored`, `rotated`, `updated`.
+    /// The token it concerns; `None` for events about people and clients.
+    pub token_id: Option<String>,
+    /// The user an event about people concerns (signed in, disabled, …).
+    pub subject: Option<String>,
+    /// The event's name (`audit::Event::as_str`).
     pub event: String,
     /// Who acted (a subject, `cli:<user>`, or the token itself for exchanges).
     pub actor: Option<String>,
@@ -39,24 +41,25 @@ pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Adds `row.count` to the coalesced row of its (token, event, bucket),
-/// creating it if missing; safe when several instances flush at once.
+/// Adds `row.count` to the coalesced row of its (token or subject, event,
+/// bucket), creating it if missing; safe when several instances flush at once.
 pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StoreError> {
     for _ in 0..2 {
-        let updated = diesel::update(
-            e::audit_events
-                .filter(e::token_id.eq(&row.token_id))
-                .filter(e::event.eq(&row.event))
-                .filter(e::bucket.eq(&row.bucket)),
-        )
-        .set((
-            e::count.eq(e::count + row.count),
-            e::occurred_at.eq(row.occurred_at),
-            e::ip.eq(&row.ip),
-            e::user_agent.eq(&row.user_agent),
-        ))
-        .execute(conn)?;
-        if updated == 1 {
+        let same_bucket = e::event.eq(&row.event).and(e::bucket.eq(&row.bucket));
+        let updated = match &row.token_id {
+            Some(id) => {
+                diesel::update(e::audit_events.filter(same_bucket.clone().and(e::token_id.eq(id))))
+                    .set(grow(row))
+                    .execute(conn)?
+            }
+            // Without a token the unique index (NULLs differ) cannot catch a
+            // race: two instances may each insert a row, which only splits
+            // the count. The bucket names the subject.
+            None => diesel::update(e::audit_events.filter(same_bucket.and(e::token_id.is_null())))
+                .set(grow(row))
+                .execute(conn)?,
+        };
+        if updated > 0 {
             return Ok(());
         }
         let inserted = super::connection::savepoint(conn, |conn| {
@@ -70,6 +73,24 @@ pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), Stor
         }
     }
     Ok(())
+}
+
+/// The columns a coalesced occurrence changes.
+#[allow(clippy::type_complexity)]
+fn grow(
+    row: &AuditRow,
+) -> (
+    diesel::dsl::Eq<e::count, diesel::dsl::Add<e::count, i32>>,
+    diesel::dsl::Eq<e::occurred_at, NaiveDateTime>,
+    diesel::dsl::Eq<e::ip, Option<String>>,
+    diesel::dsl::Eq<e::user_agent, Option<String>>,
+) {
+    (
+        e::count.eq(e::count + row.count),
+        e::occurred_at.eq(row.occurred_at),
+        e::ip.eq(row.ip.clone()),
+        e::user_agent.eq(row.user_agent.clone()),
+    )
 }
 
 /// A token's events, newest first, strictly before `before` (a cursor of

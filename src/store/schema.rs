@@ -112,7 +112,8 @@ diesel::table! {
 diesel::table! {
     audit_events (id) {
         id -> Text,
-        token_id -> Text,
+        token_id -> Nullable<Text>,
+        subject -> Nullable<Text>,
         event -> Text,
         actor -> Nullable<Text>,
         ip -> Nullable<Text>,

@@ -96,8 +96,14 @@ pub async fn fuzz(
 ) -> Report {
     let s = svc.clone();
     let pat = actix_web::rt::task::spawn_blocking(move || {
-        patgate::accounts::add_user(&s, "kim", &SecretString::new("fuzz password 1"), true)
-            .unwrap();
+        patgate::accounts::add_user(
+            &s,
+            &patgate::policy::Principal::operator("test"),
+            "kim",
+            &SecretString::new("fuzz password 1"),
+            true,
+        )
+        .unwrap();
         let mut req = IssueRequest::new(
             TokenKind::Personal,
             "kim",

@@ -4,6 +4,7 @@
 mod support;
 
 mod abuse;
+mod account_audit;
 mod api_personal;
 mod api_service;
 mod architecture;

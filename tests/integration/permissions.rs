@@ -81,12 +81,26 @@ async fn configured_roles_grant_only_their_permissions(db: TestDb) {
     let (carol, csrf) = signed_in(&app, "carol", false).await;
     let roles = vec!["auditor".to_string()];
     let set = app
-        .blocking(move |s| patgate::accounts::set_roles(s, "carol", &roles))
+        .blocking(move |s| {
+            patgate::accounts::set_roles(
+                s,
+                &patgate::policy::Principal::operator("test"),
+                "carol",
+                &roles,
+            )
+        })
         .await
         .unwrap();
     assert_eq!(set, patgate::accounts::SetRolesOutcome::Set);
     let unknown = app
-        .blocking(|s| patgate::accounts::set_roles(s, "carol", &["ghost".to_string()]))
+        .blocking(|s| {
+            patgate::accounts::set_roles(
+                s,
+                &patgate::policy::Principal::operator("test"),
+                "carol",
+                &["ghost".to_string()],
+            )
+        })
         .await
         .unwrap();
     assert_eq!(

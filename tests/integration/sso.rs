@@ -11,7 +11,7 @@ use crate::support::browser::{
 use crate::support::oidc::{Spoil, TestProvider};
 use crate::support::{TestApp, TestDb};
 use oauth2::{AuthorizationCode, TokenResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 
 both_backends!(
     sign_in_then_consent_then_pat,
@@ -316,6 +316,36 @@ async fn people_outside_the_allowed_groups_are_disabled(db: TestDb) {
         403,
         "disabled stays disabled"
     );
+    let events: Vec<(String, String, Value)> = app
+        .account_events()
+        .await
+        .into_iter()
+        .map(|e| (e.event, e.actor.unwrap_or_default(), e.details))
+        .collect();
+    let expected = [
+        (
+            "signed_in",
+            "idp:leaver",
+            json!({"method": "sso", "provider": "idp"}),
+        ),
+        ("user_disabled", "patgate:sso", json!({})),
+        (
+            "sign_in_failed",
+            "",
+            json!({"reason": "not_in_allowed_group", "user": "idp:leaver"}),
+        ),
+        (
+            "sign_in_failed",
+            "",
+            json!({"reason": "disabled", "user": "idp:leaver"}),
+        ),
+    ];
+    for (event, actor, details) in expected {
+        assert!(
+            events.contains(&(event.into(), actor.into(), details.clone())),
+            "{event} {details} in {events:?}"
+        );
+    }
 }
 
 async fn admins_see_and_disable_sso_users(db: TestDb) {

@@ -9,7 +9,7 @@ use crate::metrics::SignInResult;
 use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
 use crate::web::errors::PageError;
-use crate::web::request::{client_ip, form_field, form_pairs, query_params};
+use crate::web::request::{client_ip, form_field, form_pairs, origin, query_params};
 use crate::web::{hashing_turn, run, WebState};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
@@ -99,11 +99,11 @@ pub async fn submit(
             Some("The form expired; please try again.".into()),
         ));
     }
-    let ip = address.map(|ip| ip.to_string()).unwrap_or_default();
+    let from = origin(&req, &svc);
     let password = SecretString::new(field("password"));
     let name = username.clone();
     let permit = hashing_turn(&svc, Lane::SignIn).await?;
-    let outcome = run(&svc, move |s| accounts::sign_in(s, &name, &password, &ip)).await?;
+    let outcome = run(&svc, move |s| accounts::sign_in(s, &name, &password, &from)).await?;
     drop(permit);
     svc.metrics.sign_in(match &outcome {
         SignInOutcome::SignedIn(_) => SignInResult::Local,

@@ -13,7 +13,7 @@ use crate::error::InternalError;
 use crate::metrics::SignInResult;
 use crate::sso::{self, SsoError, LOGIN_LIFETIME};
 use crate::web::errors::PageError;
-use crate::web::request::{client_ip, query_params};
+use crate::web::request::{client_ip, origin, query_params};
 use crate::web::{run, WebState};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
@@ -144,8 +144,8 @@ async fn admit_from_callback(
         Ok(p) => p,
         Err(e) => return Ok(failed(&e)),
     };
-    let p = provider.clone();
-    let subject = match run(&svc, move |s| sso::admit(s, &p, &profile)).await? {
+    let (p, from) = (provider.clone(), origin(&req, &svc));
+    let subject = match run(&svc, move |s| sso::admit(s, &p, &profile, &from)).await? {
         Ok(subject) => subject,
         Err(e) => return Ok(failed(&e)),
     };

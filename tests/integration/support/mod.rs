@@ -198,10 +198,23 @@ impl TestApp {
             patgate::secret::SecretString::new(password),
         );
         let outcome = self
-            .blocking(move |s| patgate::accounts::add_user(s, &name, &password, admin))
+            .blocking(move |s| {
+                let who = patgate::policy::Principal::operator("test");
+                patgate::accounts::add_user(s, &who, &name, &password, admin)
+            })
             .await
             .unwrap();
         assert_eq!(outcome, patgate::accounts::AddUserOutcome::Added);
+    }
+
+    /// The audit events about people and clients (no token), oldest first.
+    pub async fn account_events(&self) -> Vec<patgate::audit::AuditView> {
+        self.blocking(|s| s.read(|tx| patgate::audit::export(tx.conn, None)))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.token_id.is_none())
+            .collect()
     }
 
     /// The stored record of token `id`.
