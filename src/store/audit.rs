@@ -48,7 +48,7 @@ pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), Stor
         let same_bucket = e::event.eq(&row.event).and(e::bucket.eq(&row.bucket));
         let updated = match &row.token_id {
             Some(id) => {
-                diesel::update(e::audit_events.filter(same_bucket.clone().and(e::token_id.eq(id))))
+                diesel::update(e::audit_events.filter(same_bucket.and(e::token_id.eq(id))))
                     .set(grow(row))
                     .execute(conn)?
             }
