@@ -47,11 +47,9 @@ pub fn add_to_bucket(conn: &mut DbConnection, row: &AuditRow) -> Result<(), Stor
     for _ in 0..2 {
         let same_bucket = e::event.eq(&row.event).and(e::bucket.eq(&row.bucket));
         let updated = match &row.token_id {
-            Some(id) => {
-                diesel::update(e::audit_events.filter(same_bucket.and(e::token_id.eq(id))))
-                    .set(grow(row))
-                    .execute(conn)?
-            }
+            Some(id) => diesel::update(e::audit_events.filter(same_bucket.and(e::token_id.eq(id))))
+                .set(grow(row))
+                .execute(conn)?,
             // Without a token the unique index (NULLs differ) cannot catch a
             // race: two instances may each insert a row, which only splits
             // the count. The bucket names the subject.

@@ -66,7 +66,19 @@ async fn an_admin_creates_audits_revokes_and_restores_a_service_token(db: TestDb
     );
     assert_eq!(record.cidrs, vec!["127.0.0.0/8", "::1/128"]);
     assert_eq!(app.exchange(&sat).await.status(), 200);
-    assert_eq!(app.exchange(&sat).await.status(), 200);
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let res = app
+        .http
+        .post(app.url("/api/auth/v1/token"))
+        .header("user-agent", firefox)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", sat.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     app.flush_counts().await;
 
     let detail_path = format!("/admin/access-tokens/{id}");
@@ -74,6 +86,10 @@ async fn an_admin_creates_audits_revokes_and_restores_a_service_token(db: TestDb
     assert!(!detail.contains(&sat), "the secret is shown once only");
     assert!(detail.contains("<td>created</td>") && detail.contains("<td>exchanged</td><td>2</td>"));
     assert!(detail.contains("deploys from CI") && detail.contains("status active"));
+    assert!(
+        detail.contains(&format!("title=\"{firefox}\">Firefox 133 on Linux</span>")),
+        "a short user agent, the full one on hover: {detail}"
+    );
 
     let revoked = admin
         .post(
@@ -91,6 +107,11 @@ async fn an_admin_creates_audits_revokes_and_restores_a_service_token(db: TestDb
         .unwrap();
     assert!(detail.contains("Token revoked.") && detail.contains("leaked in a log"));
     assert!(detail.contains("<dt>Revoked by</dt><dd>root</dd>"));
+    assert!(
+        detail.contains("<dl class=\"details\"><dt>reason</dt><dd>leaked in a log</dd></dl>"),
+        "details are labelled fields, not JSON: {detail}"
+    );
+    assert!(!detail.contains("{&quot;") && !detail.contains("{\"reason"));
     assert!(
         detail.contains("127.0.0.1"),
         "the audit row carries the admin's address"

@@ -76,6 +76,10 @@ async fn generate_runs_the_consent_flow_and_shows_the_token_once(db: TestDb) {
     assert_eq!(again.status(), 400, "shown once");
     let again = again.text().await.unwrap();
     assert!(again.contains("shown only once") && !again.contains(&pat));
+    assert!(
+        again.contains("<nav class=\"links\">") && again.contains("action=\"/logout\""),
+        "the page after a reload has the navigation bar: {again}"
+    );
     assert_eq!(
         app.exchange(&pat).await.status(),
         200,

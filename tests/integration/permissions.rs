@@ -28,7 +28,14 @@ async fn people_without_permissions_get_403_pages(db: TestDb) {
             .to_str()
             .unwrap()
             .starts_with("text/html"));
-        assert!(res.text().await.unwrap().contains("Not allowed"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains("Not allowed"));
+        assert!(
+            page.contains(
+                "<nav class=\"links\"><a href=\"/\">Home</a><a href=\"/settings/personal-tokens\">"
+            ),
+            "the 403 page has navigation: {page}"
+        );
     }
     let home = bob
         .get("/settings/personal-tokens")

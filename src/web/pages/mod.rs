@@ -7,11 +7,13 @@ pub mod admin_tokens;
 pub mod admin_users;
 pub mod consent;
 pub mod device;
+pub mod event_line;
 pub mod login;
 pub mod settings;
 pub mod sso;
 pub mod views;
 
+use super::auth::{Nav, PageUser};
 use super::run;
 use crate::accounts::sessions::{self, SessionUser};
 use crate::app::Services;
@@ -55,6 +57,8 @@ pub struct LoginPage {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
+    /// Navigation, where the person is known; else plain links.
+    pub nav: Option<Nav>,
     /// Heading.
     pub title: String,
     /// Text.
@@ -100,6 +104,19 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
     html(
         status,
         &MessagePage {
+            nav: None,
+            title: title.into(),
+            message: text.into(),
+        },
+    )
+}
+
+/// [`message`] for a signed-in person: with their navigation bar.
+pub fn message_for(user: &PageUser, status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    html(
+        status,
+        &MessagePage {
+            nav: Some(user.nav()),
             title: title.into(),
             message: text.into(),
         },

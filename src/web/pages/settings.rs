@@ -4,7 +4,7 @@
 //! JavaScript (a script only adds the copy button).
 
 use super::views::{ConfirmPage, PersonalTokensPage, TokenLine, TokenSecretPage};
-use super::{cookie, html, message, page_url, redirect};
+use super::{cookie, html, message_for, page_url, redirect};
 use crate::app::Services;
 use crate::error::{Conflict, InternalError, OpError};
 use crate::oauth::consent::may_approve;
@@ -106,12 +106,15 @@ pub async fn callback(
             FinishOutcome::Issued { raw, record } => {
                 secret_page(&svc, &user, "Your new personal access token", raw.expose(), &record, None)
             }
-            FinishOutcome::NoFlow => message(
+            FinishOutcome::NoFlow => message_for(
+                &user,
                 StatusCode::BAD_REQUEST,
                 "Nothing to show",
                 "This token was shown already, or the request is too old. Tokens are shown only once; generate a new one if you did not copy it.",
             ),
-            FinishOutcome::Refused(why) => message(StatusCode::BAD_REQUEST, "No token was created", &why),
+            FinishOutcome::Refused(why) => {
+                message_for(&user, StatusCode::BAD_REQUEST, "No token was created", &why)
+            }
         }
     };
     res.add_removal_cookie(&gone)

@@ -1,7 +1,7 @@
 //! Templates of the token pages (settings and admin) and the display form
 //! of tokens and audit events they show.
 
-use crate::audit::AuditView;
+pub use super::event_line::EventLine;
 use crate::oauth::consent::ScopeChoice;
 use crate::store::models::TokenRecord;
 use crate::tokens::status;
@@ -78,49 +78,6 @@ impl TokenLine {
             status: st.as_str(),
             revoked_by: r.revoked_by.clone().unwrap_or_default(),
             usable: st.is_usable(),
-        }
-    }
-}
-
-/// An audit event as the detail page shows it.
-#[derive(Debug)]
-pub struct EventLine {
-    /// When.
-    pub occurred: String,
-    /// What.
-    pub event: String,
-    /// Who, or "—".
-    pub actor: String,
-    /// From where and with what, or "—".
-    pub origin: String,
-    /// How many times (coalesced exchanges).
-    pub count: i32,
-    /// Details as JSON, or "".
-    pub details: String,
-}
-
-impl From<AuditView> for EventLine {
-    fn from(e: AuditView) -> Self {
-        let origin = [e.ip, e.user_agent]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · ");
-        EventLine {
-            occurred: e.occurred_at.replace('T', " ").replace('Z', " UTC"),
-            event: e.event,
-            actor: e.actor.unwrap_or_else(|| "—".into()),
-            origin: if origin.is_empty() {
-                "—".into()
-            } else {
-                origin
-            },
-            count: e.count,
-            details: match e.details {
-                serde_json::Value::Object(m) if m.is_empty() => String::new(),
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
-            },
         }
     }
 }
