@@ -181,7 +181,7 @@ fn append(
 }
 
 /// An audit event as the APIs and the export show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
     /// Event id.
@@ -226,7 +226,7 @@ impl From<AuditRow> for AuditView {
 }
 
 /// One page of a token's audit trail.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// Events, newest first.
     pub events: Vec<AuditView>,

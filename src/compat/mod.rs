@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// A token record as `@access-tokens` shows it (`PatRecord`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompatRecord {
     /// Token id (21 alphanumerics).

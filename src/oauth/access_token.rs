@@ -19,7 +19,7 @@ pub const JWT_TYPE: &str = JwtType::AccessToken.as_str();
 pub const DIRECT_CLIENT_ID: &str = "patgate";
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The JWT.
     pub access_token: String,

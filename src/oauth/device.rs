@@ -30,7 +30,7 @@ const USER_CODE_LEN: usize = 8;
 pub const POLL_INTERVAL: i32 = 5;
 
 /// The answer of the device authorization endpoint (RFC 8628 §3.2).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceAuthorization {
     /// Secret code the device polls with.
     pub device_code: String,

@@ -289,7 +289,7 @@ pub fn list_own(tx: &mut Tx<'_>, who: &Principal) -> Result<Vec<TokenRecord>, Op
 }
 
 /// Where a token stands at `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenStatus {
     /// Usable.

@@ -11,10 +11,13 @@ mod health;
 mod jobs;
 mod metrics;
 mod oauth;
+mod openapi;
 mod pages;
 mod refusals;
 mod request;
 mod request_log;
+mod routes;
+mod static_files;
 
 pub use errors::{ApiError, OAuthEndpointError, PageError};
 pub use jobs::send_expiry_reminders;
@@ -25,16 +28,13 @@ use crate::config::Config;
 use crate::dedicated_threads::JobRefused;
 use crate::error::InternalError;
 use crate::limits::Limiters;
-use crate::oauth::paths::{
-    AUTHORIZE_PATH, DEVICE_AUTHORIZATION_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH,
-    VERIFICATION_PATH,
-};
 use crate::secret::lanes::Lane;
 use crate::sso::SsoRegistry;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 pub use refusals::RefusalLog;
+pub use routes::{route_list, Audience, Route};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -51,6 +51,8 @@ pub struct WebState {
     pub limits: Limiters,
     /// Refusals counted for one log line per key and minute.
     pub refusals: RefusalLog,
+    /// The OpenAPI document, built on first request.
+    pub openapi: std::sync::OnceLock<String>,
     /// The last readiness check: when, and its outcome.
     pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
@@ -63,158 +65,6 @@ impl WebState {
             ..Self::default()
         }
     }
-}
-
-/// The route table.
-pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
-    // Routes are tried in order (patterns with `{…}` by regex): the
-    // exchange, what patgate does most, comes first.
-    cfg.route(TOKEN_PATH, web::post().to(oauth::token::token));
-    // Before the `/admin` pages' scope, which would otherwise take `/admin/tokens`.
-    api::compat::routes(cfg, &config.compat);
-    oauth_routes(cfg);
-    page_routes(cfg);
-    api_routes(cfg);
-}
-
-/// The OAuth endpoints (RFC 6749, 7009, 7662, 8414, 8628) and discovery.
-fn oauth_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(AUTHORIZE_PATH, web::get().to(oauth::authorize::get))
-        .route(AUTHORIZE_PATH, web::post().to(oauth::authorize::post))
-        .route(
-            DEVICE_AUTHORIZATION_PATH,
-            web::post().to(oauth::device_authorization::start),
-        )
-        .route(
-            REVOKE_PATH,
-            web::post().to(oauth::revoke_introspect::revoke),
-        )
-        .route(
-            INTROSPECT_PATH,
-            web::post().to(oauth::revoke_introspect::introspect),
-        )
-        .route(JWKS_PATH, web::get().to(oauth::well_known::jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(oauth::well_known::metadata),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(oauth::well_known::metadata),
-        )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route("/readyz", web::get().to(health::readyz));
-}
-
-/// What people see in a browser.
-fn page_routes(cfg: &mut web::ServiceConfig) {
-    use pages::{admin_service_form, admin_tokens, admin_users, consent, device, login, settings};
-    cfg.route(VERIFICATION_PATH, web::get().to(device::show))
-        .route(VERIFICATION_PATH, web::post().to(device::submit))
-        .route("/oauth2/authorize/{id}", web::get().to(consent::show))
-        .route("/oauth2/authorize/{id}", web::post().to(consent::submit))
-        .route("/login/sso/{provider}", web::get().to(pages::sso::start))
-        .route(
-            "/login/sso/{provider}/callback",
-            web::get().to(pages::sso::callback),
-        )
-        .route("/login", web::get().to(login::show))
-        .route("/login", web::post().to(login::submit))
-        .route("/logout", web::post().to(login::logout))
-        .route("/", web::get().to(login::home))
-        .route("/static/patgate.css", web::get().to(stylesheet))
-        .route("/static/copy.js", web::get().to(copy_script))
-        .service(
-            web::scope("/settings/personal-tokens")
-                .route("", web::get().to(settings::list))
-                .route("/new", web::get().to(settings::generate))
-                .route("/callback", web::get().to(settings::callback))
-                .route("/{id}/revoke", web::get().to(settings::confirm_revoke))
-                .route("/{id}/revoke", web::post().to(settings::revoke))
-                .route(
-                    "/{id}/regenerate",
-                    web::get().to(settings::confirm_regenerate),
-                )
-                .route("/{id}/regenerate", web::post().to(settings::regenerate)),
-        )
-        .service(
-            web::scope("/admin")
-                .route("/access-tokens", web::get().to(admin_tokens::list))
-                .route("/access-tokens", web::post().to(admin_service_form::create))
-                .route(
-                    "/access-tokens/new",
-                    web::get().to(admin_service_form::new_form),
-                )
-                .route("/access-tokens/{id}", web::get().to(admin_tokens::detail))
-                .route(
-                    "/access-tokens/{id}/revoke",
-                    web::post().to(admin_tokens::revoke),
-                )
-                .route(
-                    "/access-tokens/{id}/restore",
-                    web::post().to(admin_tokens::restore),
-                )
-                .route(
-                    "/users/revoke-all",
-                    web::get().to(admin_tokens::confirm_revoke_all),
-                )
-                .route(
-                    "/users/revoke-all",
-                    web::post().to(admin_tokens::revoke_all),
-                )
-                .route("/users", web::get().to(admin_users::list))
-                .route(
-                    "/users/disable",
-                    web::get().to(admin_users::confirm_disable),
-                )
-                .route("/users/disable", web::post().to(admin_users::disable))
-                .route("/users/enable", web::post().to(admin_users::enable)),
-        );
-}
-
-/// The JSON management APIs.
-fn api_routes(cfg: &mut web::ServiceConfig) {
-    use api::{personal, service};
-    cfg.service(
-        web::scope("/api/access-tokens/personal")
-            .route("", web::get().to(personal::list))
-            .route("", web::post().to(personal::create))
-            .route("/{id}", web::get().to(personal::get))
-            .route("/{id}", web::delete().to(personal::revoke))
-            .route("/{id}/rotate", web::post().to(personal::rotate))
-            .route("/{id}/audit", web::get().to(personal::audit_trail)),
-    )
-    .service(
-        web::scope("/api/access-tokens/service")
-            .route("", web::get().to(service::list))
-            .route("", web::post().to(service::create))
-            .route("/scopes", web::get().to(service::scopes))
-            .route("/{id}", web::get().to(service::get))
-            .route("/{id}", web::delete().to(service::revoke))
-            .route("/{id}/restore", web::post().to(service::restore))
-            .route("/{id}/audit", web::get().to(service::audit_trail)),
-    )
-    .route(
-        "/api/access-tokens/users/{subject}/revoke-all",
-        web::post().to(service::revoke_all),
-    );
-}
-
-/// `GET /static/patgate.css`, compiled in.
-async fn stylesheet() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("cache-control", "public, max-age=3600"))
-        .body(include_str!("../../static/patgate.css"))
-}
-
-/// `GET /static/copy.js`: the copy button of the show-once token page.
-async fn copy_script() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("cache-control", "public, max-age=3600"))
-        .body(include_str!("../../static/copy.js"))
 }
 
 /// No route: a page with the site's look and a way back for a browser
@@ -267,7 +117,9 @@ pub fn server(
             .app_data(shared.clone())
             .wrap(default_headers(https))
             .wrap(from_fn(request_log::assign))
-            .configure(|cfg| routes(cfg, &data.config))
+            .configure(|cfg| {
+                routes::routes(cfg, &data.config);
+            })
             .default_service(web::to(not_found))
     })
     .listen(listener)?;

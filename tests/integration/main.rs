@@ -32,6 +32,7 @@ mod instances;
 mod keys;
 mod metrics;
 mod migrations;
+mod openapi;
 mod operations;
 mod pages_admin;
 mod pages_personal;

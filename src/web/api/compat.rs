@@ -1,10 +1,13 @@
 //! The `@access-tokens/express`-compatible admin API, `{admin}/tokens…`
-//! (and the route table of the whole compatible API), so
+//! so
 //! `@access-tokens/client` and its CLI work unchanged.
 //! Errors are `{"error":{"message","code"}}`: 401 before 403 before 400,
 //! 404 for an unknown id, 409 for a duplicate, never a 5xx for a caller's
 //! mistake (that client retries 5xx).
 
+use super::compat_schema::{
+    CompatBatch, CompatErrorBody, CompatIssued, CompatListQuery, CompatRecordBody, CompatRecords,
+};
 use crate::app::Services;
 use crate::compat::admin::{self, CompatPatch, NewCompatToken};
 use crate::error::OpError;
@@ -20,6 +23,14 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
+
+/// The admin path the OpenAPI attributes use; the document is rewritten
+/// to the configured `[compat] admin_path`.
+pub const DOCUMENTED_ADMIN_PATH: &str = "/admin";
+/// Where the compatible admin routes start in the OpenAPI attributes.
+pub const DOCUMENTED_ADMIN_TOKENS: &str = "/admin/tokens";
+/// The compatible token path the OpenAPI attributes use (`[compat] auth_path` + `/token`).
+pub const DOCUMENTED_TOKEN_PATH: &str = "/auth/token";
 
 /// The caller of the compatible admin API: a Bearer JWT (theirs or
 /// patgate's) whose principal the policy admits as an `@access-tokens`
@@ -79,6 +90,8 @@ fn flag(query: &std::collections::HashMap<String, String>, name: &str) -> Result
 }
 
 /// `GET {admin}/tokens?afterTokenId&limit&includeRevoked&includeExpired&includeSecretPhc&hasRole`.
+#[utoipa::path(get, path = "/admin/tokens", tag = "compat", security(("bearer" = [])), params(CompatListQuery),
+    responses((status = 200, description = "Token records", body = CompatRecords), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody)))]
 pub async fn list(
     req: HttpRequest,
     CompatAdmin(who): CompatAdmin,
@@ -108,15 +121,17 @@ pub async fn list(
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "records": records })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BatchBody {
+pub(crate) struct BatchBody {
     token_ids: Vec<String>,
     #[serde(default)]
     include_secret_phc: bool,
 }
 
 /// `POST {admin}/tokens/batch` → `{found, notFound}`.
+#[utoipa::path(post, path = "/admin/tokens/batch", tag = "compat", security(("bearer" = [])), request_body = BatchBody,
+    responses((status = 200, description = "Records found, and ids not found", body = CompatBatch), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody)))]
 pub async fn batch(
     CompatAdmin(who): CompatAdmin,
     body: web::Bytes,
@@ -130,9 +145,9 @@ pub async fn batch(
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "found": found, "notFound": not_found })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IssueBody {
+pub(crate) struct IssueBody {
     #[serde(default)]
     token_id: Option<String>,
     #[serde(default)]
@@ -147,6 +162,9 @@ struct IssueBody {
 }
 
 /// `POST {admin}/tokens` → `201 {token, record}`.
+#[utoipa::path(post, path = "/admin/tokens", tag = "compat", security(("bearer" = [])), request_body = IssueBody,
+    responses((status = 201, description = "Issued; `token` is shown this once", body = CompatIssued), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody),
+        (status = 409, description = "The id exists", body = CompatErrorBody)))]
 pub async fn issue(
     CompatAdmin(who): CompatAdmin,
     body: web::Bytes,
@@ -172,6 +190,9 @@ pub async fn issue(
 
 /// `PUT {admin}/tokens/{id}` with `{secretPhc, owner, …}`: registers a
 /// pre-hashed token → `{record}`.
+#[utoipa::path(put, path = "/admin/tokens/{id}", tag = "compat", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")), request_body = IssueBody,
+    responses((status = 200, description = "Registered", body = CompatRecordBody), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody),
+        (status = 409, description = "The id exists", body = CompatErrorBody)))]
 pub async fn register(
     CompatAdmin(who): CompatAdmin,
     path: web::Path<String>,
@@ -195,9 +216,9 @@ pub async fn register(
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "record": record })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PatchBody {
+pub(crate) struct PatchBody {
     #[serde(default)]
     secret_phc: Option<String>,
     #[serde(default)]
@@ -207,6 +228,7 @@ struct PatchBody {
     #[serde(default)]
     roles: Option<RolesUpdate>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
     expires_at: Option<Option<i64>>,
 }
 
@@ -215,28 +237,30 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
     Option::<i64>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AddRoles {
+pub(crate) struct AddRoles {
     add: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RemoveRoles {
+pub(crate) struct RemoveRoles {
     remove: Vec<String>,
 }
 
 /// Roles replaced, or `{"add": […]}`, or `{"remove": […]}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-enum RolesUpdate {
+pub(crate) enum RolesUpdate {
     Replace(Vec<String>),
     Add(AddRoles),
     Remove(RemoveRoles),
 }
 
 /// `PATCH {admin}/tokens/{id}` → 204.
+#[utoipa::path(patch, path = "/admin/tokens/{id}", tag = "compat", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")), request_body = PatchBody,
+    responses((status = 204, description = "Changed"), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody), (status = 404, description = "No such token", body = CompatErrorBody)))]
 pub async fn update(
     CompatAdmin(who): CompatAdmin,
     path: web::Path<String>,
@@ -265,14 +289,16 @@ pub async fn update(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RevokeBody {
+pub(crate) struct RevokeBody {
     #[serde(default)]
     expires_at: Option<i64>,
 }
 
 /// `PUT {admin}/tokens/{id}/revoke` → 204.
+#[utoipa::path(put, path = "/admin/tokens/{id}/revoke", tag = "compat", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")), request_body(content = RevokeBody, description = "Optional"),
+    responses((status = 204, description = "Revoked"), (status = 400, description = "A malformed body or query", body = CompatErrorBody), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody), (status = 404, description = "No such token", body = CompatErrorBody)))]
 pub async fn revoke(
     CompatAdmin(who): CompatAdmin,
     path: web::Path<String>,
@@ -289,6 +315,8 @@ pub async fn revoke(
 }
 
 /// `PUT {admin}/tokens/{id}/restore` → 204.
+#[utoipa::path(put, path = "/admin/tokens/{id}/restore", tag = "compat", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Restored"), (status = 401, description = "No valid bearer JWT", body = CompatErrorBody), (status = 403, description = "Not an admin", body = CompatErrorBody), (status = 404, description = "No such token", body = CompatErrorBody)))]
 pub async fn restore(
     CompatAdmin(who): CompatAdmin,
     path: web::Path<String>,
@@ -297,29 +325,4 @@ pub async fn restore(
     let id = path.into_inner();
     answer(&svc, move |s| s.write(|tx| admin::restore(tx, &who, &id))).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Adds the compatible routes under the configured paths.
-pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::CompatConfig) {
-    if !config.enabled {
-        return;
-    }
-    let admin = &config.admin_path;
-    cfg.route(
-        &format!("{}/token", config.auth_path),
-        web::post().to(crate::web::oauth::compat_token::token),
-    )
-    .route(&format!("{admin}/tokens"), web::get().to(list))
-    .route(&format!("{admin}/tokens"), web::post().to(issue))
-    .route(&format!("{admin}/tokens/batch"), web::post().to(batch))
-    .route(&format!("{admin}/tokens/{{id}}"), web::put().to(register))
-    .route(&format!("{admin}/tokens/{{id}}"), web::patch().to(update))
-    .route(
-        &format!("{admin}/tokens/{{id}}/revoke"),
-        web::put().to(revoke),
-    )
-    .route(
-        &format!("{admin}/tokens/{{id}}/restore"),
-        web::put().to(restore),
-    );
 }

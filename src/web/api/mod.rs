@@ -5,6 +5,7 @@
 //! domain's policy.
 
 pub mod compat;
+pub mod compat_schema;
 pub mod personal;
 pub mod service;
 
@@ -39,10 +40,10 @@ pub(crate) async fn issue_answer(
 ) -> Result<HttpResponse, ApiError> {
     let issued = run(svc, move |s| tokens::issue(s, &who, request)).await?;
     Ok(
-        no_store(&mut HttpResponse::Created()).json(serde_json::json!({
-            "token": TokenView::new(&issued.record, svc.now()),
-            "rawToken": issued.raw.expose(),
-        })),
+        no_store(&mut HttpResponse::Created()).json(super::openapi::IssuedToken {
+            token: TokenView::new(&issued.record, svc.now()),
+            raw_token: issued.raw.expose().to_string(),
+        }),
     )
 }
 
@@ -104,6 +105,26 @@ pub(crate) fn page_limit(query: &HashMap<String, String>, max: i64) -> Result<i6
             .filter(|l| (1..=max).contains(l))
             .ok_or_else(|| ApiError::BadRequest(format!("limit must be 1 to {max}"))),
     }
+}
+
+/// The query of the audit routes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct AuditQuery {
+    /// Events per page (1–200; 50 when absent).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The optional body of a rotation.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct RotateBody {
+    /// Seconds the old secret keeps working (0–604800; 0 when absent).
+    grace_seconds: Option<i64>,
 }
 
 /// `{"events": […], "next_cursor"}`: a page of token `id`'s audit trail,

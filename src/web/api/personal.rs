@@ -4,18 +4,22 @@
 use super::{
     audit_answer, issue_answer, optional_json, read_answer, requested_expiry, revoke_answer,
 };
+use super::{AuditQuery, RotateBody};
 use crate::app::Services;
+use crate::audit::AuditPage;
 use crate::oauth::clients::CLI_CLIENT_ID;
 use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
 use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
 use crate::web::auth::ApiCaller;
 use crate::web::errors::{no_store, ApiError};
+use crate::web::openapi::{ApiErrorBody, IssuedToken, TokenList};
 use crate::web::run;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 /// `GET /api/access-tokens/personal`.
+#[utoipa::path(get, path = "/api/access-tokens/personal", tag = "personal", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's tokens, newest first", body = TokenList), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody)))]
 pub async fn list(
     ApiCaller(who): ApiCaller,
     svc: web::Data<Services>,
@@ -24,13 +28,17 @@ pub async fn list(
     let records = run(&svc, move |s| s.read(|tx| tokens::list_own(tx, &who))).await?;
     let now = svc.now();
     let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
-    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "tokens": views })))
+    let list = TokenList {
+        tokens: views,
+        next_cursor: None,
+    };
+    Ok(no_store(&mut HttpResponse::Ok()).json(list))
 }
 
 /// The body of `POST /api/access-tokens/personal`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreatePersonalToken {
+pub(crate) struct CreatePersonalToken {
     name: String,
     #[serde(default)]
     scopes: Option<Vec<String>>,
@@ -47,6 +55,11 @@ struct CreatePersonalToken {
 /// `scopes`: those of the caller's access token, which are also the most it
 /// may give; for a browser session, the catalogue's scopes other than
 /// patgate's own API's.
+#[utoipa::path(post, path = "/api/access-tokens/personal", tag = "personal", security(("bearer" = [])),
+    request_body = CreatePersonalToken,
+    responses((status = 201, description = "Issued; `rawToken` is shown this once", body = IssuedToken),
+        (status = 422, description = "A rule on names, scopes, expiry or networks is broken", body = ApiErrorBody),
+        (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody)))]
 pub async fn create(
     ApiCaller(who): ApiCaller,
     body: web::Bytes,
@@ -86,6 +99,8 @@ pub async fn create(
 }
 
 /// `GET /api/access-tokens/personal/{id}`.
+#[utoipa::path(get, path = "/api/access-tokens/personal/{id}", tag = "personal", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, description = "The token", body = TokenView), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 404, description = "No such token, or not the caller's", body = ApiErrorBody)))]
 pub async fn get(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -95,6 +110,8 @@ pub async fn get(
 }
 
 /// `DELETE /api/access-tokens/personal/{id}`: revokes; 204, or 409 if revoked already.
+#[utoipa::path(delete, path = "/api/access-tokens/personal/{id}", tag = "personal", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"), (status = 409, description = "Revoked already", body = ApiErrorBody), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 404, description = "No such token, or not the caller's", body = ApiErrorBody)))]
 pub async fn revoke(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -105,6 +122,9 @@ pub async fn revoke(
 
 /// `POST /api/access-tokens/personal/{id}/rotate` with `{"graceSeconds"?: n}`
 /// (0 to 7 days): a new secret, shown once, for the same token.
+#[utoipa::path(post, path = "/api/access-tokens/personal/{id}/rotate", tag = "personal", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    request_body(content = RotateBody, description = "Optional"),
+    responses((status = 200, description = "A new secret, shown this once", body = IssuedToken), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 404, description = "No such token, or not the caller's", body = ApiErrorBody)))]
 pub async fn rotate(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -123,13 +143,16 @@ pub async fn rotate(
         tokens::rotate(s, &who, &id, Lookup::Own, grace)
     })
     .await?;
-    Ok(no_store(&mut HttpResponse::Ok()).json(json!({
-        "token": TokenView::new(&rotated.record, svc.now()),
-        "rawToken": rotated.raw.expose(),
-    })))
+    Ok(no_store(&mut HttpResponse::Ok()).json(IssuedToken {
+        token: TokenView::new(&rotated.record, svc.now()),
+        raw_token: rotated.raw.expose().to_string(),
+    }))
 }
 
 /// `GET /api/access-tokens/personal/{id}/audit`: newest first.
+#[utoipa::path(get, path = "/api/access-tokens/personal/{id}/audit", tag = "personal", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id"), AuditQuery),
+    responses((status = 200, description = "A page of the token's events", body = AuditPage), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 404, description = "No such token, or not the caller's", body = ApiErrorBody)))]
 pub async fn audit_trail(
     req: HttpRequest,
     ApiCaller(who): ApiCaller,

@@ -1,11 +1,13 @@
 //! `/api/access-tokens/service` (service tokens), the scope catalogue, and
 //! `/api/access-tokens/users/{subject}/revoke-all` (offboarding).
 
+use super::AuditQuery;
 use super::{
     audit_answer, issue_answer, optional_json, page_limit, query_map, read_answer,
     requested_expiry, revoke_answer,
 };
 use crate::app::Services;
+use crate::audit::AuditPage;
 use crate::store::token_queries::TokenFilter;
 use crate::tokens::admin;
 use crate::tokens::format::TokenKind;
@@ -13,14 +15,34 @@ use crate::tokens::view::TokenView;
 use crate::tokens::{self, IssueRequest, Lookup};
 use crate::web::auth::ApiCaller;
 use crate::web::errors::{no_store, ApiError};
+use crate::web::openapi::{ApiErrorBody, IssuedToken, TokenList};
 use crate::web::run;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
 
+/// The query of `GET /api/access-tokens/service`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListQuery {
+    /// `active`, `expiring`, `expired` or `revoked`.
+    status: Option<String>,
+    /// Only this owner's.
+    owner: Option<String>,
+    /// Name contains.
+    q: Option<String>,
+    /// Tokens per page.
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
 /// `GET /api/access-tokens/service?status&owner&q&limit&cursor` → `{tokens, next_cursor}`.
+#[utoipa::path(get, path = "/api/access-tokens/service", tag = "service", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of service tokens", body = TokenList),
+        (status = 400, description = "A malformed filter or cursor", body = ApiErrorBody), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody)))]
 pub async fn list(
     req: HttpRequest,
     ApiCaller(who): ApiCaller,
@@ -57,14 +79,17 @@ pub async fn list(
     .await?;
     let now = svc.now();
     let tokens: Vec<TokenView> = page.tokens.iter().map(|r| TokenView::new(r, now)).collect();
-    Ok(no_store(&mut HttpResponse::Ok())
-        .json(json!({ "tokens": tokens, "next_cursor": page.next_cursor })))
+    let list = TokenList {
+        tokens,
+        next_cursor: Some(page.next_cursor),
+    };
+    Ok(no_store(&mut HttpResponse::Ok()).json(list))
 }
 
 /// The body of `POST /api/access-tokens/service`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateServiceToken {
+pub(crate) struct CreateServiceToken {
     name: String,
     owner: String,
     #[serde(default)]
@@ -77,6 +102,9 @@ struct CreateServiceToken {
 }
 
 /// `POST /api/access-tokens/service` → `201 {token, rawToken}`.
+#[utoipa::path(post, path = "/api/access-tokens/service", tag = "service", security(("bearer" = [])), request_body = CreateServiceToken,
+    responses((status = 201, description = "Issued; `rawToken` is shown this once", body = IssuedToken),
+        (status = 422, description = "A rule on names, scopes, expiry or networks is broken", body = ApiErrorBody), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody)))]
 pub async fn create(
     ApiCaller(who): ApiCaller,
     body: web::Bytes,
@@ -94,6 +122,8 @@ pub async fn create(
 }
 
 /// `GET /api/access-tokens/service/{id}`.
+#[utoipa::path(get, path = "/api/access-tokens/service/{id}", tag = "service", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, description = "The token", body = TokenView), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody), (status = 404, description = "No such service token", body = ApiErrorBody)))]
 pub async fn get(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -102,7 +132,19 @@ pub async fn get(
     read_answer(&svc.into_inner(), who, path.into_inner(), Lookup::Service).await
 }
 
+/// The optional body of a revocation.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RevokeBody {
+    /// Why (kept in the audit trail; at most 500 characters).
+    reason: Option<String>,
+}
+
 /// `DELETE /api/access-tokens/service/{id}` with optional `{"reason"}` → 204 (409 if revoked).
+#[utoipa::path(delete, path = "/api/access-tokens/service/{id}", tag = "service", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    request_body(content = RevokeBody, description = "Optional"),
+    responses((status = 204, description = "Revoked"), (status = 409, description = "Revoked already", body = ApiErrorBody),
+        (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody), (status = 404, description = "No such service token", body = ApiErrorBody)))]
 pub async fn revoke(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -117,7 +159,17 @@ pub async fn revoke(
     revoke_answer(&svc, who, id, Lookup::Service, reason).await
 }
 
+/// A restored token.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RestoredToken {
+    /// The token, active again.
+    token: TokenView,
+}
+
 /// `POST /api/access-tokens/service/{id}/restore` → `{token}` (409 if not revoked or its name is taken).
+#[utoipa::path(post, path = "/api/access-tokens/service/{id}/restore", tag = "service", security(("bearer" = [])), params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, description = "Restored", body = RestoredToken),
+        (status = 409, description = "Not revoked, or its name is taken", body = ApiErrorBody), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody), (status = 404, description = "No such service token", body = ApiErrorBody)))]
 pub async fn restore(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -128,11 +180,14 @@ pub async fn restore(
         s.write(|tx| tokens::restore(tx, &who, &id, Lookup::Service))
     })
     .await?;
-    Ok(no_store(&mut HttpResponse::Ok())
-        .json(json!({ "token": TokenView::new(&record, svc.now()) })))
+    let token = TokenView::new(&record, svc.now());
+    Ok(no_store(&mut HttpResponse::Ok()).json(RestoredToken { token }))
 }
 
 /// `GET /api/access-tokens/service/{id}/audit`, newest first.
+#[utoipa::path(get, path = "/api/access-tokens/service/{id}/audit", tag = "service", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id"), AuditQuery),
+    responses((status = 200, description = "A page of the token's events", body = AuditPage), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody), (status = 404, description = "No such service token", body = ApiErrorBody)))]
 pub async fn audit_trail(
     req: HttpRequest,
     ApiCaller(who): ApiCaller,
@@ -151,17 +206,48 @@ pub async fn audit_trail(
 
 /// `GET /api/access-tokens/service/scopes`: the scope catalogue (any
 /// authenticated caller).
+#[utoipa::path(get, path = "/api/access-tokens/service/scopes", tag = "service", security(("bearer" = [])),
+    responses((status = 200, description = "The scope catalogue", body = ScopeList), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody)))]
 pub async fn scopes(_caller: ApiCaller, svc: web::Data<Services>) -> HttpResponse {
-    let list: Vec<_> = svc
+    let scopes = svc
         .config
         .scopes
         .iter()
-        .map(|(name, description)| json!({ "name": name, "description": description }))
+        .map(|(name, description)| ScopeEntry {
+            name: name.clone(),
+            description: description.clone(),
+        })
         .collect();
-    HttpResponse::Ok().json(json!({ "scopes": list }))
+    HttpResponse::Ok().json(ScopeList { scopes })
+}
+
+/// The scope catalogue.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ScopeList {
+    /// Every scope a token may carry.
+    scopes: Vec<ScopeEntry>,
+}
+
+/// One scope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ScopeEntry {
+    /// Its name.
+    name: String,
+    /// What it allows, in words.
+    description: String,
+}
+
+/// How many tokens were revoked.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RevokedCount {
+    /// Tokens revoked now.
+    revoked: usize,
 }
 
 /// `POST /api/access-tokens/users/{subject}/revoke-all` → `{revoked: n}`.
+#[utoipa::path(post, path = "/api/access-tokens/users/{subject}/revoke-all", tag = "service", security(("bearer" = [])),
+    params(("subject" = String, Path, description = "The user whose tokens to revoke (offboarding)")),
+    responses((status = 200, description = "Every active token of the user revoked", body = RevokedCount), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody), (status = 403, description = "Not allowed (`insufficient_scope` when a scope is missing)", body = ApiErrorBody)))]
 pub async fn revoke_all(
     ApiCaller(who): ApiCaller,
     path: web::Path<String>,
@@ -172,5 +258,5 @@ pub async fn revoke_all(
         s.write(|tx| tokens::revoke_all(tx, &who, &subject))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+    Ok(HttpResponse::Ok().json(RevokedCount { revoked }))
 }

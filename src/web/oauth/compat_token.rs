@@ -17,6 +17,11 @@ use serde_json::json;
 
 /// `POST {auth}/token`: the PAT from `client_secret`, else Basic `<any>:<PAT>`,
 /// else `Bearer <PAT>`; `grant_type`, when sent, is `client_credentials`.
+#[utoipa::path(post, path = "/auth/token", tag = "compat",
+    description = "The `@access-tokens` exchange: a PAT (form `client_secret`, Basic `<any>:<PAT>` or `Bearer <PAT>`) for that package's JWT.",
+    request_body(content = crate::web::api::compat_schema::CompatTokenForm, content_type = "application/x-www-form-urlencoded", description = "Optional"),
+    responses((status = 200, description = "A JWT", body = crate::oauth::access_token::TokenResponse),
+        (status = 401, description = "No valid PAT", body = crate::web::api::compat_schema::CompatErrorBody)))]
 pub async fn token(
     req: HttpRequest,
     body: web::Bytes,

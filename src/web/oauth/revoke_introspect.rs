@@ -18,6 +18,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// is well-formed, also for an unknown or invalid token (RFC 7009 §2.2); a
 /// client that authenticates must do so correctly, and a PAT issued through
 /// a confidential client needs that client's authentication (§2.1).
+#[utoipa::path(post, path = "/api/auth/v1/revoke", tag = "oauth",
+    request_body(content = crate::web::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
+        (status = 400, description = "`invalid_request`", body = crate::web::openapi::OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = crate::web::openapi::OAuthErrorBody)))]
 pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
@@ -44,6 +49,10 @@ pub async fn revoke(
 }
 
 /// Introspection, for authenticated confidential clients (resource servers, RFC 7662 §2.1).
+#[utoipa::path(post, path = "/api/auth/v1/introspect", tag = "oauth",
+    request_body(content = crate::web::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "`{\"active\": false}`, or the token's claims (RFC 7662 §2.2)", body = Object),
+        (status = 401, description = "`invalid_client`: introspection needs a confidential client", body = crate::web::openapi::OAuthErrorBody)))]
 pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,

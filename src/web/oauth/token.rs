@@ -69,6 +69,15 @@ pub(crate) async fn read_params(
 }
 
 /// The token endpoint: dispatches on `grant_type`.
+#[utoipa::path(post, path = "/api/auth/v1/token", tag = "oauth",
+    description = "Exchange a PAT (`refresh_token`, RFC 6749 §6) for a short-lived JWT (RFC 9068); \
+        also redeems authorization codes (§4.1.3, PKCE) and device codes (RFC 8628 §3.4).",
+    request_body(content = crate::web::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "A JWT (and, for codes, the new PAT)", body = crate::oauth::access_token::TokenResponse),
+        (status = 400, description = "`invalid_grant`, `invalid_request`, `invalid_scope`, `authorization_pending`, …", body = crate::web::openapi::OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = crate::web::openapi::OAuthErrorBody),
+        (status = 429, description = "Too many requests (`Retry-After`)", body = crate::web::openapi::OAuthErrorBody),
+        (status = 503, description = "Busy (`Retry-After`)", body = crate::web::openapi::OAuthErrorBody)))]
 pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
