@@ -19,6 +19,7 @@ pub mod error;
 pub mod keys;
 pub mod limits;
 pub mod log_writer;
+pub mod mail;
 pub mod metrics;
 pub mod net;
 pub mod oauth;

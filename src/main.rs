@@ -178,6 +178,14 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a local user's email address, where expiry reminders go (SSO
+    /// users' addresses come from their provider). Without ADDRESS: clear it.
+    Email {
+        /// User name.
+        name: String,
+        /// The address.
+        address: Option<String>,
+    },
     /// Disable a user: no more sign-ins, sessions end (tokens revoked when
     /// `[sso] revoke_tokens_on_disable`).
     Disable {
@@ -322,6 +330,9 @@ fn run_server(
             UserCommand::Disable { name } => access::set_user_disabled(&svc, &name, true),
             UserCommand::Enable { name } => access::set_user_disabled(&svc, &name, false),
             UserCommand::List { json } => access::list_users(&svc, json),
+            UserCommand::Email { name, address } => {
+                access::set_email(&svc, &name, address.as_deref())
+            }
             UserCommand::Password {
                 name,
                 password_stdin,

@@ -6,7 +6,10 @@
 use crate::app::Services;
 use crate::clock::rfc3339;
 use crate::error::InternalError;
+use crate::mail::Email;
+use crate::store::models::TokenRecord;
 use crate::store::reminders as store;
+use crate::store::TokenKind;
 use crate::tokens::view::TokenView;
 use serde_json::{json, Value};
 
@@ -19,6 +22,36 @@ pub struct Notice {
     pub threshold_seconds: i32,
     /// The JSON body to POST.
     pub payload: Value,
+    /// The message to the owner, when email is configured and the owner
+    /// (a user, not a service) has an address.
+    pub email: Option<Email>,
+}
+
+/// The reminder to the owner of `token`, at `to`.
+fn email_about(svc: &Services, token: &TokenRecord, to: String, left: &str) -> Email {
+    let settings = svc.config.url("/settings/personal-tokens");
+    let expires = token
+        .expires_at
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let scopes = if token.scopes.is_empty() {
+        "none".to_string()
+    } else {
+        token.scopes.join(", ")
+    };
+    Email {
+        to,
+        subject: format!("Your patgate token \"{}\" expires in {left}", token.name),
+        body: format!(
+            "Your personal access token \"{name}\" ({prefix}) on {issuer} expires at {expires} (in {left}).\n\n\
+             Scopes: {scopes}\n\n\
+             To keep access, create a new token before then:\n{settings}\n\n\
+             If you no longer need it, do nothing: it stops working when it expires.\n",
+            name = token.name,
+            prefix = crate::tokens::view::prefix_of(token),
+            issuer = svc.config.issuer_id(),
+        ),
+    }
 }
 
 fn human(seconds: i64) -> String {
@@ -58,7 +91,16 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
         };
         let tightest_secs = i32::try_from(tightest).unwrap_or(i32::MAX);
         if store::claim(&mut conn, &token.id, tightest_secs, now)? {
+            let email = match &svc.config.reminders.email {
+                Some(_) if token.kind == TokenKind::Personal => {
+                    crate::store::accounts::find_user(&mut conn, &token.owner)?
+                        .and_then(|u| u.email)
+                        .map(|to| email_about(svc, &token, to, &human(tightest)))
+                }
+                _ => None,
+            };
             notices.push(Notice {
+                email,
                 token_id: token.id.clone(),
                 threshold_seconds: tightest_secs,
                 payload: json!({

@@ -126,6 +126,26 @@ pub fn set_password(
     })
 }
 
+/// Sets (with `None`: clears) the email address of the local user `name`,
+/// where expiry reminders go, on behalf of `who`. `Ok(false)`: no local
+/// user of that name. Blocking.
+pub fn set_email(
+    svc: &Services,
+    who: &Principal,
+    name: &str,
+    email: Option<&str>,
+) -> Result<bool, OpError> {
+    Policy::of(&svc.config).check(who, Action::ManageUsers)?;
+    if let Some(address) = email {
+        if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
+            return Err(OpError::Malformed(format!(
+                "{address:?} is not an email address"
+            )));
+        }
+    }
+    Ok(svc.write(|tx| store::set_email(tx.conn, name, email))?)
+}
+
 /// The result of changing a user's roles.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SetRolesOutcome {

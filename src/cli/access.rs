@@ -66,6 +66,23 @@ pub fn set_roles(svc: &Services, name: &str, roles: &[String]) -> anyhow::Result
     }
 }
 
+/// `patgate admin user email NAME [ADDRESS]`.
+pub fn set_email(svc: &Services, name: &str, address: Option<&str>) -> anyhow::Result<()> {
+    match accounts::set_email(svc, &super::operator(), name, address) {
+        Ok(true) => {}
+        Ok(false) => {
+            bail!("no local user named {name} (SSO users' addresses come from their provider)")
+        }
+        Err(OpError::Malformed(why)) => bail!("{why}"),
+        Err(e) => return Err(e.into()),
+    }
+    match address {
+        Some(a) => eprintln!("email of {name}: {a}"),
+        None => eprintln!("email of {name} cleared"),
+    }
+    Ok(())
+}
+
 /// `patgate admin user disable|enable NAME`.
 pub fn set_user_disabled(svc: &Services, name: &str, disabled: bool) -> anyhow::Result<()> {
     let who = super::operator();

@@ -75,6 +75,11 @@ impl Config {
         if let Some(problem) = self.access.problem() {
             return bad("access", &problem);
         }
+        if let Some(email) = &self.reminders.email {
+            if let Err(why) = crate::mail::Mailer::new(email) {
+                return bad("reminders.email", &why);
+            }
+        }
         if self.session_idle_timeout.seconds() > self.session_max_age.seconds() {
             return bad("session_idle_timeout", "exceeds session_max_age");
         }

@@ -108,6 +108,24 @@ pub fn set_password(
     Ok(changed == 1)
 }
 
+/// Sets (or clears) the email address of the local user `subject`; SSO
+/// users' addresses come from their provider at each sign-in. Whether the
+/// user was found.
+pub fn set_email(
+    conn: &mut DbConnection,
+    subject: &str,
+    email: Option<&str>,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        u::users
+            .filter(u::subject.eq(subject))
+            .filter(u::provider.is_null()),
+    )
+    .set(u::email.eq(email))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// Whether any user exists.
 pub fn any_user(conn: &mut DbConnection) -> Result<bool, StoreError> {
     Ok(u::users

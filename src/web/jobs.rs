@@ -67,7 +67,7 @@ pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
             failing = false;
         }
     });
-    if svc.config.reminders.webhook_url.is_some() {
+    if svc.config.reminders.enabled() {
         let period = Duration::from_secs(svc.config.reminders.check_every.seconds().unsigned_abs());
         actix_web::rt::spawn(async move {
             // The first run comes one period after start-up.
@@ -103,12 +103,14 @@ async fn periodically(
     }
 }
 
-/// Claims the reminders due and POSTs each to the webhook; a failed delivery
-/// is given back for the next run. Returns how many were delivered.
+/// Claims the reminders due and sends each to the webhook and, by email, to
+/// the owner; a notice any channel failed is given back for the next run
+/// (so a channel that worked may see it again: delivery is at least once
+/// per channel). Returns how many were delivered everywhere.
 pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, InternalError> {
-    let Some(url) = svc.config.reminders.webhook_url.clone() else {
+    if !svc.config.reminders.enabled() {
         return Ok(0);
-    };
+    }
     let s = svc.clone();
     let notices = blocking(move || reminders::claim_due(&s)).await?;
     let client = reqwest::Client::builder()
@@ -116,18 +118,38 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| InternalError::HttpClient(e.to_string()))?;
+    let mailer = match &svc.config.reminders.email {
+        // Checked when the configuration was loaded.
+        Some(email) => Some(Arc::new(
+            crate::mail::Mailer::new(email).map_err(InternalError::ConfiguredFile)?,
+        )),
+        None => None,
+    };
     let mut delivered = 0;
     for notice in notices {
-        let sent = client.post(url.clone()).json(&notice.payload).send().await;
-        match sent {
-            Ok(res) if res.status().is_success() => delivered += 1,
-            outcome => {
-                let why = outcome.map_or_else(|e| e.to_string(), |r| r.status().to_string());
-                tracing::warn!(token_id = %notice.token_id, %why, "expiry reminder not delivered; will retry");
-                let s = svc.clone();
-                blocking(move || reminders::release(&s, &notice)).await?;
+        let mut failures = Vec::new();
+        if let Some(url) = &svc.config.reminders.webhook_url {
+            match client.post(url.clone()).json(&notice.payload).send().await {
+                Ok(res) if res.status().is_success() => {}
+                Ok(res) => failures.push(format!("webhook: {}", res.status())),
+                Err(e) => failures.push(format!("webhook: {e}")),
             }
         }
+        if let (Some(mailer), Some(email)) = (&mailer, notice.email.clone()) {
+            let mailer = mailer.clone();
+            let sent = blocking(move || Ok::<_, InternalError>(mailer.send(&email))).await?;
+            if let Err(why) = sent {
+                failures.push(format!("email: {why}"));
+            }
+        }
+        if failures.is_empty() {
+            delivered += 1;
+            continue;
+        }
+        let why = failures.join("; ");
+        tracing::warn!(token_id = %notice.token_id, %why, "expiry reminder not delivered; will retry");
+        let s = svc.clone();
+        blocking(move || reminders::release(&s, &notice)).await?;
     }
     Ok(delivered)
 }

@@ -69,6 +69,14 @@ fn unknown_keys_and_bad_values_name_the_key() {
             "[hashing]\nargon2_iterations = \"many\"",
             "hashing.argon2_iterations",
         ),
+        (
+            "[reminders.email]\nsmtp_url = \"http://mail\"\nfrom = \"a@b.test\"",
+            "reminders.email",
+        ),
+        (
+            "[reminders.email]\nsmtp_url = \"smtp://mail\"\nfrom = \"nobody\"",
+            "reminders.email",
+        ),
     ];
     for (file, key) in cases {
         let err = load(file, &[], &[]).expect_err(file);
@@ -77,6 +85,13 @@ fn unknown_keys_and_bad_values_name_the_key() {
             "{file:?} gave {err:?}, which does not name {key}"
         );
     }
+    let secret =
+        "[reminders.email]\nsmtp_url = \"smtp://u:hunter2@mail:99999\"\nfrom = \"a@b.test\"";
+    let err = load(secret, &[], &[]).unwrap_err();
+    assert!(
+        err.contains("smtp_url") && !err.contains("hunter2"),
+        "{err}"
+    );
     let err = load("", &[("PATGATE_LISTNE", "x")], &[]).unwrap_err();
     assert!(err.contains("listne"), "{err}");
     let err = load("", &[("PATGATE_ACCESS_TOKEN_TTL", "2d")], &[]).unwrap_err();

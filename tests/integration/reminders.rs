@@ -3,6 +3,7 @@
 //! a failed delivery is retried.
 
 use crate::both_backends;
+use crate::support::smtp::SmtpSink;
 use crate::support::{token_id, TestApp, TestDb};
 use chrono::Duration;
 use patgate::config::Ttl;
@@ -11,7 +12,10 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 
-both_backends!(reminders_are_delivered_once_per_threshold);
+both_backends!(
+    reminders_are_delivered_once_per_threshold,
+    reminders_reach_owners_by_email,
+);
 
 /// A webhook receiver on loopback: records JSON bodies; fails the next
 /// `fail` deliveries with 500.
@@ -157,4 +161,74 @@ async fn reminders_are_delivered_once_per_threshold(db: TestDb) {
         "nothing again after a restart"
     );
     assert_eq!(receiver.received().len(), 4);
+}
+
+async fn reminders_reach_owners_by_email(db: TestDb) {
+    let sink = SmtpSink::start();
+    let url = sink.url.clone();
+    let app = TestApp::start_with(&db, |t| {
+        let reminders: toml::Table = toml::from_str(&format!(
+            "check_every = \"1d\"\n[email]\nsmtp_url = \"{url}\"\nfrom = \"patgate <patgate@example.test>\""
+        ))
+        .unwrap();
+        t.insert("reminders".into(), reminders.into());
+    })
+    .await;
+    app.add_user("dana", "correct horse battery", false).await;
+    let set = app.blocking(|s| {
+        let who = patgate::policy::Principal::operator("ops");
+        patgate::accounts::set_email(s, &who, "dana", Some("dana@example.test"))
+    });
+    assert!(set.await.unwrap());
+    let bad = app.blocking(|s| {
+        let who = patgate::policy::Principal::operator("ops");
+        patgate::accounts::set_email(s, &who, "dana", Some("not an address"))
+    });
+    assert!(matches!(
+        bad.await,
+        Err(patgate::error::OpError::Malformed(_))
+    ));
+    let in_days = |d: i64| RequestedLifetime::For(Ttl::from_seconds(d * 3_600 * 24));
+    let pat = app.issue("dana", "laptop", &["read"], in_days(3)).await;
+    app.issue("nomail", "no address", &[], in_days(3)).await;
+
+    *sink.reject.lock().unwrap() = 1;
+    assert_eq!(
+        run_once(&app).await,
+        1,
+        "the owner without an address: nothing to send"
+    );
+    assert!(sink.messages().is_empty(), "refused by the server");
+    assert_eq!(
+        run_once(&app).await,
+        1,
+        "given back, and sent on the next run"
+    );
+    assert_eq!(run_once(&app).await, 0, "once");
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(
+        (m.from.as_str(), m.to.as_slice()),
+        (
+            "patgate@example.test",
+            &["dana@example.test".to_string()][..]
+        )
+    );
+    let data = m.data.replace("\r\n", "\n");
+    assert!(
+        data.contains("Subject: Your patgate token \"laptop\" expires in 7d"),
+        "{data}"
+    );
+    assert!(
+        data.contains(&format!("pat_{}", token_id(&pat))),
+        "the token's public prefix: {data}"
+    );
+    assert!(!data.contains(&pat), "never the secret");
+    assert!(
+        data.contains(app.url("/settings/personal-tokens").as_str()),
+        "{data}"
+    );
+    assert!(data.contains("Scopes: read"));
 }

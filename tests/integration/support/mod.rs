@@ -5,6 +5,7 @@ mod db;
 mod jwt;
 pub mod oidc;
 pub mod process;
+pub mod smtp;
 pub mod stalling_proxy;
 pub mod stub;
 
