@@ -215,3 +215,93 @@ async fn an_admin_and_a_person_manage_tokens_in_chromium() {
         ],
     );
 }
+
+/// `rgb(r, g, b)` → mean channel value.
+fn brightness(css: &str) -> u32 {
+    let inner = css.trim_start_matches("rgba(").trim_start_matches("rgb(");
+    let channels: Vec<u32> = inner
+        .trim_end_matches(')')
+        .split(',')
+        .take(3)
+        .map(|c| c.trim().parse().unwrap())
+        .collect();
+    channels.iter().sum::<u32>() / 3
+}
+
+#[actix_web::test]
+async fn pages_fit_a_phone_and_follow_dark_mode_in_chromium() {
+    let (chromium, scripts) = match browser_setup() {
+        Ok(setup) => setup,
+        Err(why) => return skip(why),
+    };
+    let db = TestDb::sqlite();
+    let app = TestApp::start(&db).await;
+    app.add_user("root", "correct horse battery", true).await;
+    app.add_user("alice", "correct horse battery", false).await;
+    let lifetime = patgate::tokens::RequestedLifetime::Default;
+    app.issue("alice", "laptop", &["read", "write"], lifetime.clone())
+        .await;
+    app.issue("alice", "ci-runner-for-the-monorepo", &["read"], lifetime)
+        .await;
+    let sat = app
+        .issue_request(patgate::tokens::IssueRequest {
+            description: Some("Deploys main from CI".into()),
+            ..patgate::tokens::IssueRequest::new(
+                patgate::tokens::format::TokenKind::Service,
+                "platform",
+                "deploy-bot",
+                vec!["read".into()],
+            )
+        })
+        .await;
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", sat.as_str()),
+    ];
+    for agent in [firefox, "deploy-script/2.1 (+https://ci.example.com)"] {
+        let res = app
+            .http
+            .post(app.url("/api/auth/v1/token"))
+            .header("user-agent", agent)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    app.flush_counts().await;
+    let id = crate::support::token_id(&sat);
+    let shots = screenshots();
+    let base = app.base.as_str().trim_end_matches('/').to_string();
+    let args = [
+        base.as_str(),
+        "root",
+        "alice",
+        "correct horse battery",
+        &id,
+        shots.to_str().unwrap(),
+    ];
+    let out = run_script(&chromium, &scripts, "gallery.mjs", &args).await;
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    let list = seen["shots"].as_array().unwrap();
+    assert_eq!(list.len(), 24, "6 pages × 2 widths × 2 schemes: {seen}");
+    for shot in list {
+        let file = format!(
+            "{}-{}-{}.png",
+            shot["name"].as_str().unwrap(),
+            shot["width"],
+            shot["scheme"].as_str().unwrap()
+        );
+        assert_taken(&shots, &[&file]);
+        assert!(
+            shot["overflow"].as_i64().unwrap() <= 0,
+            "nothing wider than the window: {shot}"
+        );
+        let light = brightness(shot["background"].as_str().unwrap());
+        match shot["scheme"].as_str().unwrap() {
+            "dark" => assert!(light < 64, "dark background: {shot}"),
+            _ => assert!(light > 200, "light background: {shot}"),
+        }
+    }
+}
