@@ -239,7 +239,7 @@ async fn pages_fit_a_phone_and_follow_dark_mode_in_chromium() {
     app.add_user("root", "correct horse battery", true).await;
     app.add_user("alice", "correct horse battery", false).await;
     let lifetime = patgate::tokens::RequestedLifetime::Default;
-    app.issue("alice", "laptop", &["read", "write"], lifetime.clone())
+    app.issue("alice", "laptop", &["read", "write"], lifetime)
         .await;
     app.issue("alice", "ci-runner-for-the-monorepo", &["read"], lifetime)
         .await;
