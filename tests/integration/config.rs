@@ -221,3 +221,33 @@ fn the_deploy_files_settings_load() {
     let unit = std::fs::read_to_string(root.join("deploy/patgate.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/local/bin/patgate serve"));
 }
+
+/// `systemd-analyze verify` accepts the unit (its binary path pointed at the
+/// one just built), where systemd is installed; a notice elsewhere.
+#[test]
+fn the_systemd_unit_verifies() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("deploy/patgate.service")).unwrap();
+    let probe = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("notice: systemd-analyze is not installed; the unit's check is skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("patgate.service");
+    let built = env!("CARGO_BIN_EXE_patgate");
+    std::fs::write(&file, unit.replace("/usr/local/bin/patgate", built)).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify: {said}"
+    );
+}
