@@ -22,14 +22,17 @@ pub enum ExchangeOutcome {
     Throttled,
     /// Answered 503 (hashing lane full, database unavailable).
     Unavailable,
+    /// Answered 500: a defect or a fault that is not overload.
+    Error,
 }
 
 impl ExchangeOutcome {
-    const ALL: [ExchangeOutcome; 4] = [
+    const ALL: [ExchangeOutcome; 5] = [
         ExchangeOutcome::Issued,
         ExchangeOutcome::Denied,
         ExchangeOutcome::Throttled,
         ExchangeOutcome::Unavailable,
+        ExchangeOutcome::Error,
     ];
 
     fn label(self) -> &'static str {
@@ -38,6 +41,7 @@ impl ExchangeOutcome {
             ExchangeOutcome::Denied => "denied",
             ExchangeOutcome::Throttled => "throttled",
             ExchangeOutcome::Unavailable => "unavailable",
+            ExchangeOutcome::Error => "error",
         }
     }
 }

@@ -241,6 +241,12 @@ async fn a_stalled_postgres_fails_fast_and_recovers() {
     proxy.freeze(false);
     ready_becomes(&app, 200).await;
     app.exchange_ok(&pat).await;
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    for (series, want) in [("unavailable", " 1"), ("error", " 0"), ("issued", " 2")] {
+        let line = format!("patgate_exchanges_total{{outcome=\"{series}\"}}{want}");
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
 }
 
 #[test]

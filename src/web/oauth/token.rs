@@ -268,7 +268,10 @@ impl Exchange<'_> {
         let outcome = match &result {
             Ok(_) => ExchangeOutcome::Issued,
             Err(OAuthEndpointError::Throttled(_)) => ExchangeOutcome::Throttled,
-            Err(OAuthEndpointError::Internal(_)) => ExchangeOutcome::Unavailable,
+            Err(OAuthEndpointError::Internal(e)) if e.is_unavailable() => {
+                ExchangeOutcome::Unavailable
+            }
+            Err(OAuthEndpointError::Internal(_)) => ExchangeOutcome::Error,
             Err(_) => ExchangeOutcome::Denied,
         };
         svc.metrics.exchange(outcome);
