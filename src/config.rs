@@ -6,6 +6,7 @@ mod access;
 mod compat;
 mod defaults;
 mod durations;
+mod leaks;
 mod limits;
 mod sso;
 mod validate;
@@ -16,6 +17,7 @@ pub use access::{
 };
 pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
+pub use leaks::{LeakConfig, PartnerKey};
 pub use limits::LimitsConfig;
 pub use sso::{ProviderConfig, SsoConfig};
 
@@ -95,6 +97,9 @@ pub struct Config {
     /// The `@access-tokens/express`-compatible API.
     #[serde(default)]
     pub compat: CompatConfig,
+    /// Secret-scanning partners of the leaked-token endpoint.
+    #[serde(default)]
+    pub leaks: LeakConfig,
     /// Sign-in through upstream OpenID Connect providers.
     #[serde(default)]
     pub sso: SsoConfig,

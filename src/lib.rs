@@ -17,6 +17,7 @@ pub mod cursor;
 pub mod dedicated_threads;
 pub mod error;
 pub mod keys;
+pub mod leaks;
 pub mod limits;
 pub mod log_writer;
 pub mod mail;

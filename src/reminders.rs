@@ -125,6 +125,48 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
     Ok(notices)
 }
 
+/// The notice to the owner of `record`, revoked because it leaked: the
+/// webhook's `token.leaked` event and, for a person with an address, an
+/// email. Blocking.
+pub fn leak_notice(
+    svc: &Services,
+    record: &TokenRecord,
+    context: &crate::leaks::LeakContext,
+) -> Result<Notice, InternalError> {
+    let now = svc.now();
+    let email = match &svc.config.reminders.email {
+        Some(_) if record.kind == TokenKind::Personal => {
+            let user = svc.read(|tx| crate::store::accounts::find_user(tx.conn, &record.owner))?;
+            user.and_then(|u| u.email).map(|to| Email {
+                to,
+                subject: format!("Your patgate token \"{}\" leaked and was revoked", record.name),
+                body: format!(
+                    "Your personal access token \"{name}\" ({prefix}) on {issuer} was reported as leaked and is revoked: it no longer works.\n\n\
+                     Found at: {url}\n\n\
+                     Create a new token, and check where the old one was used:\n{settings}\n",
+                    name = record.name,
+                    prefix = crate::tokens::view::prefix_of(record),
+                    issuer = svc.config.issuer_id(),
+                    url = context.url.as_deref().unwrap_or("(not given)"),
+                    settings = svc.config.url("/settings/personal-tokens"),
+                ),
+            })
+        }
+        _ => None,
+    };
+    Ok(Notice {
+        token_id: record.id.clone(),
+        threshold_seconds: 0,
+        payload: json!({
+            "event": "token.leaked",
+            "issuer": svc.config.issuer_id(),
+            "url": context.url, "source": context.source,
+            "token": TokenView::new(record, now),
+        }),
+        email,
+    })
+}
+
 /// Gives a notice back after a failed delivery; the next run retries it. Blocking.
 pub fn release(svc: &Services, notice: &Notice) -> Result<(), InternalError> {
     Ok(store::release(

@@ -75,6 +75,11 @@ impl Config {
         if let Some(problem) = self.access.problem() {
             return bad("access", &problem);
         }
+        for key in &self.leaks.partner_keys {
+            if let Err(why) = crate::leaks::partner::p256_key(&key.pem) {
+                return bad("leaks.partner_keys", &format!("key {:?}: {why}", key.id));
+            }
+        }
         if let Some(email) = &self.reminders.email {
             if let Err(why) = crate::mail::Mailer::new(email) {
                 return bad("reminders.email", &why);

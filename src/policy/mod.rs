@@ -203,6 +203,9 @@ pub enum Action<'a> {
     ApproveConsent(&'a [String]),
     /// List, disable and enable users.
     ManageUsers,
+    /// See, per reported token, what a leak report did (anyone may report;
+    /// only those who administer every user's tokens learn which existed).
+    SeeLeakResults,
     /// Use the `@access-tokens`-compatible admin API.
     CompatAdmin,
     /// Issue a token with free-form `roles` through that API.
@@ -266,7 +269,7 @@ impl<'a> Policy<'a> {
                 self.need(who, Permission::UserWrite)?;
                 self.may_grant(who, scopes)
             }
-            Action::ManageUsers => self.need(who, Permission::UserAdmin),
+            Action::ManageUsers | Action::SeeLeakResults => self.need(who, Permission::UserAdmin),
             Action::CompatAdmin => compat_admin(who),
             Action::CompatIssue(roles) => {
                 compat_admin(who)?;

@@ -69,7 +69,7 @@ pub fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     )
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let svc = services(req);
     let from = origin(req, &svc);
     if let Some(token) = bearer(req) {

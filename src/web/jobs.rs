@@ -127,21 +127,7 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
     };
     let mut delivered = 0;
     for notice in notices {
-        let mut failures = Vec::new();
-        if let Some(url) = &svc.config.reminders.webhook_url {
-            match client.post(url.clone()).json(&notice.payload).send().await {
-                Ok(res) if res.status().is_success() => {}
-                Ok(res) => failures.push(format!("webhook: {}", res.status())),
-                Err(e) => failures.push(format!("webhook: {e}")),
-            }
-        }
-        if let (Some(mailer), Some(email)) = (&mailer, notice.email.clone()) {
-            let mailer = mailer.clone();
-            let sent = blocking(move || Ok::<_, InternalError>(mailer.send(&email))).await?;
-            if let Err(why) = sent {
-                failures.push(format!("email: {why}"));
-            }
-        }
+        let failures = deliver(&svc, &client, mailer.as_ref(), &notice).await?;
         if failures.is_empty() {
             delivered += 1;
             continue;
@@ -152,4 +138,59 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
         blocking(move || reminders::release(&s, &notice)).await?;
     }
     Ok(delivered)
+}
+
+/// Sends `notice` on every configured channel; what failed, in words.
+async fn deliver(
+    svc: &Services,
+    client: &reqwest::Client,
+    mailer: Option<&Arc<crate::mail::Mailer>>,
+    notice: &reminders::Notice,
+) -> Result<Vec<String>, InternalError> {
+    let mut failures = Vec::new();
+    if let Some(url) = &svc.config.reminders.webhook_url {
+        match client.post(url.clone()).json(&notice.payload).send().await {
+            Ok(res) if res.status().is_success() => {}
+            Ok(res) => failures.push(format!("webhook: {}", res.status())),
+            Err(e) => failures.push(format!("webhook: {e}")),
+        }
+    }
+    if let (Some(mailer), Some(email)) = (mailer, notice.email.clone()) {
+        let mailer = mailer.clone();
+        let sent = blocking(move || Ok::<_, InternalError>(mailer.send(&email))).await?;
+        if let Err(why) = sent {
+            failures.push(format!("email: {why}"));
+        }
+    }
+    Ok(failures)
+}
+
+/// Sends `notices` once each, now (leaked tokens' owners); a failure is
+/// logged, not retried.
+pub async fn send_now(svc: Arc<Services>, notices: Vec<reminders::Notice>) {
+    let Ok(client) = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+    else {
+        return;
+    };
+    let mailer = svc
+        .config
+        .reminders
+        .email
+        .as_ref()
+        .and_then(|e| crate::mail::Mailer::new(e).ok())
+        .map(Arc::new);
+    for notice in notices {
+        match deliver(&svc, &client, mailer.as_ref(), &notice).await {
+            Ok(f) if f.is_empty() => {}
+            Ok(f) => {
+                tracing::warn!(token_id = %notice.token_id, why = %f.join("; "), "leak notice not delivered")
+            }
+            Err(e) => {
+                tracing::warn!(token_id = %notice.token_id, error = %e, "leak notice not delivered")
+            }
+        }
+    }
 }

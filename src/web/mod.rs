@@ -51,6 +51,8 @@ pub struct WebState {
     pub limits: Limiters,
     /// Refusals counted for one log line per key and minute.
     pub refusals: RefusalLog,
+    /// Secret-scanning partners' public keys fetched from their URL.
+    pub leak_keys: crate::leaks::partner::PartnerKeys,
     /// The OpenAPI document, built on first request.
     pub openapi: std::sync::OnceLock<String>,
     /// The last readiness check: when, and its outcome.

@@ -144,6 +144,7 @@ impl Modify for Security {
         service::restore, service::audit_trail, service::revoke_all,
         super::oauth::compat_token::token, compat::list, compat::issue, compat::batch,
         compat::register, compat::update, compat::revoke, compat::restore,
+        super::api::leaks::report,
     ),
     modifiers(&Security),
     tags(
@@ -152,6 +153,7 @@ impl Modify for Security {
         (name = "personal", description = "The caller's own personal access tokens"),
         (name = "service", description = "Service tokens and offboarding (admins)"),
         (name = "compat", description = "The @access-tokens-compatible API"),
+        (name = "leaks", description = "Report leaked tokens (anyone, admins, secret-scanning partners)"),
     )
 )]
 struct ApiDoc;

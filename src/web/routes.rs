@@ -96,6 +96,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) -> Vec<Route> {
         Api post "/api/access-tokens/service/{id}/restore" => service::restore;
         Api get "/api/access-tokens/service/{id}/audit" => service::audit_trail;
         Api post "/api/access-tokens/users/{subject}/revoke-all" => service::revoke_all;
+        Api post "/api/leaked-tokens" => api::leaks::report;
         Page get VERIFICATION_PATH => device::show;
         Page post VERIFICATION_PATH => device::submit;
         Page get "/oauth2/authorize/{id}" => consent::show;

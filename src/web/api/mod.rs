@@ -6,6 +6,7 @@
 
 pub mod compat;
 pub mod compat_schema;
+pub mod leaks;
 pub mod personal;
 pub mod service;
 
