@@ -76,6 +76,7 @@ impl Minter for CompatMinter {
         token: &TokenRecord,
         _scopes: &[String],
         now: DateTime<Utc>,
+        _jkt: Option<&str>,
     ) -> Result<TokenResponse, InternalError> {
         let ttl = svc.config.access_token_ttl.seconds();
         let mut jti = [0u8; 16];

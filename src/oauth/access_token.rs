@@ -23,7 +23,7 @@ pub const DIRECT_CLIENT_ID: &str = "patgate";
 pub struct TokenResponse {
     /// The JWT.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a key-bound token (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until the JWT expires.
     pub expires_in: i64,
@@ -46,6 +46,7 @@ pub trait Minter: Sync {
         token: &TokenRecord,
         scopes: &[String],
         now: DateTime<Utc>,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, InternalError>;
 }
 
@@ -61,8 +62,9 @@ impl Minter for Rfc9068 {
         token: &TokenRecord,
         scopes: &[String],
         now: DateTime<Utc>,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, InternalError> {
-        mint(svc, key, token, scopes, now)
+        mint(svc, key, token, scopes, now, jkt)
     }
 }
 
@@ -81,15 +83,26 @@ struct AccessTokenClaims<'a> {
     token_id: &'a str,
     token_kind: &'a str,
     admin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
 }
 
-/// Mints a JWT for `token` carrying `scopes`, signed with `key`.
+/// The key a DPoP-bound token is bound to (RFC 9449 §6.1, RFC 7800).
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
+}
+
+/// Mints a JWT for `token` carrying `scopes`, signed with `key`; bound to
+/// the key with thumbprint `jkt` when given (`cnf.jkt`, `token_type`
+/// `DPoP`, RFC 9449 §5).
 pub fn mint(
     svc: &Services,
     key: &ActiveKey,
     token: &TokenRecord,
     scopes: &[String],
     now: DateTime<Utc>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, InternalError> {
     let ttl = svc.config.access_token_ttl.seconds();
     let mut random = [0u8; 16];
@@ -111,11 +124,12 @@ pub fn mint(
         token_id: &token.id,
         token_kind: token.kind.as_str(),
         admin: token.is_admin,
+        cnf: jkt.map(|jkt| Confirmation { jkt }),
     };
     let access_token = key.sign(JwtType::AccessToken, &claims)?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: ttl,
         refresh_token: None,
         scope,

@@ -27,6 +27,8 @@ pub enum OAuthErrorCode {
     AccessDenied,
     /// The device code expired (RFC 8628 §3.5).
     ExpiredToken,
+    /// The DPoP proof is invalid or replayed (RFC 9449 §5.1, §12.2).
+    InvalidDpopProof,
 }
 
 impl OAuthErrorCode {
@@ -45,6 +47,7 @@ impl OAuthErrorCode {
             Self::SlowDown => "slow_down",
             Self::AccessDenied => "access_denied",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn document(config: &Config) -> Value {
         // RFC 9207 §3: every authorization response carries `iss`.
         "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "dpop_signing_alg_values_supported": super::dpop::ALGORITHMS,
         "scopes_supported": config.scopes.keys().collect::<Vec<_>>(),
         "subject_types_supported": ["public"],
     })

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod code_grant;
 pub mod consent;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod introspection;
 pub mod metadata;

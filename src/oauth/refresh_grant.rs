@@ -16,11 +16,14 @@
 
 use super::access_token::{Minter, TokenResponse};
 use super::clients;
+use super::dpop::{self, DpopProof};
+use super::paths::TOKEN_PATH;
 use super::{OAuthError, OAuthErrorCode};
 use crate::app::Services;
 use crate::error::InternalError;
 use crate::net;
 use crate::secret::SecretString;
+use crate::store::dpop as dpop_store;
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use crate::store::DbConnection;
@@ -55,6 +58,12 @@ pub enum Denial {
     ClientNotAuthenticated,
     /// The token is bound to another client than the one authenticated.
     OtherClient,
+    /// The DPoP proof is invalid (RFC 9449 §4.3).
+    DpopProofInvalid,
+    /// The DPoP proof was used before (RFC 9449 §11.1).
+    DpopProofReplayed,
+    /// The token is bound to a key, and the request has no proof by it.
+    DpopKeyRequired,
 }
 
 impl Denial {
@@ -70,6 +79,9 @@ impl Denial {
             Denial::AddressNotAllowed => "address_not_allowed",
             Denial::ClientNotAuthenticated => "client_not_authenticated",
             Denial::OtherClient => "other_client",
+            Denial::DpopProofInvalid => "dpop_proof_invalid",
+            Denial::DpopProofReplayed => "dpop_proof_replayed",
+            Denial::DpopKeyRequired => "dpop_key_required",
         }
     }
 
@@ -84,6 +96,18 @@ impl Denial {
             Denial::OtherClient => OAuthError::new(
                 OAuthErrorCode::InvalidGrant,
                 "the token was issued to another client",
+            ),
+            Denial::DpopProofInvalid => OAuthError::new(
+                OAuthErrorCode::InvalidDpopProof,
+                "the DPoP proof is invalid (RFC 9449 §4.3)",
+            ),
+            Denial::DpopProofReplayed => OAuthError::new(
+                OAuthErrorCode::InvalidDpopProof,
+                "the DPoP proof was used before",
+            ),
+            Denial::DpopKeyRequired => OAuthError::new(
+                OAuthErrorCode::InvalidGrant,
+                "the token is bound to a key: present a DPoP proof signed by it",
             ),
             _ => OAuthError::invalid_grant(),
         }
@@ -110,6 +134,8 @@ pub struct ExchangeRequest {
     pub client: ClientProof,
     /// Which JWT to mint.
     pub minter: &'static dyn Minter,
+    /// The `DPoP` header, when sent (RFC 9449 §4.1).
+    pub dpop_proof: Option<String>,
 }
 
 /// An exchange that still needs a full verification (of the PAT's secret,
@@ -120,6 +146,8 @@ pub struct PendingExchange {
     record: TokenRecord,
     /// The PAT's secret is proven already; the client's is not.
     secret_proven: bool,
+    /// The checked DPoP proof, when one was sent.
+    dpop: Option<DpopProof>,
 }
 
 /// How an exchange ended.
@@ -195,6 +223,20 @@ pub fn begin(
     if !net::allowed(req.ip, &record.cidrs) {
         return refused(Denial::AddressNotAllowed);
     }
+    let dpop = match &req.dpop_proof {
+        None => None,
+        Some(proof) => match dpop::check(proof, "POST", &svc.config.url(TOKEN_PATH), now) {
+            Ok(p) => Some(p),
+            Err(_) => return refused(Denial::DpopProofInvalid),
+        },
+    };
+    if record
+        .dpop_jkt
+        .as_ref()
+        .is_some_and(|bound| dpop.as_ref().is_none_or(|p| &p.jkt != bound))
+    {
+        return refused(Denial::DpopKeyRequired);
+    }
     let secret = presented.secret.expose();
     let cached =
         accepted_hashes(&record, now).any(|hash| svc.verified.contains(&record.id, hash, secret));
@@ -202,6 +244,7 @@ pub fn begin(
         presented,
         record,
         secret_proven: cached,
+        dpop,
     };
     if !cached {
         return Ok(ExchangeStep::NeedsVerification(Box::new(pending)));
@@ -216,6 +259,7 @@ pub fn begin(
         &mut conn,
         &pending.record,
         req,
+        pending.dpop.as_ref(),
     )?))
 }
 
@@ -240,7 +284,7 @@ pub fn verify(
     }
     let mut conn = svc.conn()?;
     match client_check(svc, &mut conn, record, &req.client, true)? {
-        ClientCheck::Passed => finish(svc, &mut conn, record, req),
+        ClientCheck::Passed => finish(svc, &mut conn, record, req, pending.dpop.as_ref()),
         ClientCheck::Refused(d) => Ok(ExchangeResult::Denied(d)),
         ClientCheck::NeedsHashing => Ok(ExchangeResult::Denied(Denial::ClientNotAuthenticated)),
     }
@@ -294,14 +338,21 @@ fn finish(
     conn: &mut DbConnection,
     record: &TokenRecord,
     req: &ExchangeRequest,
+    dpop: Option<&DpopProof>,
 ) -> Result<ExchangeResult, InternalError> {
     let scopes = match narrow(&record.scopes, req.scope.as_deref()) {
         Ok(scopes) => scopes,
         Err(denial) => return Ok(ExchangeResult::Denied(denial)),
     };
     let now = svc.now();
+    if let Some(proof) = dpop {
+        if !dpop_store::remember(conn, &proof.replay_key(), proof.remember_until())? {
+            return Ok(ExchangeResult::Denied(Denial::DpopProofReplayed));
+        }
+    }
     let key = svc.keys.active(conn)?;
-    let response = req.minter.mint(svc, &key, record, &scopes, now)?;
+    let jkt = dpop.map(|p| p.jkt.as_str());
+    let response = req.minter.mint(svc, &key, record, &scopes, now, jkt)?;
     let due = record
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL);

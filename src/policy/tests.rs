@@ -29,6 +29,7 @@ fn record(kind: TokenKind, owner: &str, scopes: &[&str]) -> TokenRecord {
         previous_secret_hash: None,
         previous_secret_expires_at: None,
         bound_client_id: None,
+        dpop_jkt: None,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Purged {
     pub sso_logins: usize,
     /// Readiness rows of instances gone a while.
     pub instance_probes: usize,
+    /// DPoP proofs too old to be replayed.
+    pub dpop_proofs: usize,
 }
 
 /// Removes what expired before `now - keep` (kept a while for replay
@@ -72,6 +74,7 @@ pub fn purge(
         sso_logins: super::sso::purge_logins(conn, now - keep)?,
         instance_probes: diesel::delete(ip::instance_probes.filter(ip::checked_at.lt(cutoff)))
             .execute(conn)?,
+        dpop_proofs: super::dpop::purge(conn, now)?,
     })
 }
 

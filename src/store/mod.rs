@@ -8,6 +8,7 @@ pub mod authorization;
 pub mod compat;
 mod connection;
 pub mod device;
+pub mod dpop;
 pub mod housekeeping;
 pub mod keys;
 pub mod models;

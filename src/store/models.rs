@@ -28,6 +28,7 @@ pub(crate) struct TokenRow {
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
     pub bound_client_id: Option<String>,
+    pub dpop_jkt: Option<String>,
 }
 
 /// A personal or service access token's stored record (never its secret).
@@ -72,6 +73,9 @@ pub struct TokenRecord {
     /// The confidential client whose authentication this token needs to be
     /// exchanged, introspected or revoked (RFC 6749 §6); `None`: the token alone.
     pub bound_client_id: Option<String>,
+    /// The RFC 7638 thumbprint of the key this token is bound to (DPoP,
+    /// RFC 9449): it exchanges only with a proof signed by that key.
+    pub dpop_jkt: Option<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -100,6 +104,7 @@ impl From<TokenRow> for TokenRecord {
             previous_secret_hash: r.previous_secret_hash,
             previous_secret_expires_at: r.previous_secret_expires_at.map(utc),
             bound_client_id: r.bound_client_id,
+            dpop_jkt: r.dpop_jkt,
         }
     }
 }
@@ -122,6 +127,7 @@ pub(super) struct NewTokenRow<'a> {
     pub expires_at: Option<NaiveDateTime>,
     pub cidrs: String,
     pub bound_client_id: Option<&'a str>,
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A signing key as stored.

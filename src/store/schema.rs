@@ -23,6 +23,14 @@ diesel::table! {
         previous_secret_hash -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamp>,
         bound_client_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (proof_hash) {
+        proof_hash -> Text,
+        expires_at -> Timestamp,
     }
 }
 

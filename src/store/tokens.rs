@@ -35,6 +35,8 @@ pub struct NewToken<'a> {
     pub cidrs: &'a [String],
     /// The confidential client it is bound to.
     pub bound_client_id: Option<&'a str>,
+    /// The thumbprint of the key it is bound to (DPoP).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// What an insert did.
@@ -77,6 +79,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutco
                 expires_at: new.expires_at.map(|e| e.naive_utc()),
                 cidrs: new.cidrs.join(" "),
                 bound_client_id: new.bound_client_id,
+                dpop_jkt: new.dpop_jkt,
             })
             .execute(conn)
     });

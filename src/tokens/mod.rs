@@ -59,6 +59,9 @@ pub struct IssueRequest {
     pub client_id: Option<String>,
     /// The confidential client whose authentication the token will need.
     pub bound_client_id: Option<String>,
+    /// The RFC 7638 thumbprint of the key whose DPoP proofs the token will
+    /// need (RFC 9449).
+    pub dpop_jkt: Option<String>,
     /// Asked-for lifetime.
     pub lifetime: RequestedLifetime,
     /// Networks allowed to exchange the token (CIDR or address); empty allows any.
@@ -83,6 +86,7 @@ impl IssueRequest {
             is_admin: false,
             client_id: None,
             bound_client_id: None,
+            dpop_jkt: None,
             lifetime: RequestedLifetime::Default,
             cidrs: vec![],
             id: None,
@@ -213,6 +217,7 @@ pub fn commit(
         expires_at: token.expires_at,
         cidrs: &token.cidrs,
         bound_client_id: req.bound_client_id.as_deref(),
+        dpop_jkt: req.dpop_jkt.as_deref(),
     };
     match token_store::insert(tx.conn, &new)? {
         InsertOutcome::Inserted => {}
@@ -223,6 +228,7 @@ pub fn commit(
     let details = serde_json::json!({
         "name": record.name, "kind": record.kind.as_str(), "scopes": record.scopes,
         "clientId": record.client_id, "boundClientId": record.bound_client_id,
+        "dpopJkt": record.dpop_jkt,
     });
     audit::record(tx, &record.id, Event::Created, who, details)?;
     tracing::info!(token_id = %record.id, actor = %who.label(), "token issued");

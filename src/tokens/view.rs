@@ -42,6 +42,8 @@ pub struct TokenView {
     pub revoked_by: Option<String>,
     /// Networks allowed to exchange it; empty allows any.
     pub cidrs: Vec<String>,
+    /// The thumbprint of the key it is bound to (DPoP, RFC 9449), if any.
+    pub dpop_jkt: Option<String>,
     /// Status now.
     pub status: TokenStatus,
 }
@@ -71,6 +73,7 @@ impl TokenView {
             revoked_at: r.revoked_at.map(rfc3339),
             revoked_by: r.revoked_by.clone(),
             cidrs: r.cidrs.clone(),
+            dpop_jkt: r.dpop_jkt.clone(),
             status: status(r, now),
         }
     }

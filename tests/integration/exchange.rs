@@ -155,6 +155,7 @@ async fn scrypt_registered_token_exchanges(db: TestDb) {
                 expires_at: None,
                 cidrs: &[],
                 bound_client_id: None,
+                dpop_jkt: None,
             },
         )
     })

@@ -20,6 +20,7 @@ mod consent;
 mod consent_refusals;
 mod device_grant;
 mod discovery;
+mod dpop;
 mod exchange;
 mod exchange_refusals;
 mod faults;

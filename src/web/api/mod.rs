@@ -33,6 +33,17 @@ pub(crate) fn requested_expiry(expires_at: Option<&str>) -> Result<RequestedLife
     })
 }
 
+/// A `dpopJkt` of a create body: 43 base64url characters (an RFC 7638
+/// SHA-256 thumbprint), or 422.
+pub(crate) fn dpop_thumbprint(jkt: Option<String>) -> Result<Option<String>, ApiError> {
+    match jkt {
+        Some(j) if !crate::oauth::dpop::is_thumbprint(&j) => Err(ApiError::Invalid(
+            "dpopJkt must be a key's RFC 7638 SHA-256 thumbprint (43 base64url characters)".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Issues `request` as `who` and answers `201 {token, rawToken}` (shown once).
 pub(crate) async fn issue_answer(
     svc: &Arc<Services>,

@@ -48,6 +48,9 @@ pub(crate) struct CreatePersonalToken {
     never_expires: bool,
     #[serde(default)]
     cidrs: Vec<String>,
+    /// Bind the token to a key (DPoP, RFC 9449): its RFC 7638 thumbprint.
+    #[serde(default)]
+    dpop_jkt: Option<String>,
 }
 
 /// `POST /api/access-tokens/personal` `{"name","scopes"?,"expiresAt"?,"neverExpires"?,"cidrs"?}`
@@ -93,6 +96,7 @@ pub async fn create(
         client_id: Some(CLI_CLIENT_ID.into()),
         lifetime,
         cidrs: input.cidrs,
+        dpop_jkt: super::dpop_thumbprint(input.dpop_jkt)?,
         ..IssueRequest::new(TokenKind::Personal, &owner, &input.name, scopes)
     };
     issue_answer(&svc, who, request).await

@@ -99,6 +99,9 @@ pub(crate) struct CreateServiceToken {
     expires_at: Option<String>,
     #[serde(default)]
     cidrs: Vec<String>,
+    /// Bind the token to a key (DPoP, RFC 9449): its RFC 7638 thumbprint.
+    #[serde(default)]
+    dpop_jkt: Option<String>,
 }
 
 /// `POST /api/access-tokens/service` → `201 {token, rawToken}`.
@@ -116,6 +119,7 @@ pub async fn create(
         description: input.description,
         lifetime: requested_expiry(input.expires_at.as_deref())?,
         cidrs: input.cidrs,
+        dpop_jkt: super::dpop_thumbprint(input.dpop_jkt)?,
         ..IssueRequest::new(TokenKind::Service, &input.owner, &input.name, input.scopes)
     };
     issue_answer(&svc.into_inner(), who, request).await

@@ -72,6 +72,7 @@ pub async fn token(
         scope: None,
         proof: ClientProof::default(),
         minter: &CompatMinter,
+        dpop: None,
     };
     let response = match exchange.run(&req, &svc.into_inner(), &state).await {
         Ok(r) => r,

@@ -95,6 +95,7 @@ pub async fn token(
                 scope: params.get("scope"),
                 proof,
                 minter: &Rfc9068,
+                dpop: dpop_header(&req),
             };
             let response = exchange.run(&req, &svc, &state).await?;
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
@@ -225,6 +226,7 @@ async fn token_exchange(
         scope: params.get("scope"),
         proof,
         minter: &Rfc9068,
+        dpop: dpop_header(req),
     };
     let response = exchange.run(req, svc, state).await?;
     let mut body =
@@ -253,6 +255,20 @@ pub(crate) struct Exchange<'a> {
     pub proof: ClientProof,
     /// Which JWT to mint.
     pub minter: &'static dyn Minter,
+    /// The `DPoP` header (RFC 9449 §4.1); repeated headers give a proof
+    /// that fails its check.
+    pub dpop: Option<String>,
+}
+
+/// The `DPoP` header of `req`, if any; more than one is answered as an
+/// invalid proof (RFC 9449 §4.3 1).
+pub(crate) fn dpop_header(req: &HttpRequest) -> Option<String> {
+    let mut values = req.headers().get_all(crate::oauth::dpop::HEADER);
+    let first = values.next()?;
+    if values.next().is_some() {
+        return Some(String::new());
+    }
+    Some(first.to_str().unwrap_or_default().to_string())
 }
 
 impl Exchange<'_> {
@@ -299,6 +315,7 @@ impl Exchange<'_> {
             ip,
             client: self.proof,
             minter: self.minter,
+            dpop_proof: self.dpop,
         });
         // Only a secret not verified lately costs argon2, so only such
         // exchanges are limited, and a holder is never slowed. One the cache

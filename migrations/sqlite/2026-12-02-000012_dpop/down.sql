@@ -1,0 +1,2 @@
+DROP TABLE dpop_proofs;
+ALTER TABLE access_tokens DROP COLUMN dpop_jkt;
