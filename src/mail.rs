@@ -2,7 +2,6 @@
 //! Sending blocks (a connection per message); callers run it on the
 //! blocking pool.
 
-use crate::config::EmailConfig;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{Message, SmtpTransport, Transport};
@@ -29,14 +28,12 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mailer of `[reminders.email]`, or why the settings do not work.
+    /// The mailer of `[reminders.email]` (`smtp_url`, `from`), or why the settings do not work.
     /// The message never repeats the URL, which may carry a password.
-    pub fn new(config: &EmailConfig) -> Result<Self, String> {
-        let from: Mailbox = config
-            .from
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let from: Mailbox = from
             .parse()
-            .map_err(|e| format!("from {:?} is not an address: {e}", config.from))?;
-        let url = config.smtp_url.0.expose();
+            .map_err(|e| format!("from {from:?} is not an address: {e}"))?;
         if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
             return Err("smtp_url must start with smtp:// or smtps://".into());
         }

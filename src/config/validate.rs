@@ -76,12 +76,12 @@ impl Config {
             return bad("access", &problem);
         }
         for key in &self.leaks.partner_keys {
-            if let Err(why) = crate::leaks::partner::p256_key(&key.pem) {
+            if let Err(why) = crate::secret::p256::public_key(&key.pem) {
                 return bad("leaks.partner_keys", &format!("key {:?}: {why}", key.id));
             }
         }
         if let Some(email) = &self.reminders.email {
-            if let Err(why) = crate::mail::Mailer::new(email) {
+            if let Err(why) = crate::mail::Mailer::new(email.smtp_url.0.expose(), &email.from) {
                 return bad("reminders.email", &why);
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod hashing;
 pub mod lanes;
+pub mod p256;
 pub mod verified_cache;
 
 use sha2::{Digest, Sha256};

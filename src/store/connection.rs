@@ -266,7 +266,16 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let applied = match &mut **conn {
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            // Instances starting together take turns: the whole run holds
+            // the write lock (each migration is a savepoint inside), so none
+            // applies a migration another has just applied.
+            DbConnection::Sqlite(c) => c
+                .immediate_transaction(|c| {
+                    c.run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|v| v.len())
+                        .map_err(diesel::result::Error::QueryBuilderError)
+                })
+                .map_err(Into::into),
             DbConnection::Postgres(c) => {
                 // Instances starting together take turns (a session-level lock).
                 c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;

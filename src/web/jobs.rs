@@ -121,7 +121,8 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
     let mailer = match &svc.config.reminders.email {
         // Checked when the configuration was loaded.
         Some(email) => Some(Arc::new(
-            crate::mail::Mailer::new(email).map_err(InternalError::ConfiguredFile)?,
+            crate::mail::Mailer::new(email.smtp_url.0.expose(), &email.from)
+                .map_err(InternalError::ConfiguredFile)?,
         )),
         None => None,
     };
@@ -180,7 +181,7 @@ pub async fn send_now(svc: Arc<Services>, notices: Vec<reminders::Notice>) {
         .reminders
         .email
         .as_ref()
-        .and_then(|e| crate::mail::Mailer::new(e).ok())
+        .and_then(|e| crate::mail::Mailer::new(e.smtp_url.0.expose(), &e.from).ok())
         .map(Arc::new);
     for notice in notices {
         match deliver(&svc, &client, mailer.as_ref(), &notice).await {
