@@ -1,6 +1,7 @@
 //! Access tokens: JWTs per RFC 9068, signed with the active key, and their
 //! verification when patgate's own APIs receive them as Bearer tokens.
 
+use super::dpop;
 use crate::accounts;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
@@ -183,12 +184,30 @@ pub fn verify(tx: &mut Tx<'_>, jwt: &str) -> Result<Option<VerifiedAccessToken>,
     let Some((payload, header)) = verify_signature(tx, jwt)? else {
         return Ok(None);
     };
-    accept(tx, &payload, &header)
+    accept_checked(tx, &payload, &header)
+}
+
+/// The `cnf.jkt` of a key-bound (DPoP) access token (RFC 9449 §6.1).
+fn bound_key(payload: &josekit::jwt::JwtPayload) -> Option<&str> {
+    payload.claim("cnf")?.get("jkt")?.as_str()
 }
 
 /// [`verify`]'s checks after the signature, on a JWT [`verify_signature`]
-/// has verified already.
+/// has verified already, for a resource that takes it as a Bearer token:
+/// a key-bound (DPoP) token is refused, as its holder must prove the key
+/// (RFC 9449 §7.2).
 pub fn accept(
+    tx: &mut Tx<'_>,
+    payload: &josekit::jwt::JwtPayload,
+    header: &josekit::jws::JwsHeader,
+) -> Result<Option<VerifiedAccessToken>, InternalError> {
+    if bound_key(payload).is_some() {
+        return Ok(None);
+    }
+    accept_checked(tx, payload, header)
+}
+
+fn accept_checked(
     tx: &mut Tx<'_>,
     payload: &josekit::jwt::JwtPayload,
     header: &josekit::jws::JwsHeader,
@@ -221,15 +240,31 @@ pub fn accept(
     }))
 }
 
-/// The principal acting with the patgate access token `jwt` (see
-/// [`verify`]): its PAT's owner, narrowed to what the JWT's scopes grant.
+/// The principal acting with the patgate access token `jwt` presented
+/// `how` (see [`verify`]): its PAT's owner, narrowed to what the JWT's
+/// scopes grant. A key-bound token also needs the `DPoP` scheme and a
+/// fresh, unreplayed proof by its key for this request (RFC 9449 §7.1).
 /// `None` when the JWT is not a valid one.
 pub fn principal(
     tx: &mut Tx<'_>,
     jwt: &str,
     origin: Origin,
+    how: &dpop::Presentation<'_>,
 ) -> Result<Option<Principal>, InternalError> {
-    match verify(tx, jwt)? {
+    let Some((payload, header)) = verify_signature(tx, jwt)? else {
+        return Ok(None);
+    };
+    if let Some(jkt) = bound_key(&payload) {
+        let Ok(proof) = dpop::check_presentation(jwt, jkt, how, tx.now()) else {
+            return Ok(None);
+        };
+        if !crate::store::dpop::remember(tx.conn, &proof.replay_key(), proof.remember_until())? {
+            return Ok(None);
+        }
+    } else if how.dpop_scheme {
+        return Ok(None);
+    }
+    match accept_checked(tx, &payload, &header)? {
         Some(v) => Ok(Some(principal_of(tx, &v, origin)?)),
         None => Ok(None),
     }

@@ -107,6 +107,65 @@ pub fn check(
     uri: &Url,
     now: DateTime<Utc>,
 ) -> Result<DpopProof, ProofError> {
+    check_for(proof, method, uri, now, None)
+}
+
+/// The `ath` of `access_token`: base64url of its SHA-256 (RFC 9449 §4.2).
+pub fn access_token_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
+}
+
+/// How a request to a resource presented its access token.
+#[derive(Debug, Clone, Copy)]
+pub struct Presentation<'a> {
+    /// `Authorization: DPoP …` rather than `Bearer …` (RFC 9449 §7.1).
+    pub dpop_scheme: bool,
+    /// The `DPoP` header.
+    pub proof: Option<&'a str>,
+    /// The request's method.
+    pub method: &'a str,
+    /// The request's URL as the client addressed it.
+    pub url: &'a Url,
+}
+
+/// For a resource (RFC 9449 §7.1): the proof of a request made with the
+/// key-bound access token `jwt` whose `cnf.jkt` is `jkt`: the `DPoP`
+/// scheme, a valid proof for this method and URL, with `ath` of this
+/// token, by the bound key. The checked proof (for the replay check), or why not.
+pub fn check_presentation(
+    jwt: &str,
+    jkt: &str,
+    how: &Presentation<'_>,
+    now: DateTime<Utc>,
+) -> Result<DpopProof, ProofError> {
+    if !how.dpop_scheme {
+        return Err(ProofError(
+            "a key-bound token must be sent with the DPoP scheme",
+        ));
+    }
+    let proof = how
+        .proof
+        .ok_or(ProofError("a key-bound token needs a DPoP proof"))?;
+    let checked = check_for(
+        proof,
+        how.method,
+        how.url,
+        now,
+        Some(&access_token_hash(jwt)),
+    )?;
+    if checked.jkt != jkt {
+        return Err(ProofError("the DPoP proof is not by the token's key"));
+    }
+    Ok(checked)
+}
+
+fn check_for(
+    proof: &str,
+    method: &str,
+    uri: &Url,
+    now: DateTime<Utc>,
+    ath: Option<&str>,
+) -> Result<DpopProof, ProofError> {
     let malformed = ProofError("the DPoP proof is not a well-formed JWT");
     if proof.len() > MAX_PROOF_BYTES || proof.split('.').count() != 3 {
         return Err(malformed);
@@ -169,6 +228,13 @@ pub fn check(
     let age = now.timestamp() - iat;
     if !(-MAX_SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age) {
         return Err(ProofError("the DPoP proof is too old or from the future"));
+    }
+    if let Some(expected) = ath {
+        if claims.get("ath").and_then(Value::as_str) != Some(expected) {
+            return Err(ProofError(
+                "the DPoP proof's ath does not match the access token",
+            ));
+        }
     }
     let jti = claims
         .get("jti")

@@ -53,6 +53,20 @@ impl FromRequest for ApiCaller {
     }
 }
 
+/// The access token of `req` and whether it came with the `DPoP` scheme
+/// rather than `Bearer` (RFC 9449 §7.1), if it carries one.
+fn access_credentials(req: &HttpRequest) -> Option<Result<(bool, String), ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or_default();
+    if text
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("dpop "))
+    {
+        return Some(Ok((true, text[5..].trim().to_string())));
+    }
+    Some(bearer(req)?.map(|t| (false, t)))
+}
+
 /// The Bearer token of `req`, if it carries one (case-insensitive scheme).
 pub fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     let value = req.headers().get(header::AUTHORIZATION)?;
@@ -72,10 +86,18 @@ pub fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
 pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let svc = services(req);
     let from = origin(req, &svc);
-    if let Some(token) = bearer(req) {
-        let token = token?;
+    if let Some(credentials) = access_credentials(req) {
+        let (dpop_scheme, token) = credentials?;
+        let proof = crate::web::oauth::token::dpop_header(req);
+        let (method, url) = (req.method().to_string(), svc.config.url(req.path()));
         let found = run(&svc, move |svc| {
-            svc.read(|tx| access_token::principal(tx, &token, from))
+            let how = crate::oauth::dpop::Presentation {
+                dpop_scheme,
+                proof: proof.as_deref(),
+                method: &method,
+                url: &url,
+            };
+            svc.read(|tx| access_token::principal(tx, &token, from, &how))
         });
         let found = found.await?;
         return found.ok_or(ApiError::Unauthorized);

@@ -52,6 +52,14 @@ impl Key {
         josekit::jws::serialize_compact(claims.to_string().as_bytes(), &header, &signer).unwrap()
     }
 
+    /// A proof for a resource request made with `jwt` (`ath`, RFC 9449 §4.2).
+    fn resource_proof(&self, app: &TestApp, htm: &str, htu: &str, jwt: &str) -> String {
+        let ath = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(jwt.as_bytes()));
+        let iat = app.svc.now().timestamp();
+        let claims = json!({"htm": htm, "htu": htu, "iat": iat, "jti": random_jti(), "ath": ath});
+        self.proof_with("dpop+jwt", self.public(), claims)
+    }
+
     fn proof(&self, app: &TestApp, htm: &str, htu: &str, iat_offset: i64, jti: &str) -> String {
         let iat = app.svc.now().timestamp() + iat_offset;
         self.proof_with(
@@ -240,6 +248,76 @@ async fn tokens_are_bound_through_the_api(db: TestDb) {
     assert_eq!(exchange_with(&app, pat, None).await.status(), 400);
     let proof = key.proof(&app, "POST", &token_url(&app), 0, &random_jti());
     assert_eq!(exchange_with(&app, pat, Some(&proof)).await.status(), 200);
+
+    // patgate's own API, as a resource server, wants the key too (§7.1).
+    let bound_manager = app
+        .issue_request(IssueRequest {
+            dpop_jkt: Some(key.thumbprint()),
+            ..IssueRequest::new(
+                TokenKind::Personal,
+                "alice",
+                "bound cli",
+                TOKEN_API_SCOPES.iter().map(|s| s.to_string()).collect(),
+            )
+        })
+        .await;
+    let proof = key.proof(&app, "POST", &token_url(&app), 0, &random_jti());
+    let body: Value = exchange_with(&app, &bound_manager, Some(&proof))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bound_jwt = body["access_token"].as_str().unwrap().to_string();
+    let list = app.url("/api/access-tokens/personal");
+    let call = |scheme: &'static str, proof: Option<String>| {
+        let mut req = app
+            .http
+            .get(list.clone())
+            .header("authorization", format!("{scheme} {bound_jwt}"));
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        req.send()
+    };
+    assert_eq!(
+        call("Bearer", None).await.unwrap().status(),
+        401,
+        "a bound JWT is not a Bearer token"
+    );
+    assert_eq!(call("DPoP", None).await.unwrap().status(), 401, "no proof");
+    let no_ath = key.proof(&app, "GET", list.as_str(), 0, &random_jti());
+    assert_eq!(
+        call("DPoP", Some(no_ath)).await.unwrap().status(),
+        401,
+        "a proof without ath"
+    );
+    let other_key = Key::new().resource_proof(&app, "GET", list.as_str(), &bound_jwt);
+    assert_eq!(
+        call("DPoP", Some(other_key)).await.unwrap().status(),
+        401,
+        "another key"
+    );
+    let good = key.resource_proof(&app, "GET", list.as_str(), &bound_jwt);
+    assert_eq!(
+        call("DPoP", Some(good.clone())).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        call("DPoP", Some(good)).await.unwrap().status(),
+        401,
+        "replayed"
+    );
+    assert_eq!(
+        app.http
+            .get(list.clone())
+            .header("authorization", format!("DPoP {jwt}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "an unbound JWT is a Bearer token"
+    );
 }
 
 /// npm's `dpop` makes the proof, npm's `jose` verifies the JWT (skipped
