@@ -28,6 +28,11 @@ pub enum RemoteTokenCommand {
         /// Networks allowed to use it (CIDR), repeatable.
         #[arg(long = "cidr")]
         cidrs: Vec<String>,
+        /// Bind it to the key in this JWK file (DPoP, RFC 9449): it then
+        /// works only with proofs by that key. A missing file gets a new
+        /// private key (mode 0600) for the job that will use the token.
+        #[arg(long)]
+        dpop_key: Option<std::path::PathBuf>,
     },
     /// List your tokens.
     List {
@@ -162,17 +167,26 @@ fn grace_seconds(text: &str) -> anyhow::Result<i64> {
 struct CheckedArgs {
     expires: Option<(&'static str, Value)>,
     grace_seconds: i64,
+    dpop_jkt: Option<String>,
 }
 
 fn check_args(command: &RemoteTokenCommand) -> anyhow::Result<CheckedArgs> {
     let mut checked = CheckedArgs {
         expires: None,
         grace_seconds: 0,
+        dpop_jkt: None,
     };
     match command {
         RemoteTokenCommand::Create {
-            expires: Some(e), ..
-        } => checked.expires = Some(expires_field(e)?),
+            expires, dpop_key, ..
+        } => {
+            if let Some(e) = expires {
+                checked.expires = Some(expires_field(e)?);
+            }
+            if let Some(file) = dpop_key {
+                checked.dpop_jkt = Some(dpop_thumbprint(file)?);
+            }
+        }
         RemoteTokenCommand::Rotate { grace: Some(g), .. } => {
             checked.grace_seconds = grace_seconds(g)?;
         }
@@ -243,6 +257,9 @@ pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<
                 ..
             } => {
                 let mut body = json!({ "name": name, "cidrs": cidrs });
+                if let Some(jkt) = &checked.dpop_jkt {
+                    body["dpopJkt"] = json!(jkt);
+                }
                 if !scopes.is_empty() {
                     body["scopes"] = json!(scopes);
                 }
@@ -302,6 +319,33 @@ pub fn run(server: Option<&str>, command: RemoteTokenCommand) -> anyhow::Result<
     Ok(())
 }
 
+/// The thumbprint of the key in the JWK `file` (public or private); a
+/// missing file gets a new private key, written with mode 0600.
+fn dpop_thumbprint(file: &std::path::Path) -> anyhow::Result<String> {
+    if !file.exists() {
+        let key = crate::client::DpopKey::generate().map_err(anyhow::Error::msg)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(file)?, key.to_private_jwk().as_bytes())?;
+        eprintln!(
+            "wrote a new DPoP key to {} (keep it secret)",
+            file.display()
+        );
+        return Ok(key.thumbprint().to_string());
+    }
+    let text = std::fs::read_to_string(file)?;
+    let jwk: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|_| anyhow::anyhow!("--dpop-key: {} is not a JWK (JSON)", file.display()))?;
+    crate::oauth::dpop::thumbprint(&jwk).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--dpop-key: {} is not an EC, OKP or RSA JWK",
+            file.display()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,6 +377,7 @@ mod tests {
             scopes: vec![],
             expires: Some(e.into()),
             cidrs: vec![],
+            dpop_key: None,
         };
         let err = check_args(&create("3x")).err().unwrap().to_string();
         assert!(

@@ -5,9 +5,11 @@
 //! `Retry-After`. [`JwtVerifier`] is the resource-server side. The `patgate`
 //! CLI uses both.
 
+mod dpop_key;
 mod retry;
 mod verifier;
 
+pub use dpop_key::DpopKey;
 pub(crate) use retry::with_causes;
 pub use retry::RetryPolicy;
 pub use verifier::{JwtVerifier, VerifyError};
@@ -78,6 +80,7 @@ pub struct PatClient {
     http: reqwest::Client,
     retry: RetryPolicy,
     cached: Mutex<Option<CachedJwt>>,
+    dpop: Option<DpopKey>,
 }
 
 impl std::fmt::Debug for PatClient {
@@ -107,7 +110,29 @@ impl PatClient {
             http,
             retry,
             cached: Mutex::new(None),
+            dpop: None,
         }
+    }
+
+    /// Proves `key` with every request (DPoP, RFC 9449): the JWTs it gets
+    /// are bound to the key, and a PAT bound to it works only so.
+    pub fn with_dpop_key(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
+    /// A `DPoP` header value for `method url` (with `ath` of `access_token`).
+    fn proof(
+        &self,
+        method: &str,
+        url: &Url,
+        access_token: Option<&str>,
+    ) -> Result<Option<String>, ClientError> {
+        self.dpop
+            .as_ref()
+            .map(|k| k.proof(method, url, access_token))
+            .transpose()
+            .map_err(ClientError::Unexpected)
     }
 
     /// The server's URL for `path`.
@@ -132,7 +157,13 @@ impl PatClient {
         ];
         let res = self
             .retry
-            .send(|| self.http.post(url.clone()).form(&form))
+            .send(|| {
+                let req = self.http.post(url.clone()).form(&form);
+                match self.proof("POST", &url, None) {
+                    Ok(Some(p)) => req.header("DPoP", p),
+                    _ => req,
+                }
+            })
             .await?;
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -179,10 +210,13 @@ impl PatClient {
         let res = self
             .retry
             .send(|| {
-                let req = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .bearer_auth(&jwt);
+                let req = self.http.request(method.clone(), url.clone());
+                let req = match self.proof(method.as_str(), &url, Some(&jwt)) {
+                    Ok(Some(p)) => req
+                        .header(reqwest::header::AUTHORIZATION, format!("DPoP {jwt}"))
+                        .header("DPoP", p),
+                    _ => req.bearer_auth(&jwt),
+                };
                 match body {
                     Some(b) => req.json(b),
                     None => req,

@@ -45,7 +45,15 @@ pub enum VerifyError {
     /// The JWKS could not be fetched.
     #[error("cannot fetch the JWKS: {0}")]
     Jwks(String),
+    /// A key-bound (DPoP) token without a valid proof by its key
+    /// (RFC 9449 §7.1): use [`JwtVerifier::verify_request`].
+    #[error("key-bound token: {0}")]
+    Proof(String),
 }
+
+/// Proofs remembered against replay at most this many at once; beyond
+/// that, requests with new proofs are refused until old ones expire.
+const MAX_REMEMBERED_PROOFS: usize = 100_000;
 
 #[derive(Default)]
 struct KeyCache {
@@ -61,6 +69,7 @@ pub struct JwtVerifier {
     http: reqwest::Client,
     cache: RwLock<KeyCache>,
     refetch_after: Duration,
+    proofs_seen: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -86,6 +95,7 @@ impl JwtVerifier {
             http: reqwest::Client::new(),
             cache: RwLock::new(KeyCache::default()),
             refetch_after: REFETCH_AFTER,
+            proofs_seen: std::sync::Mutex::default(),
         }
     }
 
@@ -147,8 +157,63 @@ impl JwtVerifier {
             .ok_or(VerifyError::UnknownKey)
     }
 
-    /// The claims of `jwt` when it is a valid access token of this issuer for this audience.
+    /// The claims of `jwt` when it is a valid access token of this issuer
+    /// for this audience, sent as a Bearer token: a key-bound (DPoP) token
+    /// is refused here (RFC 9449 §7.2).
     pub async fn verify(&self, jwt: &str) -> Result<Map<String, Value>, VerifyError> {
+        let claims = self.verify_any(jwt).await?;
+        if claims.get("cnf").is_some() {
+            return Err(VerifyError::Proof("sent as a Bearer token".into()));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of `jwt` presented `how` on a request: a key-bound token
+    /// needs the `DPoP` scheme and a fresh proof for this method and URL,
+    /// with `ath`, by the key in `cnf.jkt`, not seen before by this verifier
+    /// (RFC 9449 §7.1; replay is checked per verifier, within the proof
+    /// window of [`crate::oauth::dpop::MAX_AGE_SECONDS`]).
+    pub async fn verify_request(
+        &self,
+        jwt: &str,
+        how: &crate::oauth::dpop::Presentation<'_>,
+    ) -> Result<Map<String, Value>, VerifyError> {
+        let claims = self.verify_any(jwt).await?;
+        let Some(jkt) = claims
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(Value::as_str)
+        else {
+            if how.dpop_scheme {
+                return Err(VerifyError::Proof(
+                    "an unbound token is a Bearer token".into(),
+                ));
+            }
+            return Ok(claims);
+        };
+        let now = chrono::Utc::now();
+        let proof = crate::oauth::dpop::check_presentation(jwt, jkt, how, now)
+            .map_err(|e| VerifyError::Proof(e.to_string()))?;
+        let mut seen = self
+            .proofs_seen
+            .lock()
+            .map_err(|_| VerifyError::Proof("busy".into()))?;
+        if seen.len() >= MAX_REMEMBERED_PROOFS / 2 {
+            seen.retain(|_, until| *until > now.timestamp());
+        }
+        if seen.len() >= MAX_REMEMBERED_PROOFS {
+            return Err(VerifyError::Proof("too many proofs to remember".into()));
+        }
+        if seen
+            .insert(proof.replay_key(), proof.remember_until().timestamp())
+            .is_some()
+        {
+            return Err(VerifyError::Proof("the proof was used before".into()));
+        }
+        Ok(claims)
+    }
+
+    async fn verify_any(&self, jwt: &str) -> Result<Map<String, Value>, VerifyError> {
         let header = josekit::jwt::decode_header(jwt).map_err(|_| VerifyError::Malformed)?;
         if header.claim("typ").and_then(Value::as_str) != Some(crate::oauth::access_token::JWT_TYPE)
         {

@@ -237,6 +237,64 @@ async fn login_in_the_browser_then_manage_tokens_from_the_cli(db: TestDb) {
     let jwt = ok(home, &["token", "exchange"]).await;
     assert_eq!(jwt.trim().split('.').count(), 3);
 
+    // A token for a CI job, bound to a key the CLI writes for it.
+    let key_file = home.join("ci-dpop.jwk");
+    let key_arg = key_file.to_str().unwrap();
+    let bound = ok(
+        home,
+        &["token", "create", "--name", "bound", "--dpop-key", key_arg],
+    )
+    .await
+    .trim()
+    .to_string();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the private key is the owner's only");
+    let key =
+        patgate::client::DpopKey::from_jwk(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    assert_eq!(
+        app.record(&token_id(&bound)).await.dpop_jkt.as_deref(),
+        Some(key.thumbprint())
+    );
+    assert_eq!(
+        app.exchange(&bound).await.status(),
+        400,
+        "useless without the key"
+    );
+    let with_key = patgate::client::PatClient::new(
+        app.base.clone(),
+        patgate::secret::SecretString::new(&bound),
+    )
+    .with_dpop_key(key);
+    assert!(with_key.access_token().await.is_ok(), "and works with it");
+    let again = ok(
+        home,
+        &["token", "create", "--name", "bound2", "--dpop-key", key_arg],
+    )
+    .await;
+    assert_eq!(
+        app.record(&token_id(again.trim())).await.dpop_jkt,
+        app.record(&token_id(&bound)).await.dpop_jkt,
+        "an existing key file is reused"
+    );
+    std::fs::write(home.join("junk.jwk"), "not json").unwrap();
+    let junk = run(
+        home,
+        &[
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--dpop-key",
+            home.join("junk.jwk").to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&junk.stderr).contains("--dpop-key"),
+        "told before any request"
+    );
+
     let id = token_id(&pat);
     let other_home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(other_home.path().join("config/patgate")).unwrap();

@@ -6,7 +6,7 @@
 use crate::both_backends;
 use crate::support::stub::Stub;
 use crate::support::{TestApp, TestDb};
-use patgate::client::{ClientError, JwtVerifier, PatClient, RetryPolicy, VerifyError};
+use patgate::client::{ClientError, DpopKey, JwtVerifier, PatClient, RetryPolicy, VerifyError};
 use patgate::secret::SecretString;
 use patgate::tokens::RequestedLifetime;
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ use std::time::Duration;
 both_backends!(
     the_client_acts_with_a_pat_against_patgate,
     the_verifier_follows_key_rotation_and_checks_claims,
+    the_client_and_the_verifier_speak_dpop,
 );
 
 fn recording_policy(base_ms: u64) -> (RetryPolicy, Arc<Mutex<Vec<Duration>>>) {
@@ -222,4 +223,90 @@ async fn access_token(app: &TestApp, pat: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+async fn the_client_and_the_verifier_speak_dpop(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let key = DpopKey::generate().unwrap();
+    let scopes = vec!["read".to_string(), "patgate:tokens:read".to_string()];
+    let pat = app
+        .issue_request(patgate::tokens::IssueRequest {
+            dpop_jkt: Some(key.thumbprint().to_string()),
+            ..patgate::tokens::IssueRequest::new(
+                patgate::tokens::format::TokenKind::Personal,
+                "alice",
+                "bound",
+                scopes,
+            )
+        })
+        .await;
+    let without = PatClient::new(app.base.clone(), SecretString::new(&pat));
+    assert!(matches!(
+        without.access_token().await,
+        Err(ClientError::TokenRefused { .. })
+    ));
+    let again = DpopKey::from_jwk(&key.to_private_jwk()).unwrap();
+    let client = PatClient::new(app.base.clone(), SecretString::new(&pat)).with_dpop_key(again);
+    let list = client
+        .call(reqwest::Method::GET, "/api/access-tokens/personal", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        list["tokens"][0]["dpopJkt"],
+        key.thumbprint(),
+        "patgate's API took the proof"
+    );
+
+    let jwt = client.access_token().await.unwrap();
+    let issuer = url::Url::parse(app.svc.config.issuer_id()).unwrap();
+    let verifier = JwtVerifier::new(&issuer, app.svc.config.audience());
+    assert!(
+        matches!(verifier.verify(&jwt).await, Err(VerifyError::Proof(_))),
+        "not as Bearer"
+    );
+    let resource = url::Url::parse("https://api.example.com/orders?page=2").unwrap();
+    let proof = key.proof("GET", &resource, Some(&jwt)).unwrap();
+    let how = patgate::oauth::dpop::Presentation {
+        dpop_scheme: true,
+        proof: Some(&proof),
+        method: "GET",
+        url: &resource,
+    };
+    let claims = verifier.verify_request(&jwt, &how).await.unwrap();
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+    assert!(
+        matches!(
+            verifier.verify_request(&jwt, &how).await,
+            Err(VerifyError::Proof(_))
+        ),
+        "replayed"
+    );
+    let elsewhere = url::Url::parse("https://api.example.com/admin").unwrap();
+    let wrong = key.proof("GET", &resource, Some(&jwt)).unwrap();
+    let how = patgate::oauth::dpop::Presentation {
+        url: &elsewhere,
+        proof: Some(&wrong),
+        ..how
+    };
+    assert!(
+        matches!(
+            verifier.verify_request(&jwt, &how).await,
+            Err(VerifyError::Proof(_))
+        ),
+        "another URL"
+    );
+    let other_key = DpopKey::generate().unwrap();
+    let foreign = other_key.proof("GET", &resource, Some(&jwt)).unwrap();
+    let how = patgate::oauth::dpop::Presentation {
+        url: &resource,
+        proof: Some(&foreign),
+        ..how
+    };
+    assert!(
+        matches!(
+            verifier.verify_request(&jwt, &how).await,
+            Err(VerifyError::Proof(_))
+        ),
+        "another key"
+    );
 }
