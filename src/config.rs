@@ -8,6 +8,7 @@ mod defaults;
 mod durations;
 mod leaks;
 mod limits;
+mod resources;
 mod sso;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
 pub use leaks::{LeakConfig, PartnerKey};
 pub use limits::LimitsConfig;
+pub use resources::ResourceConfig;
 pub use sso::{ProviderConfig, SsoConfig};
 
 use crate::secret::SecretString;
@@ -100,6 +102,9 @@ pub struct Config {
     /// Secret-scanning partners of the leaked-token endpoint.
     #[serde(default)]
     pub leaks: LeakConfig,
+    /// Resource servers a token may be limited to (RFC 8707).
+    #[serde(default)]
+    pub resources: Vec<ResourceConfig>,
     /// Sign-in through upstream OpenID Connect providers.
     #[serde(default)]
     pub sso: SsoConfig,
@@ -381,6 +386,11 @@ impl Config {
     /// The `aud` claim of access tokens.
     pub fn audience(&self) -> &str {
         self.audience.as_deref().unwrap_or_else(|| self.issuer_id())
+    }
+
+    /// The configured resource server whose audience is `audience`.
+    pub fn resource(&self, audience: &str) -> Option<&ResourceConfig> {
+        self.resources.iter().find(|r| r.audience == audience)
     }
 
     /// The `iss` claim: the issuer URL without a trailing slash (RFC 8414 §2).

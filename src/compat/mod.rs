@@ -76,7 +76,7 @@ impl Minter for CompatMinter {
         token: &TokenRecord,
         _scopes: &[String],
         now: DateTime<Utc>,
-        _jkt: Option<&str>,
+        _target: crate::oauth::access_token::Target<'_>,
     ) -> Result<TokenResponse, InternalError> {
         let ttl = svc.config.access_token_ttl.seconds();
         let mut jti = [0u8; 16];

@@ -75,6 +75,10 @@ impl Config {
         if let Some(problem) = self.access.problem() {
             return bad("access", &problem);
         }
+        let catalogue: Vec<&String> = self.scopes.keys().collect();
+        if let Some(problem) = super::resources::problem(&self.resources, &catalogue) {
+            return bad("resources", &problem);
+        }
         for key in &self.leaks.partner_keys {
             if let Err(why) = crate::secret::p256::public_key(&key.pem) {
                 return bad("leaks.partner_keys", &format!("key {:?}: {why}", key.id));

@@ -47,8 +47,18 @@ pub trait Minter: Sync {
         token: &TokenRecord,
         scopes: &[String],
         now: DateTime<Utc>,
-        jkt: Option<&str>,
+        target: Target<'_>,
     ) -> Result<TokenResponse, InternalError>;
+}
+
+/// Whom a JWT is for and what it is bound to, beyond its token and scopes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    /// The thumbprint of the key it is bound to (DPoP, RFC 9449 §6.1).
+    pub jkt: Option<&'a str>,
+    /// Its `aud`, when a resource was asked for (RFC 8707 §2.2); else the
+    /// configured audience.
+    pub audience: Option<&'a str>,
 }
 
 /// patgate's RFC 9068 access token.
@@ -63,9 +73,9 @@ impl Minter for Rfc9068 {
         token: &TokenRecord,
         scopes: &[String],
         now: DateTime<Utc>,
-        jkt: Option<&str>,
+        target: Target<'_>,
     ) -> Result<TokenResponse, InternalError> {
-        mint(svc, key, token, scopes, now, jkt)
+        mint(svc, key, token, scopes, now, target)
     }
 }
 
@@ -94,17 +104,18 @@ struct Confirmation<'a> {
     jkt: &'a str,
 }
 
-/// Mints a JWT for `token` carrying `scopes`, signed with `key`; bound to
-/// the key with thumbprint `jkt` when given (`cnf.jkt`, `token_type`
-/// `DPoP`, RFC 9449 §5).
+/// Mints a JWT for `token` carrying `scopes`, signed with `key`, for the
+/// `target` audience; bound to the key with thumbprint `target.jkt` when
+/// given (`cnf.jkt`, `token_type` `DPoP`, RFC 9449 §5).
 pub fn mint(
     svc: &Services,
     key: &ActiveKey,
     token: &TokenRecord,
     scopes: &[String],
     now: DateTime<Utc>,
-    jkt: Option<&str>,
+    target: Target<'_>,
 ) -> Result<TokenResponse, InternalError> {
+    let jkt = target.jkt;
     let ttl = svc.config.access_token_ttl.seconds();
     let mut random = [0u8; 16];
     svc.random.fill(&mut random);
@@ -113,7 +124,7 @@ pub fn mint(
     let claims = AccessTokenClaims {
         iss: svc.config.issuer_id(),
         sub: &token.owner,
-        aud: svc.config.audience(),
+        aud: target.audience.unwrap_or_else(|| svc.config.audience()),
         exp: now.timestamp() + ttl,
         iat: now.timestamp(),
         jti: uuid::Builder::from_random_bytes(random)

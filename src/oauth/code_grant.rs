@@ -128,7 +128,14 @@ pub fn issue_for_session(
         let issued = tokens::commit(tx, &approver, prepared).map_err(refused)?;
         store::set_token(tx.conn, &session.id, &issued.record.id)?;
         let key = svc.keys.active(tx.conn)?;
-        let mut response = mint(svc, &key, &issued.record, &scopes, tx.now(), None)?;
+        let mut response = mint(
+            svc,
+            &key,
+            &issued.record,
+            &scopes,
+            tx.now(),
+            Default::default(),
+        )?;
         response.refresh_token = Some(issued.raw.expose().to_string());
         Ok(response)
     })

@@ -29,6 +29,8 @@ pub enum OAuthErrorCode {
     ExpiredToken,
     /// The DPoP proof is invalid or replayed (RFC 9449 §5.1, §12.2).
     InvalidDpopProof,
+    /// The resource asked for is invalid or not allowed (RFC 8707 §2).
+    InvalidTarget,
 }
 
 impl OAuthErrorCode {
@@ -48,6 +50,7 @@ impl OAuthErrorCode {
             Self::AccessDenied => "access_denied",
             Self::ExpiredToken => "expired_token",
             Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }

@@ -14,12 +14,14 @@
 //! only its holder learns that. Last-used time and IP are written at most
 //! once a minute per token; a failure to write them never fails the exchange.
 
+use super::access_token::Target;
 use super::access_token::{Minter, TokenResponse};
 use super::clients;
 use super::dpop::{self, DpopProof};
 use super::paths::TOKEN_PATH;
 use super::{OAuthError, OAuthErrorCode};
 use crate::app::Services;
+use crate::config::ResourceConfig;
 use crate::error::InternalError;
 use crate::net;
 use crate::secret::SecretString;
@@ -64,6 +66,9 @@ pub enum Denial {
     DpopProofReplayed,
     /// The token is bound to a key, and the request has no proof by it.
     DpopKeyRequired,
+    /// The `resource` asked for is unknown or outside the token's list, or
+    /// the token is limited to several and none was named (RFC 8707 §2).
+    InvalidTarget,
 }
 
 impl Denial {
@@ -82,6 +87,7 @@ impl Denial {
             Denial::DpopProofInvalid => "dpop_proof_invalid",
             Denial::DpopProofReplayed => "dpop_proof_replayed",
             Denial::DpopKeyRequired => "dpop_key_required",
+            Denial::InvalidTarget => "invalid_target",
         }
     }
 
@@ -108,6 +114,10 @@ impl Denial {
             Denial::DpopKeyRequired => OAuthError::new(
                 OAuthErrorCode::InvalidGrant,
                 "the token is bound to a key: present a DPoP proof signed by it",
+            ),
+            Denial::InvalidTarget => OAuthError::new(
+                OAuthErrorCode::InvalidTarget,
+                "the resource is unknown or not one this token may be used for (RFC 8707)",
             ),
             _ => OAuthError::invalid_grant(),
         }
@@ -136,6 +146,8 @@ pub struct ExchangeRequest {
     pub minter: &'static dyn Minter,
     /// The `DPoP` header, when sent (RFC 9449 §4.1).
     pub dpop_proof: Option<String>,
+    /// The `resource` asked for (RFC 8707 §2).
+    pub resource: Option<String>,
 }
 
 /// An exchange that still needs a full verification (of the PAT's secret,
@@ -340,10 +352,20 @@ fn finish(
     req: &ExchangeRequest,
     dpop: Option<&DpopProof>,
 ) -> Result<ExchangeResult, InternalError> {
-    let scopes = match narrow(&record.scopes, req.scope.as_deref()) {
+    let mut scopes = match narrow(&record.scopes, req.scope.as_deref()) {
         Ok(scopes) => scopes,
         Err(denial) => return Ok(ExchangeResult::Denied(denial)),
     };
+    let resource = match target(svc, record, req.resource.as_deref()) {
+        Ok(r) => r,
+        Err(denial) => return Ok(ExchangeResult::Denied(denial)),
+    };
+    if let Some(accepted) = resource.map(|r| &r.scopes).filter(|s| !s.is_empty()) {
+        if req.scope.is_some() && scopes.iter().any(|s| !accepted.contains(s)) {
+            return Ok(ExchangeResult::Denied(Denial::ScopeNotGranted));
+        }
+        scopes.retain(|s| accepted.contains(s));
+    }
     let now = svc.now();
     if let Some(proof) = dpop {
         if !dpop_store::remember(conn, &proof.replay_key(), proof.remember_until())? {
@@ -351,8 +373,11 @@ fn finish(
         }
     }
     let key = svc.keys.active(conn)?;
-    let jkt = dpop.map(|p| p.jkt.as_str());
-    let response = req.minter.mint(svc, &key, record, &scopes, now, jkt)?;
+    let target = Target {
+        jkt: dpop.map(|p| p.jkt.as_str()),
+        audience: resource.map(|r| r.audience.as_str()),
+    };
+    let response = req.minter.mint(svc, &key, record, &scopes, now, target)?;
     let due = record
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL);
@@ -365,6 +390,28 @@ fn finish(
         }
     }
     Ok(ExchangeResult::Issued(response))
+}
+
+/// The resource server a JWT is for (RFC 8707 §2): the one asked for,
+/// which must be configured and, for a limited token, on its list; without
+/// `resource`, a token limited to one is for that one, a token limited to
+/// several must name one, and an unlimited one is for the default audience.
+fn target<'a>(
+    svc: &'a Services,
+    record: &TokenRecord,
+    asked: Option<&str>,
+) -> Result<Option<&'a ResourceConfig>, Denial> {
+    let name = match (asked, record.resources.as_slice()) {
+        (Some(r), list) if list.is_empty() || list.iter().any(|l| l == r) => r,
+        (Some(_), _) => return Err(Denial::InvalidTarget),
+        (None, []) => return Ok(None),
+        (None, [one]) => one.as_str(),
+        (None, _) => return Err(Denial::InvalidTarget),
+    };
+    svc.config
+        .resource(name)
+        .map(Some)
+        .ok_or(Denial::InvalidTarget)
 }
 
 /// A last-used write failed: the exchange goes on; the write is tried

@@ -30,6 +30,7 @@ fn record(kind: TokenKind, owner: &str, scopes: &[&str]) -> TokenRecord {
         previous_secret_expires_at: None,
         bound_client_id: None,
         dpop_jkt: None,
+        resources: vec![],
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) struct TokenRow {
     pub previous_secret_expires_at: Option<NaiveDateTime>,
     pub bound_client_id: Option<String>,
     pub dpop_jkt: Option<String>,
+    pub resources: String,
 }
 
 /// A personal or service access token's stored record (never its secret).
@@ -76,6 +77,9 @@ pub struct TokenRecord {
     /// The RFC 7638 thumbprint of the key this token is bound to (DPoP,
     /// RFC 9449): it exchanges only with a proof signed by that key.
     pub dpop_jkt: Option<String>,
+    /// The resource servers (audiences) its JWTs may be for (RFC 8707);
+    /// empty: the default audience only.
+    pub resources: Vec<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -105,6 +109,7 @@ impl From<TokenRow> for TokenRecord {
             previous_secret_expires_at: r.previous_secret_expires_at.map(utc),
             bound_client_id: r.bound_client_id,
             dpop_jkt: r.dpop_jkt,
+            resources: r.resources.split_whitespace().map(str::to_string).collect(),
         }
     }
 }
@@ -128,6 +133,7 @@ pub(super) struct NewTokenRow<'a> {
     pub cidrs: String,
     pub bound_client_id: Option<&'a str>,
     pub dpop_jkt: Option<&'a str>,
+    pub resources: String,
 }
 
 /// A signing key as stored.

@@ -24,6 +24,7 @@ diesel::table! {
         previous_secret_expires_at -> Nullable<Timestamp>,
         bound_client_id -> Nullable<Text>,
         dpop_jkt -> Nullable<Text>,
+        resources -> Text,
     }
 }
 

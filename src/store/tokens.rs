@@ -37,6 +37,8 @@ pub struct NewToken<'a> {
     pub bound_client_id: Option<&'a str>,
     /// The thumbprint of the key it is bound to (DPoP).
     pub dpop_jkt: Option<&'a str>,
+    /// The audiences its JWTs may be for (RFC 8707); empty: the default.
+    pub resources: &'a [String],
 }
 
 /// What an insert did.
@@ -80,6 +82,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<InsertOutco
                 cidrs: new.cidrs.join(" "),
                 bound_client_id: new.bound_client_id,
                 dpop_jkt: new.dpop_jkt,
+                resources: new.resources.join(" "),
             })
             .execute(conn)
     });

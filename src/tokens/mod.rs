@@ -62,6 +62,9 @@ pub struct IssueRequest {
     /// The RFC 7638 thumbprint of the key whose DPoP proofs the token will
     /// need (RFC 9449).
     pub dpop_jkt: Option<String>,
+    /// The resource servers (configured audiences) the token is limited
+    /// to (RFC 8707); empty: not limited.
+    pub resources: Vec<String>,
     /// Asked-for lifetime.
     pub lifetime: RequestedLifetime,
     /// Networks allowed to exchange the token (CIDR or address); empty allows any.
@@ -87,6 +90,7 @@ impl IssueRequest {
             client_id: None,
             bound_client_id: None,
             dpop_jkt: None,
+            resources: vec![],
             lifetime: RequestedLifetime::Default,
             cidrs: vec![],
             id: None,
@@ -156,6 +160,15 @@ pub fn prepare(
             format!("a token id is {} letters and digits", format::ID_LEN),
         ));
     }
+    if let Some(r) = req.resources.iter().find(|r| config.resource(r).is_none()) {
+        return Err(invalid(
+            "resources",
+            format!("{r:?} is not a configured resource server's audience"),
+        ));
+    }
+    if req.resources.len() > 20 {
+        return Err(invalid("resources", "at most 20 resource servers"));
+    }
     let mut cidrs = Vec::new();
     for entry in &req.cidrs {
         match crate::net::parse_cidr(entry) {
@@ -218,6 +231,7 @@ pub fn commit(
         cidrs: &token.cidrs,
         bound_client_id: req.bound_client_id.as_deref(),
         dpop_jkt: req.dpop_jkt.as_deref(),
+        resources: &req.resources,
     };
     match token_store::insert(tx.conn, &new)? {
         InsertOutcome::Inserted => {}
@@ -228,7 +242,7 @@ pub fn commit(
     let details = serde_json::json!({
         "name": record.name, "kind": record.kind.as_str(), "scopes": record.scopes,
         "clientId": record.client_id, "boundClientId": record.bound_client_id,
-        "dpopJkt": record.dpop_jkt,
+        "dpopJkt": record.dpop_jkt, "resources": record.resources,
     });
     audit::record(tx, &record.id, Event::Created, who, details)?;
     tracing::info!(token_id = %record.id, actor = %who.label(), "token issued");

@@ -44,6 +44,8 @@ pub struct TokenView {
     pub cidrs: Vec<String>,
     /// The thumbprint of the key it is bound to (DPoP, RFC 9449), if any.
     pub dpop_jkt: Option<String>,
+    /// The resource servers it is limited to (RFC 8707); empty: none.
+    pub resources: Vec<String>,
     /// Status now.
     pub status: TokenStatus,
 }
@@ -74,6 +76,7 @@ impl TokenView {
             revoked_by: r.revoked_by.clone(),
             cidrs: r.cidrs.clone(),
             dpop_jkt: r.dpop_jkt.clone(),
+            resources: r.resources.clone(),
             status: status(r, now),
         }
     }

@@ -74,6 +74,14 @@ fn unknown_keys_and_bad_values_name_the_key() {
             "reminders.email",
         ),
         (
+            "[[resources]]\naudience = \"orders\"\ndescription = \"Orders\"",
+            "resources",
+        ),
+        (
+            "[[resources]]\naudience = \"https://o.test\"\ndescription = \"O\"\nscopes = [\"ghost\"]",
+            "resources",
+        ),
+        (
             "[reminders.email]\nsmtp_url = \"smtp://mail\"\nfrom = \"nobody\"",
             "reminders.email",
         ),

@@ -156,6 +156,7 @@ async fn scrypt_registered_token_exchanges(db: TestDb) {
                 cidrs: &[],
                 bound_client_id: None,
                 dpop_jkt: None,
+                resources: &[],
             },
         )
     })

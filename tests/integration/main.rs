@@ -42,6 +42,7 @@ mod parser_properties;
 mod permissions;
 mod processes;
 mod reminders;
+mod resources;
 mod scanner_rules;
 mod sign_in;
 mod sso;

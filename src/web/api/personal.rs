@@ -51,6 +51,9 @@ pub(crate) struct CreatePersonalToken {
     /// Bind the token to a key (DPoP, RFC 9449): its RFC 7638 thumbprint.
     #[serde(default)]
     dpop_jkt: Option<String>,
+    /// Limit the token to these resource servers' audiences (RFC 8707).
+    #[serde(default)]
+    resources: Vec<String>,
 }
 
 /// `POST /api/access-tokens/personal` `{"name","scopes"?,"expiresAt"?,"neverExpires"?,"cidrs"?}`
@@ -97,6 +100,7 @@ pub async fn create(
         lifetime,
         cidrs: input.cidrs,
         dpop_jkt: super::dpop_thumbprint(input.dpop_jkt)?,
+        resources: input.resources,
         ..IssueRequest::new(TokenKind::Personal, &owner, &input.name, scopes)
     };
     issue_answer(&svc, who, request).await

@@ -102,6 +102,9 @@ pub(crate) struct CreateServiceToken {
     /// Bind the token to a key (DPoP, RFC 9449): its RFC 7638 thumbprint.
     #[serde(default)]
     dpop_jkt: Option<String>,
+    /// Limit the token to these resource servers' audiences (RFC 8707).
+    #[serde(default)]
+    resources: Vec<String>,
 }
 
 /// `POST /api/access-tokens/service` → `201 {token, rawToken}`.
@@ -120,6 +123,7 @@ pub async fn create(
         lifetime: requested_expiry(input.expires_at.as_deref())?,
         cidrs: input.cidrs,
         dpop_jkt: super::dpop_thumbprint(input.dpop_jkt)?,
+        resources: input.resources,
         ..IssueRequest::new(TokenKind::Service, &input.owner, &input.name, input.scopes)
     };
     issue_answer(&svc.into_inner(), who, request).await

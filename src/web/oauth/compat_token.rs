@@ -73,6 +73,7 @@ pub async fn token(
         proof: ClientProof::default(),
         minter: &CompatMinter,
         dpop: None,
+        resource: None,
     };
     let response = match exchange.run(&req, &svc.into_inner(), &state).await {
         Ok(r) => r,

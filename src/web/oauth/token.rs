@@ -96,6 +96,7 @@ pub async fn token(
                 proof,
                 minter: &Rfc9068,
                 dpop: dpop_header(&req),
+                resource: params.get("resource"),
             };
             let response = exchange.run(&req, &svc, &state).await?;
             Ok(no_store(&mut HttpResponse::Ok()).json(response))
@@ -227,6 +228,7 @@ async fn token_exchange(
         proof,
         minter: &Rfc9068,
         dpop: dpop_header(req),
+        resource: params.get("resource"),
     };
     let response = exchange.run(req, svc, state).await?;
     let mut body =
@@ -258,6 +260,8 @@ pub(crate) struct Exchange<'a> {
     /// The `DPoP` header (RFC 9449 §4.1); repeated headers give a proof
     /// that fails its check.
     pub dpop: Option<String>,
+    /// The `resource` parameter (RFC 8707 §2).
+    pub resource: Option<&'a str>,
 }
 
 /// The `DPoP` header of `req`, if any; more than one is answered as an
@@ -316,6 +320,7 @@ impl Exchange<'_> {
             client: self.proof,
             minter: self.minter,
             dpop_proof: self.dpop,
+            resource: self.resource.map(str::to_string),
         });
         // Only a secret not verified lately costs argon2, so only such
         // exchanges are limited, and a holder is never slowed. One the cache
