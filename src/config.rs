@@ -93,6 +93,10 @@ pub struct Config {
     /// A browser session ends this long after sign-in, whatever happens.
     #[serde(default = "defaults::session_max_age")]
     pub session_max_age: Ttl,
+    /// A usable token not used for this long is flagged "unused" on the
+    /// pages, with a suggestion to revoke it.
+    #[serde(default = "defaults::unused_after")]
+    pub unused_after: Ttl,
     /// Who may do what: permissions of everyone, of roles, and of upstream groups.
     #[serde(default)]
     pub access: AccessConfig,

@@ -62,6 +62,10 @@ pub fn reminder_check_every() -> Ttl {
 pub fn session_idle_timeout() -> Ttl {
     Ttl::minutes(120)
 }
+/// Ninety days.
+pub fn unused_after() -> Ttl {
+    Ttl::minutes(90 * 24 * 60)
+}
 /// Twelve hours.
 pub fn session_max_age() -> Ttl {
     Ttl::minutes(12 * 60)

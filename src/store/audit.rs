@@ -116,6 +116,23 @@ pub fn for_token(
         .load(conn)?)
 }
 
+/// The coalesced exchange and refusal rows of `token_ids` since `since`,
+/// at most `limit`.
+pub fn exchange_counts_since(
+    conn: &mut DbConnection,
+    token_ids: &[String],
+    since: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(e::audit_events
+        .filter(e::token_id.eq_any(token_ids))
+        .filter(e::event.eq_any(["exchanged", "exchange_denied"]))
+        .filter(e::occurred_at.ge(since))
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?)
+}
+
 /// Every event since `since` (all when `None`), oldest first.
 pub fn since(
     conn: &mut DbConnection,

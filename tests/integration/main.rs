@@ -48,4 +48,5 @@ mod sign_in;
 mod sso;
 mod standard_endpoints;
 mod token_controls;
+mod usage;
 mod who_may_do_what;

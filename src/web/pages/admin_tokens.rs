@@ -6,7 +6,7 @@ use super::views::{AdminTokensPage, ConfirmPage, EventLine, TokenDetailPage, Tok
 use super::{html, page_url, redirect};
 use crate::app::Services;
 use crate::config::Permission;
-use crate::error::{Conflict, OpError};
+use crate::error::{Conflict, InternalError, OpError};
 use crate::policy::{Action, Policy};
 use crate::store::token_queries::TokenFilter;
 use crate::store::TokenKind;
@@ -118,11 +118,16 @@ pub async fn detail(
         q.get("cursor").cloned(),
         user.who.clone(),
     );
-    let (record, audit) = run(&svc, move |s| {
+    let (record, audit, usage) = run(&svc, move |s| {
         s.read(|tx| {
             let record = tokens::read(tx, &who, &id, Lookup::Any)?;
             let trail = admin::audit_trail(tx, &who, &id, Lookup::Any, cursor.as_deref(), 50)?;
-            Ok::<_, OpError>((record, trail))
+            let ids = [record.id.clone()];
+            let mut usage = crate::audit::usage::of_tokens(tx.conn, &ids, tx.now())?;
+            let usage = usage
+                .remove(&record.id)
+                .ok_or(InternalError::Vanished("usage"))?;
+            Ok::<_, OpError>((record, trail, usage))
         })
     })
     .await
@@ -138,7 +143,14 @@ pub async fn detail(
             && policy.check(&user.who, Action::Revoke(&record)).is_ok(),
         can_restore: record.revoked_at.is_some()
             && policy.check(&user.who, Action::Restore(&record)).is_ok(),
-        token: TokenLine::new(&record, svc.now()),
+        token: TokenLine::new(&record, svc.now()).flag_unused(
+            &record,
+            svc.now(),
+            svc.config.unused_after.duration(),
+        ),
+        chart: super::usage_chart::bar_chart(&usage),
+        exchanged_30d: usage.exchanged(),
+        denials: usage.denials.into_iter().collect(),
         events: audit.events.into_iter().map(EventLine::from).collect(),
         next_url,
         notice: match q.get("done").map(String::as_str) {

@@ -11,6 +11,7 @@ pub mod event_line;
 pub mod login;
 pub mod settings;
 pub mod sso;
+pub mod usage_chart;
 pub mod views;
 
 use super::auth::{Nav, PageUser};

@@ -52,11 +52,26 @@ pub async fn list(
 ) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
     let who = user.who.clone();
-    let records = run(&svc, move |s| s.read(|tx| tokens::list_own(tx, &who))).await?;
-    let now = svc.now();
+    let (records, mut usage) = run(&svc, move |s| {
+        s.read(|tx| {
+            let records = tokens::list_own(tx, &who)?;
+            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+            let usage = crate::audit::usage::of_tokens(tx.conn, &ids, tx.now())?;
+            Ok::<_, crate::error::OpError>((records, usage))
+        })
+    })
+    .await?;
+    let (now, unused_after) = (svc.now(), svc.config.unused_after.duration());
+    let line = |r: &crate::store::models::TokenRecord| {
+        let mut line = TokenLine::new(r, now).flag_unused(r, now, unused_after);
+        if let Some(u) = usage.remove(&r.id) {
+            line.sparkline = super::usage_chart::sparkline(&u);
+        }
+        line
+    };
     let page = PersonalTokensPage {
         nav: user.nav(),
-        tokens: records.iter().map(|r| TokenLine::new(r, now)).collect(),
+        tokens: records.iter().map(line).collect(),
         notice: notice_for(query_params(&req).get("done").map(String::as_str)),
     };
     Ok(html(StatusCode::OK, &page))

@@ -47,9 +47,25 @@ pub struct TokenLine {
     pub revoked_by: String,
     /// Whether it can be used (active or expiring).
     pub usable: bool,
+    /// Usable, but not used for `unused_after` (or ever, since that long ago).
+    pub unused: bool,
+    /// An SVG sparkline of its exchanges over 30 days, or "".
+    pub sparkline: String,
 }
 
 impl TokenLine {
+    /// Marks the line unused when `r` is usable and was last used (or
+    /// created, if never used) more than `after` before `now`.
+    pub fn flag_unused(
+        mut self,
+        r: &TokenRecord,
+        now: DateTime<Utc>,
+        after: chrono::Duration,
+    ) -> Self {
+        self.unused = self.usable && r.last_used_at.unwrap_or(r.created_at) + after < now;
+        self
+    }
+
     /// The display form of `r` at `now`.
     pub fn new(r: &TokenRecord, now: DateTime<Utc>) -> Self {
         let st = status(r, now);
@@ -78,6 +94,8 @@ impl TokenLine {
             status: st.as_str(),
             revoked_by: r.revoked_by.clone().unwrap_or_default(),
             usable: st.is_usable(),
+            unused: false,
+            sparkline: String::new(),
         }
     }
 }
@@ -280,6 +298,12 @@ pub struct TokenDetailPage {
     pub can_revoke: bool,
     /// May restore it.
     pub can_restore: bool,
+    /// SVG bar chart of exchanges and refusals per day, last 30 days.
+    pub chart: String,
+    /// Exchanges over those 30 days.
+    pub exchanged_30d: i64,
+    /// Refusals over those 30 days by reason.
+    pub denials: Vec<(String, i64)>,
     /// What just happened.
     pub notice: Option<String>,
 }
