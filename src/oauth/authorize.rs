@@ -139,6 +139,20 @@ fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, I
         Ok(s) => s,
         Err(why) => return fail("invalid_scope", &why),
     };
+    let dpop_jkt = params.get("dpop_jkt");
+    if dpop_jkt.is_some_and(|j| !crate::oauth::dpop::is_thumbprint(j)) {
+        return fail(
+            "invalid_request",
+            "dpop_jkt is not a key thumbprint (RFC 9449 §10)",
+        );
+    }
+    let resource = params.get("resource");
+    if resource.is_some_and(|r| svc.config.resource(r).is_none()) {
+        return fail(
+            "invalid_target",
+            "resource is not a resource server patgate knows (RFC 8707)",
+        );
+    }
     let id = new_session(
         tx,
         &NewSession {
@@ -149,6 +163,8 @@ fn start_in(tx: &mut Tx<'_>, params: &TokenParams) -> Result<AuthorizeOutcome, I
             challenge,
             scopes: &scopes,
             name_hint: params.get("token_name"),
+            dpop_jkt,
+            resource,
         },
     )?;
     Ok(AuthorizeOutcome::Created(id))
@@ -211,6 +227,10 @@ pub struct NewSession<'a> {
     pub scopes: &'a [String],
     /// Suggested token name.
     pub name_hint: Option<&'a str>,
+    /// The key to bind the token to (RFC 9449 §10 `dpop_jkt`).
+    pub dpop_jkt: Option<&'a str>,
+    /// The resource server to limit the token to (RFC 8707 `resource`).
+    pub resource: Option<&'a str>,
 }
 
 /// Stores a pending authorization session (the consent screen's) and returns its id.
@@ -238,6 +258,8 @@ pub fn new_session(tx: &mut Tx<'_>, new: &NewSession<'_>) -> Result<String, Stor
             token_expires_at: None,
             token_id: None,
             mode: new.mode,
+            dpop_jkt: new.dpop_jkt.map(str::to_string),
+            resources: new.resource.unwrap_or_default().to_string(),
         },
     )?;
     Ok(id)

@@ -5,6 +5,7 @@
 
 use super::access_token::{mint, TokenResponse};
 use super::clients::{self, Client, ClientCredentials};
+use super::dpop::DpopProof;
 use super::token_request::TokenParams;
 use super::{GrantError, OAuthError, OAuthErrorCode};
 use crate::accounts::principal;
@@ -37,6 +38,7 @@ pub fn exchange(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
+    dpop: Option<&DpopProof>,
 ) -> Result<TokenResponse, GrantError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
@@ -64,8 +66,20 @@ pub fn exchange(
     {
         return Err(OAuthError::invalid_grant().into());
     }
+    // A key named at authorization must prove itself here (RFC 9449 §10.1).
+    if session
+        .dpop_jkt
+        .as_ref()
+        .is_some_and(|jkt| dpop.is_none_or(|p| &p.jkt != jkt))
+    {
+        return Err(OAuthError::new(
+            OAuthErrorCode::InvalidGrant,
+            "the authorization named a key (dpop_jkt): present a DPoP proof signed by it",
+        )
+        .into());
+    }
     let now = svc.now();
-    issue_for_session(svc, &session, &client, |tx| {
+    issue_for_session(svc, &session, &client, dpop, |tx| {
         store::consume_code(tx.conn, &code_hash, now)
     })
 }
@@ -94,6 +108,7 @@ pub fn issue_for_session(
     svc: &Services,
     session: &AuthSessionRow,
     client: &Client,
+    dpop: Option<&DpopProof>,
     claim: impl FnOnce(&mut Tx<'_>) -> Result<bool, StoreError>,
 ) -> Result<TokenResponse, GrantError> {
     let owner = session.subject.clone().unwrap_or_default();
@@ -105,7 +120,18 @@ pub fn issue_for_session(
         .split_whitespace()
         .map(str::to_string)
         .collect();
+    // A proof binds the PAT to its key (RFC 9449 §5), as dpop_jkt asked.
+    let jkt = dpop
+        .map(|p| p.jkt.clone())
+        .or_else(|| session.dpop_jkt.clone());
+    let resources: Vec<String> = session
+        .resources
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     let request = IssueRequest {
+        dpop_jkt: jkt.clone(),
+        resources: resources.clone(),
         client_id: Some(client.id.clone()),
         bound_client_id: (!client.is_public()).then(|| client.id.clone()),
         lifetime: session
@@ -125,6 +151,16 @@ pub fn issue_for_session(
         if !claim(tx)? {
             return Err(OAuthError::invalid_grant().into());
         }
+        if let Some(proof) = dpop {
+            let key = proof.replay_key();
+            if !crate::store::dpop::remember(tx.conn, &key, proof.remember_until())? {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidDpopProof,
+                    "the DPoP proof was used before",
+                )
+                .into());
+            }
+        }
         let issued = tokens::commit(tx, &approver, prepared).map_err(refused)?;
         store::set_token(tx.conn, &session.id, &issued.record.id)?;
         let key = svc.keys.active(tx.conn)?;
@@ -134,7 +170,13 @@ pub fn issue_for_session(
             &issued.record,
             &scopes,
             tx.now(),
-            Default::default(),
+            crate::oauth::access_token::Target {
+                jkt: dpop.map(|p| p.jkt.as_str()),
+                audience: match resources.as_slice() {
+                    [one] => svc.config.resource(one).map(|r| r.audience.as_str()),
+                    _ => None,
+                },
+            },
         )?;
         response.refresh_token = Some(issued.raw.expose().to_string());
         Ok(response)

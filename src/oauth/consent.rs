@@ -67,6 +67,11 @@ pub struct ConsentScreen {
     pub error: Option<String>,
     /// For a device code: where and when it was started (RFC 8628 §5.4).
     pub device: Option<DeviceOrigin>,
+    /// The resource servers the token will be limited to, as (description,
+    /// audience) (RFC 8707).
+    pub resources: Vec<(String, String)>,
+    /// The thumbprint of the key the token will be bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where a device code was started, for the warning on its approval page
@@ -191,8 +196,16 @@ fn screen(
         }),
         SessionMode::Redirect => None,
     };
+    let resources = row
+        .resources
+        .split_whitespace()
+        .filter_map(|r| svc.config.resource(r))
+        .map(|r| (r.description.clone(), r.audience.clone()))
+        .collect();
     Ok(ConsentScreen {
         device,
+        resources,
+        dpop_jkt: row.dpop_jkt.clone(),
         session_id: row.id.clone(),
         token_name: row
             .token_name_hint

@@ -93,6 +93,8 @@ pub fn start(
         let session_id = new_session(
             tx,
             &NewSession {
+                dpop_jkt: None,
+                resource: None,
                 client: &client,
                 mode: SessionMode::Device,
                 redirect_uri: DEVICE_REDIRECT,
@@ -198,9 +200,11 @@ pub fn poll(
             "waiting for the person to approve",
         ),
         SessionStatus::Denied => refuse(OAuthErrorCode::AccessDenied, "the person refused"),
-        SessionStatus::Approved => code_grant::issue_for_session(svc, &session, &client, |tx| {
-            sessions::consume_session(tx.conn, &session.id)
-        }),
+        SessionStatus::Approved => {
+            code_grant::issue_for_session(svc, &session, &client, None, |tx| {
+                sessions::consume_session(tx.conn, &session.id)
+            })
+        }
         SessionStatus::Used => Err(OAuthError::invalid_grant().into()),
     }
 }

@@ -102,7 +102,7 @@ pub fn finish(
         Ok(p) => p,
         Err(e) => return Ok(FinishOutcome::Refused(e.description)),
     };
-    let response = match code_grant::exchange(svc, &params, &ClientCredentials::default()) {
+    let response = match code_grant::exchange(svc, &params, &ClientCredentials::default(), None) {
         Ok(r) => r,
         Err(GrantError::Refused(e)) => return Ok(FinishOutcome::Refused(e.description)),
         Err(GrantError::Internal(e)) => return Err(e),

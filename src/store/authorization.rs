@@ -96,6 +96,10 @@ pub struct AuthSessionRow {
     pub token_id: Option<String>,
     /// How it answers: a redirect with a code, or a polling device.
     pub mode: SessionMode,
+    /// The key the token must be bound to (RFC 9449 §10), if asked.
+    pub dpop_jkt: Option<String>,
+    /// The resource servers it is to be limited to (RFC 8707), space-separated.
+    pub resources: String,
 }
 
 /// Stores a new pending session.

@@ -106,6 +106,8 @@ diesel::table! {
         token_expires_at -> Nullable<Timestamp>,
         token_id -> Nullable<Text>,
         mode -> Text,
+        dpop_jkt -> Nullable<Text>,
+        resources -> Text,
     }
 }
 

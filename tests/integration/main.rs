@@ -17,6 +17,7 @@ mod clients;
 mod compat_api;
 mod config;
 mod consent;
+mod consent_binding;
 mod consent_refusals;
 mod device_grant;
 mod discovery;

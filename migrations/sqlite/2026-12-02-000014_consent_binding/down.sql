@@ -1,0 +1,2 @@
+ALTER TABLE authorization_sessions DROP COLUMN resources;
+ALTER TABLE authorization_sessions DROP COLUMN dpop_jkt;
