@@ -8,6 +8,8 @@ use std::fmt::Write;
 const WIDTH: usize = 600;
 const HEIGHT: usize = 120;
 const AXIS: usize = 16;
+/// Room above the bars for the busiest day's label.
+const TOP: i64 = 14;
 
 /// The 30-day bar chart: exchanges (accent) with refusals stacked on top
 /// (red), a title per day, and the busiest day's count.
@@ -20,7 +22,7 @@ pub fn bar_chart(usage: &Usage) -> String {
         .unwrap_or(0)
         .max(1);
     let slot = WIDTH / usage.days.len().max(1);
-    let plot = (HEIGHT - AXIS) as i64;
+    let plot = (HEIGHT - AXIS) as i64 - TOP;
     let mut svg = format!(
         r#"<svg class="usage-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="Exchanges per day, last {} days" xmlns="http://www.w3.org/2000/svg">"#,
         usage.days.len()
@@ -35,9 +37,9 @@ pub fn bar_chart(usage: &Usage) -> String {
             day.date,
             day.exchanged,
             day.denied,
-            plot - ok_h,
+            TOP + plot - ok_h,
             slot - 2,
-            plot - ok_h - bad_h,
+            TOP + plot - ok_h - bad_h,
             slot - 2,
         );
     }
@@ -45,7 +47,7 @@ pub fn bar_chart(usage: &Usage) -> String {
     if let (Some(first), Some(last)) = (first, last) {
         let _ = write!(
             svg,
-            r#"<text x="0" y="{HEIGHT}" class="axis">{}</text><text x="{WIDTH}" y="{HEIGHT}" text-anchor="end" class="axis">{}</text><text x="{WIDTH}" y="10" text-anchor="end" class="axis">max {peak}/day</text>"#,
+            r#"<text x="0" y="{HEIGHT}" class="axis">{}</text><text x="{WIDTH}" y="{HEIGHT}" text-anchor="end" class="axis">{}</text><text x="0" y="10" class="axis">max {peak}/day</text>"#,
             first.date, last.date
         );
     }
@@ -110,11 +112,11 @@ mod tests {
         let svg = bar_chart(&usage(&[(0, 0), (52, 0), (26, 26)]));
         assert!(svg.contains("<title>2026-11-02: 52 exchanges, 0 refused</title>"));
         assert!(
-            svg.contains(r#"class="ok" x="201" y="0" width="198" height="104""#),
+            svg.contains(r#"class="ok" x="201" y="14" width="198" height="90""#),
             "{svg}"
         );
         assert!(
-            svg.contains(r#"class="refused" x="401" y="0" width="198" height="52""#),
+            svg.contains(r#"class="refused" x="401" y="14" width="198" height="45""#),
             "{svg}"
         );
         assert!(svg.contains("max 52/day") && svg.ends_with("</svg>"));
