@@ -6,8 +6,6 @@
 use crate::both_backends;
 use crate::support::browser::{authorize_url, cli_client, location, query_value, signed_in};
 use crate::support::{token_id, TestApp, TestDb};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use oauth2::PkceCodeVerifier;
 use patgate::client::DpopKey;
 use serde_json::Value;
@@ -96,14 +94,7 @@ async fn the_consent_screen_limits_and_binds_the_token(db: TestDb) {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     let pat = body["refresh_token"].as_str().unwrap();
-    let payload = body["access_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims = crate::support::jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!(
         (claims["aud"].as_str(), claims["cnf"]["jkt"].as_str()),
         (Some(ORDERS), Some(key.thumbprint()))

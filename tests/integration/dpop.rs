@@ -89,10 +89,7 @@ async fn exchange_with(app: &TestApp, pat: &str, proof: Option<&str>) -> reqwest
     req.send().await.unwrap()
 }
 
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
+use crate::support::jwt_claims as claims_of;
 
 async fn a_proof_binds_the_jwt_to_the_key(db: TestDb) {
     let app = TestApp::start(&db).await;

@@ -5,7 +5,7 @@
 //! verifications are limited per address; bounds are enforced.
 
 use crate::both_backends;
-use crate::support::smtp::SmtpSink;
+use crate::support::smtp::{mailing_app, SmtpSink};
 use crate::support::stub::Stub;
 use crate::support::{token_id, wrong_secret, TestApp, TestDb, TOKEN_API_SCOPES};
 use base64::Engine;
@@ -44,21 +44,7 @@ async fn post(app: &TestApp, body: &Value) -> (u16, Value) {
 
 async fn reported_tokens_are_revoked_and_owners_told(db: TestDb) {
     let sink = SmtpSink::start();
-    let smtp = sink.url.clone();
-    let app = TestApp::start_with(&db, |t| {
-        let reminders: toml::Table = toml::from_str(&format!(
-            "[email]\nsmtp_url = \"{smtp}\"\nfrom = \"patgate <patgate@example.test>\""
-        ))
-        .unwrap();
-        t.insert("reminders".into(), reminders.into());
-    })
-    .await;
-    app.add_user("dana", "correct horse battery", false).await;
-    let set = app.blocking(|s| {
-        let who = patgate::policy::Principal::operator("ops");
-        patgate::accounts::set_email(s, &who, "dana", Some("dana@example.test"))
-    });
-    assert!(set.await.unwrap());
+    let app = mailing_app(&db, &sink).await;
     let lifetime = RequestedLifetime::Default;
     let pat = app.issue("dana", "laptop", &["read"], lifetime).await;
     let gone = app.issue("dana", "old", &["read"], lifetime).await;

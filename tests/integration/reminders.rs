@@ -3,7 +3,7 @@
 //! a failed delivery is retried.
 
 use crate::both_backends;
-use crate::support::smtp::SmtpSink;
+use crate::support::smtp::{mailing_app, SmtpSink};
 use crate::support::{token_id, TestApp, TestDb};
 use chrono::Duration;
 use patgate::config::Ttl;
@@ -165,21 +165,7 @@ async fn reminders_are_delivered_once_per_threshold(db: TestDb) {
 
 async fn reminders_reach_owners_by_email(db: TestDb) {
     let sink = SmtpSink::start();
-    let url = sink.url.clone();
-    let app = TestApp::start_with(&db, |t| {
-        let reminders: toml::Table = toml::from_str(&format!(
-            "check_every = \"1d\"\n[email]\nsmtp_url = \"{url}\"\nfrom = \"patgate <patgate@example.test>\""
-        ))
-        .unwrap();
-        t.insert("reminders".into(), reminders.into());
-    })
-    .await;
-    app.add_user("dana", "correct horse battery", false).await;
-    let set = app.blocking(|s| {
-        let who = patgate::policy::Principal::operator("ops");
-        patgate::accounts::set_email(s, &who, "dana", Some("dana@example.test"))
-    });
-    assert!(set.await.unwrap());
+    let app = mailing_app(&db, &sink).await;
     let bad = app.blocking(|s| {
         let who = patgate::policy::Principal::operator("ops");
         patgate::accounts::set_email(s, &who, "dana", Some("not an address"))

@@ -4,8 +4,6 @@
 
 use crate::both_backends;
 use crate::support::{assert_oauth_error, TestApp, TestDb, TOKEN_API_SCOPES};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use patgate::tokens::format::TokenKind;
 use patgate::tokens::{IssueRequest, RequestedLifetime};
 use serde_json::{json, Value};
@@ -59,14 +57,7 @@ async fn exchange(app: &TestApp, pat: &str, extra: &[(&str, &str)]) -> reqwest::
 async fn claims(res: reqwest::Response) -> Value {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    let payload = body["access_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    crate::support::jwt_claims(body["access_token"].as_str().unwrap())
 }
 
 async fn limited_tokens_get_jwts_for_their_resources_only(db: TestDb) {

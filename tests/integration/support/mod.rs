@@ -276,6 +276,16 @@ pub fn wrong_secret(pat: &str) -> String {
     format!("{head}.{}", "x".repeat(40))
 }
 
+/// The claims of a JWT, unverified (the tests read what patgate minted).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 /// The token id inside a raw token.
 pub fn token_id(raw: &str) -> String {
     patgate::tokens::format::PresentedToken::parse(raw)

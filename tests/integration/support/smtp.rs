@@ -106,3 +106,24 @@ impl SmtpSink {
         self.received.lock().unwrap().clone()
     }
 }
+
+/// An app whose `[reminders]` send email through `sink`, and a user
+/// `dana` with the address `dana@example.test`.
+pub async fn mailing_app(db: &crate::support::TestDb, sink: &SmtpSink) -> crate::support::TestApp {
+    let url = sink.url.clone();
+    let app = crate::support::TestApp::start_with(db, |t| {
+        let reminders: toml::Table = toml::from_str(&format!(
+            "check_every = \"1d\"\n[email]\nsmtp_url = \"{url}\"\nfrom = \"patgate <patgate@example.test>\""
+        ))
+        .unwrap();
+        t.insert("reminders".into(), reminders.into());
+    })
+    .await;
+    app.add_user("dana", "correct horse battery", false).await;
+    let set = app.blocking(|s| {
+        let who = patgate::policy::Principal::operator("ops");
+        patgate::accounts::set_email(s, &who, "dana", Some("dana@example.test"))
+    });
+    assert!(set.await.unwrap());
+    app
+}
