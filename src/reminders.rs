@@ -27,6 +27,21 @@ pub struct Notice {
     pub email: Option<Email>,
 }
 
+/// Where mail about `token` goes: its owner's address, when email is
+/// configured and the owner is a person (service tokens have no mailbox).
+/// Blocking.
+fn owner_address(
+    svc: &Services,
+    conn: &mut crate::store::DbConnection,
+    token: &TokenRecord,
+) -> Result<Option<String>, InternalError> {
+    if svc.config.reminders.email.is_none() || token.kind != TokenKind::Personal {
+        return Ok(None);
+    }
+    let user = crate::store::accounts::find_user(conn, &token.owner)?;
+    Ok(user.and_then(|u| u.email))
+}
+
 /// The reminder to the owner of `token`, at `to`.
 fn email_about(svc: &Services, token: &TokenRecord, to: String, left: &str) -> Email {
     let settings = svc.config.url("/settings/personal-tokens");
@@ -91,14 +106,8 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
         };
         let tightest_secs = i32::try_from(tightest).unwrap_or(i32::MAX);
         if store::claim(&mut conn, &token.id, tightest_secs, now)? {
-            let email = match &svc.config.reminders.email {
-                Some(_) if token.kind == TokenKind::Personal => {
-                    crate::store::accounts::find_user(&mut conn, &token.owner)?
-                        .and_then(|u| u.email)
-                        .map(|to| email_about(svc, &token, to, &human(tightest)))
-                }
-                _ => None,
-            };
+            let email = owner_address(svc, &mut conn, &token)?
+                .map(|to| email_about(svc, &token, to, &human(tightest)));
             notices.push(Notice {
                 email,
                 token_id: token.id.clone(),
@@ -134,10 +143,8 @@ pub fn leak_notice(
     context: &crate::leaks::LeakContext,
 ) -> Result<Notice, InternalError> {
     let now = svc.now();
-    let email = match &svc.config.reminders.email {
-        Some(_) if record.kind == TokenKind::Personal => {
-            let user = svc.read(|tx| crate::store::accounts::find_user(tx.conn, &record.owner))?;
-            user.and_then(|u| u.email).map(|to| Email {
+    let address = owner_address(svc, &mut *svc.conn()?, record)?;
+    let email = address.map(|to| Email {
                 to,
                 subject: format!("Your patgate token \"{}\" leaked and was revoked", record.name),
                 body: format!(
@@ -150,10 +157,7 @@ pub fn leak_notice(
                     url = context.url.as_deref().unwrap_or("(not given)"),
                     settings = svc.config.url("/settings/personal-tokens"),
                 ),
-            })
-        }
-        _ => None,
-    };
+    });
     Ok(Notice {
         token_id: record.id.clone(),
         threshold_seconds: 0,

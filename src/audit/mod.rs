@@ -130,28 +130,16 @@ pub fn count_sign_in_failure(
     reason: &str,
     who: &Principal,
 ) -> Result<(), StoreError> {
-    let now = tx.now();
     let typed: String = typed_name.chars().take(64).collect();
-    store::add_to_bucket(
-        tx.conn,
-        &AuditRow {
-            id: new_id(tx.svc.random.as_ref(), now),
-            token_id: None,
-            subject: subject.map(str::to_string),
-            event: Event::SignInFailed.as_str().to_string(),
-            actor: None,
-            ip: who.origin.ip.clone(),
-            user_agent: who.origin.user_agent.clone(),
-            count: 1,
-            details: serde_json::json!({ "reason": reason, "user": typed }).to_string(),
-            occurred_at: now.naive_utc(),
-            bucket: Some(format!(
-                "{} {reason} {}",
-                now.format("%Y-%m-%dT%H:%M"),
-                subject.unwrap_or("(unknown)")
-            )),
-        },
-    )
+    let details = serde_json::json!({ "reason": reason, "user": typed });
+    let mut row = new_row(tx, None, subject, Event::SignInFailed, who, details);
+    row.actor = None;
+    row.bucket = Some(format!(
+        "{} {reason} {}",
+        row.occurred_at.format("%Y-%m-%dT%H:%M"),
+        subject.unwrap_or("(unknown)")
+    ));
+    store::add_to_bucket(tx.conn, &row)
 }
 
 fn append(
@@ -162,23 +150,33 @@ fn append(
     who: &Principal,
     details: Value,
 ) -> Result<(), StoreError> {
+    let row = new_row(tx, token_id, subject, event, who, details);
+    store::insert(tx.conn, &row)
+}
+
+/// One occurrence of `event` by `who` now, not coalesced.
+fn new_row(
+    tx: &Tx<'_>,
+    token_id: Option<&str>,
+    subject: Option<&str>,
+    event: Event,
+    who: &Principal,
+    details: Value,
+) -> AuditRow {
     let now = tx.now();
-    store::insert(
-        tx.conn,
-        &AuditRow {
-            id: new_id(tx.svc.random.as_ref(), now),
-            token_id: token_id.map(str::to_string),
-            subject: subject.map(str::to_string),
-            event: event.as_str().to_string(),
-            actor: Some(who.label()),
-            ip: who.origin.ip.clone(),
-            user_agent: who.origin.user_agent.clone(),
-            count: 1,
-            details: details.to_string(),
-            occurred_at: now.naive_utc(),
-            bucket: None,
-        },
-    )
+    AuditRow {
+        id: new_id(tx.svc.random.as_ref(), now),
+        token_id: token_id.map(str::to_string),
+        subject: subject.map(str::to_string),
+        event: event.as_str().to_string(),
+        actor: Some(who.label()),
+        ip: who.origin.ip.clone(),
+        user_agent: who.origin.user_agent.clone(),
+        count: 1,
+        details: details.to_string(),
+        occurred_at: now.naive_utc(),
+        bucket: None,
+    }
 }
 
 /// An audit event as the APIs and the export show it.

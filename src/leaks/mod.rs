@@ -15,7 +15,6 @@ use crate::policy::{Action, Origin, Policy, Principal};
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
 use crate::tokens::format::PresentedToken;
-use crate::tokens::TokenStatus;
 use serde_json::json;
 
 /// The most tokens one report may carry.
@@ -97,10 +96,7 @@ pub fn needs_verification(svc: &Services, raw: &str) -> Result<bool, InternalErr
 }
 
 fn active(svc: &Services, record: &TokenRecord) -> bool {
-    matches!(
-        crate::tokens::status(record, svc.now()),
-        TokenStatus::Active | TokenStatus::Expiring
-    )
+    crate::tokens::status(record, svc.now()).is_usable()
 }
 
 /// Checks one reported token and revokes it when genuine and active, on

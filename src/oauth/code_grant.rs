@@ -38,8 +38,17 @@ pub fn exchange(
     svc: &Services,
     params: &TokenParams,
     creds: &ClientCredentials,
-    dpop: Option<&DpopProof>,
+    dpop_proof: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
+    let dpop = match dpop_proof {
+        None => None,
+        Some(p) => {
+            let url = svc.config.url(super::paths::TOKEN_PATH);
+            let checked = super::dpop::check(p, "POST", &url, svc.now());
+            Some(checked.map_err(|e| OAuthError::new(OAuthErrorCode::InvalidDpopProof, e.0))?)
+        }
+    };
+    let dpop = dpop.as_ref();
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;
@@ -67,11 +76,7 @@ pub fn exchange(
         return Err(OAuthError::invalid_grant().into());
     }
     // A key named at authorization must prove itself here (RFC 9449 §10.1).
-    if session
-        .dpop_jkt
-        .as_ref()
-        .is_some_and(|jkt| dpop.is_none_or(|p| &p.jkt != jkt))
-    {
+    if !super::dpop::satisfies(session.dpop_jkt.as_deref(), dpop) {
         return Err(OAuthError::new(
             OAuthErrorCode::InvalidGrant,
             "the authorization named a key (dpop_jkt): present a DPoP proof signed by it",
@@ -131,7 +136,7 @@ pub fn issue_for_session(
         .collect();
     let request = IssueRequest {
         dpop_jkt: jkt.clone(),
-        resources: resources.clone(),
+        resources,
         client_id: Some(client.id.clone()),
         bound_client_id: (!client.is_public()).then(|| client.id.clone()),
         lifetime: session
@@ -172,10 +177,11 @@ pub fn issue_for_session(
             tx.now(),
             crate::oauth::access_token::Target {
                 jkt: dpop.map(|p| p.jkt.as_str()),
-                audience: match resources.as_slice() {
-                    [one] => svc.config.resource(one).map(|r| r.audience.as_str()),
-                    _ => None,
-                },
+                // As an exchange without `resource` would pick it (RFC 8707).
+                audience: super::refresh_grant::target(svc, &issued.record, None)
+                    .ok()
+                    .flatten()
+                    .map(|r| r.audience.as_str()),
             },
         )?;
         response.refresh_token = Some(issued.raw.expose().to_string());

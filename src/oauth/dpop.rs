@@ -82,6 +82,12 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(text)))
 }
 
+/// Whether `proof` satisfies a binding to the key with thumbprint `bound`:
+/// no binding, or a proof by that key.
+pub fn satisfies(bound: Option<&str>, proof: Option<&DpopProof>) -> bool {
+    bound.is_none_or(|jkt| proof.is_some_and(|p| p.jkt == jkt))
+}
+
 /// Whether `text` looks like a thumbprint (43 base64url characters).
 pub fn is_thumbprint(text: &str) -> bool {
     text.len() == 43

@@ -242,11 +242,7 @@ pub fn begin(
             Err(_) => return refused(Denial::DpopProofInvalid),
         },
     };
-    if record
-        .dpop_jkt
-        .as_ref()
-        .is_some_and(|bound| dpop.as_ref().is_none_or(|p| &p.jkt != bound))
-    {
+    if !dpop::satisfies(record.dpop_jkt.as_deref(), dpop.as_ref()) {
         return refused(Denial::DpopKeyRequired);
     }
     let secret = presented.secret.expose();
@@ -396,7 +392,7 @@ fn finish(
 /// which must be configured and, for a limited token, on its list; without
 /// `resource`, a token limited to one is for that one, a token limited to
 /// several must name one, and an unlimited one is for the default audience.
-fn target<'a>(
+pub(crate) fn target<'a>(
     svc: &'a Services,
     record: &TokenRecord,
     asked: Option<&str>,

@@ -113,22 +113,10 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
     }
     let s = svc.clone();
     let notices = blocking(move || reminders::claim_due(&s)).await?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| InternalError::HttpClient(e.to_string()))?;
-    let mailer = match &svc.config.reminders.email {
-        // Checked when the configuration was loaded.
-        Some(email) => Some(Arc::new(
-            crate::mail::Mailer::new(email.smtp_url.0.expose(), &email.from)
-                .map_err(InternalError::ConfiguredFile)?,
-        )),
-        None => None,
-    };
+    let channels = Channels::of(&svc)?;
     let mut delivered = 0;
     for notice in notices {
-        let failures = deliver(&svc, &client, mailer.as_ref(), &notice).await?;
+        let failures = channels.deliver(&svc, &notice).await?;
         if failures.is_empty() {
             delivered += 1;
             continue;
@@ -141,57 +129,75 @@ pub async fn send_expiry_reminders(svc: Arc<Services>) -> Result<usize, Internal
     Ok(delivered)
 }
 
-/// Sends `notice` on every configured channel; what failed, in words.
-async fn deliver(
-    svc: &Services,
-    client: &reqwest::Client,
-    mailer: Option<&Arc<crate::mail::Mailer>>,
-    notice: &reminders::Notice,
-) -> Result<Vec<String>, InternalError> {
-    let mut failures = Vec::new();
-    if let Some(url) = &svc.config.reminders.webhook_url {
-        match client.post(url.clone()).json(&notice.payload).send().await {
-            Ok(res) if res.status().is_success() => {}
-            Ok(res) => failures.push(format!("webhook: {}", res.status())),
-            Err(e) => failures.push(format!("webhook: {e}")),
-        }
+/// Where notices go: the webhook's HTTP client and, when configured, the mailer.
+struct Channels {
+    http: reqwest::Client,
+    mailer: Option<Arc<crate::mail::Mailer>>,
+}
+
+impl Channels {
+    /// The channels `[reminders]` configures.
+    fn of(svc: &Services) -> Result<Self, InternalError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| InternalError::HttpClient(e.to_string()))?;
+        let mailer = match &svc.config.reminders.email {
+            // Checked when the configuration was loaded.
+            Some(email) => Some(Arc::new(
+                crate::mail::Mailer::new(email.smtp_url.0.expose(), &email.from)
+                    .map_err(InternalError::ConfiguredFile)?,
+            )),
+            None => None,
+        };
+        Ok(Channels { http, mailer })
     }
-    if let (Some(mailer), Some(email)) = (mailer, notice.email.clone()) {
-        let mailer = mailer.clone();
-        let sent = blocking(move || Ok::<_, InternalError>(mailer.send(&email))).await?;
-        if let Err(why) = sent {
-            failures.push(format!("email: {why}"));
+
+    /// Sends `notice` on every configured channel; what failed, in words.
+    async fn deliver(
+        &self,
+        svc: &Services,
+        notice: &reminders::Notice,
+    ) -> Result<Vec<String>, InternalError> {
+        let mut failures = Vec::new();
+        if let Some(url) = &svc.config.reminders.webhook_url {
+            match self
+                .http
+                .post(url.clone())
+                .json(&notice.payload)
+                .send()
+                .await
+            {
+                Ok(res) if res.status().is_success() => {}
+                Ok(res) => failures.push(format!("webhook: {}", res.status())),
+                Err(e) => failures.push(format!("webhook: {e}")),
+            }
         }
+        if let (Some(mailer), Some(email)) = (&self.mailer, notice.email.clone()) {
+            let mailer = mailer.clone();
+            let sent = blocking(move || Ok::<_, InternalError>(mailer.send(&email))).await?;
+            if let Err(why) = sent {
+                failures.push(format!("email: {why}"));
+            }
+        }
+        Ok(failures)
     }
-    Ok(failures)
 }
 
 /// Sends `notices` once each, now (leaked tokens' owners); a failure is
 /// logged, not retried.
 pub async fn send_now(svc: Arc<Services>, notices: Vec<reminders::Notice>) {
-    let Ok(client) = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-    else {
-        return;
+    let channels = match Channels::of(&svc) {
+        Ok(c) => c,
+        Err(e) => return tracing::warn!(error = %e, "leak notices not sent"),
     };
-    let mailer = svc
-        .config
-        .reminders
-        .email
-        .as_ref()
-        .and_then(|e| crate::mail::Mailer::new(e.smtp_url.0.expose(), &e.from).ok())
-        .map(Arc::new);
     for notice in notices {
-        match deliver(&svc, &client, mailer.as_ref(), &notice).await {
-            Ok(f) if f.is_empty() => {}
-            Ok(f) => {
-                tracing::warn!(token_id = %notice.token_id, why = %f.join("; "), "leak notice not delivered")
-            }
-            Err(e) => {
-                tracing::warn!(token_id = %notice.token_id, error = %e, "leak notice not delivered")
-            }
-        }
+        let why = match channels.deliver(&svc, &notice).await {
+            Ok(f) if f.is_empty() => continue,
+            Ok(f) => f.join("; "),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(token_id = %notice.token_id, %why, "leak notice not delivered");
     }
 }

@@ -21,6 +21,7 @@ both_backends!(
     admins_see_what_each_report_did,
     partner_alerts_need_a_valid_signature,
     a_reporter_pays_for_full_verifications,
+    a_flood_of_reports_is_refused,
 );
 
 const LEAKS: &str = "/api/leaked-tokens";
@@ -151,6 +152,26 @@ async fn admins_see_what_each_report_did(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403, "results are for admins");
+    // An admin's token without the admin scope: insufficient_scope.
+    let narrow = app
+        .issue("root", "narrow", &TOKEN_API_SCOPES, lifetime)
+        .await;
+    let narrow_jwt = app.jwt_for(&narrow).await;
+    let res = app
+        .http
+        .post(app.url(LEAKS))
+        .bearer_auth(&narrow_jwt)
+        .json(&tokens)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "the admin scope is needed, not only the role"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "insufficient_scope", "{body}");
     let res = app
         .http
         .post(app.url(LEAKS))
@@ -324,5 +345,23 @@ async fn a_reporter_pays_for_full_verifications(db: TestDb) {
     assert_eq!(
         revoked, 2,
         "forged ids cost no hash; two full verifications per address"
+    );
+}
+
+async fn a_flood_of_reports_is_refused(db: TestDb) {
+    let app = TestApp::start_with(&db, |t| {
+        let limits: toml::Table = toml::from_str("anonymous_writes_per_address = 3").unwrap();
+        t.insert("limits".into(), limits.into());
+    })
+    .await;
+    let report = json!({"tokens": [forged("pat")]});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(post(&app, &report).await.0);
+    }
+    assert_eq!(
+        statuses,
+        [202, 202, 202, 429, 429],
+        "reports are anonymous writes"
     );
 }

@@ -182,17 +182,10 @@ async fn authorization_code(
     params: TokenParams,
 ) -> Result<HttpResponse, OAuthEndpointError> {
     let creds = basic_credentials(req)?;
-    let proof = match dpop_header(req) {
-        None => None,
-        Some(p) => {
-            let url = svc.config.url(crate::oauth::paths::TOKEN_PATH);
-            let checked = crate::oauth::dpop::check(&p, "POST", &url, svc.now());
-            Some(checked.map_err(|e| OAuthError::new(OAuthErrorCode::InvalidDpopProof, e.0))?)
-        }
-    };
+    let proof = dpop_header(req);
     let _turn = client_turn(req, &svc, state, &creds, &params).await?;
     let response = run(&svc, move |s| {
-        code_grant::exchange(s, &params, &creds, proof.as_ref()).map_err(OAuthEndpointError::from)
+        code_grant::exchange(s, &params, &creds, proof.as_deref()).map_err(OAuthEndpointError::from)
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(response))
