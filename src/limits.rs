@@ -1,8 +1,13 @@
 //! Rate limits (GCRA, the `governor` crate) on what an unauthenticated
-//! caller can make patgate spend: full secret verifications per token id and
-//! per client address, and writes per address. Kept in memory per instance
-//! (see [`crate::config::LimitsConfig`]). IPv6 addresses count per /64, the
-//! smallest block one subscriber usually holds.
+//! caller can make patgate spend: full secret verifications per client
+//! address, and per token id *from* one address; writes per address. Kept
+//! in memory per instance (see [`crate::config::LimitsConfig`]). IPv6
+//! addresses count per /64, the smallest block one subscriber usually holds.
+//!
+//! Defences that cannot be aimed: no budget is keyed by a token id alone,
+//! since anyone can read a token's public id. Wrong secrets sent from one
+//! address spend that address's budgets only, so the holder exchanging from
+//! any other address is never refused because of them.
 
 use crate::config::LimitsConfig;
 use governor::clock::{Clock, DefaultClock};
@@ -13,7 +18,7 @@ use std::num::NonZeroU32;
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// Full verifications for one token id.
+    /// Full verifications for one token id from one address.
     ColdPerToken,
     /// Full verifications from one address.
     ColdPerAddress,
@@ -57,7 +62,7 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeye
 
 /// The limiters of one instance.
 pub struct Limiters {
-    per_token: Option<DefaultKeyedRateLimiter<String>>,
+    per_token: Option<DefaultKeyedRateLimiter<(String, u128)>>,
     per_address: Option<DefaultKeyedRateLimiter<u128>>,
     anonymous: Option<DefaultKeyedRateLimiter<u128>>,
     clock: DefaultClock,
@@ -104,18 +109,22 @@ impl Limiters {
     }
 
     /// One full verification of a secret for `token_id` (when known) from `ip`
-    /// (when known). A caller whose secret is in the verified cache never
-    /// gets here, so its holder is not slowed by someone guessing.
+    /// (when known): charged to the address, and to the pair of that token id
+    /// and that address. A caller whose secret is in the verified cache never
+    /// gets here, and another address's guesses never refuse it.
     pub fn cold_verification(
         &self,
         token_id: Option<&str>,
         ip: Option<IpAddr>,
     ) -> Result<(), Throttled> {
-        if let Some(ip) = ip {
-            self.take(&self.per_address, &address_key(ip), Limit::ColdPerAddress)?;
+        let address = ip.map(address_key);
+        if let Some(address) = address {
+            self.take(&self.per_address, &address, Limit::ColdPerAddress)?;
         }
         if let Some(id) = token_id {
-            self.take(&self.per_token, &id.to_string(), Limit::ColdPerToken)?;
+            // Without an address (a Unix socket), every caller is one.
+            let key = (id.to_string(), address.unwrap_or(0));
+            self.take(&self.per_token, &key, Limit::ColdPerToken)?;
         }
         Ok(())
     }
@@ -164,15 +173,19 @@ mod tests {
     }
 
     #[test]
-    fn a_token_id_runs_out_and_others_do_not() {
+    fn a_token_id_runs_out_from_one_address_only() {
         let l = limits(3, 0);
+        let guesser = Some("192.0.2.1".parse().unwrap());
         for _ in 0..3 {
-            l.cold_verification(Some("a"), None).unwrap();
+            l.cold_verification(Some("a"), guesser).unwrap();
         }
-        let refused = l.cold_verification(Some("a"), None).unwrap_err();
+        let refused = l.cold_verification(Some("a"), guesser).unwrap_err();
         assert_eq!(refused.limit, Limit::ColdPerToken);
         assert!((1..=21).contains(&refused.retry_after), "{refused:?}");
-        l.cold_verification(Some("b"), None).unwrap();
+        l.cold_verification(Some("b"), guesser).unwrap();
+        // The holder elsewhere is not refused by the guesser's failures.
+        let holder = Some("198.51.100.7".parse().unwrap());
+        l.cold_verification(Some("a"), holder).unwrap();
     }
 
     #[test]

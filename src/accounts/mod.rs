@@ -1,6 +1,7 @@
 //! People: local accounts with argon2id passwords, throttled sign-in, and
 //! browser sessions stored in the database (so every instance accepts them).
 
+pub mod credential;
 pub mod principal;
 pub mod sessions;
 

@@ -33,14 +33,18 @@ pub fn held_by(
     Ok(access.permissions_of(&roles))
 }
 
-/// The signed-in person `subject`: their permissions as they are now.
+/// The signed-in person `subject`: their permissions as they are now;
+/// `None` when their account is disabled (it is inert).
 pub fn for_session(
     tx: &mut Tx<'_>,
     subject: &str,
     origin: Origin,
-) -> Result<Principal, StoreError> {
+) -> Result<Option<Principal>, StoreError> {
+    if users::find_user(tx.conn, subject)?.is_some_and(|u| u.disabled) {
+        return Ok(None);
+    }
     let held = held_by(tx, subject, false)?;
-    Ok(Principal::session(subject, held, origin))
+    Ok(Some(Principal::session(subject, held, origin)))
 }
 
 /// The holder of `token` (still active) acting through `via` with `scopes`:

@@ -4,14 +4,11 @@
 
 pub mod admin;
 
-use crate::accounts::principal;
-use crate::app::{Services, Tx};
+use crate::app::Services;
 use crate::error::InternalError;
 use crate::keys::{ActiveKey, JwtType};
-use crate::oauth::access_token::{self, Minter, TokenResponse};
-use crate::policy::{Origin, Principal, Via};
+use crate::oauth::access_token::{Minter, TokenResponse};
 use crate::store::models::TokenRecord;
-use crate::store::tokens as token_store;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -99,37 +96,8 @@ impl Minter for CompatMinter {
             scope: token.scopes.join(" "),
         })
     }
-}
 
-/// The principal behind a Bearer JWT on the compatible admin API: a JWT
-/// from `POST /auth/token` (signature, `iss`, `exp`, its token still
-/// active), acting with the token's `isAdmin` flag and roles; or patgate's
-/// own access token, acting with its scopes. `None`: not authenticated.
-pub fn caller(
-    tx: &mut Tx<'_>,
-    jwt: &str,
-    origin: Origin,
-) -> Result<Option<Principal>, InternalError> {
-    let Some((payload, header)) = access_token::verify_signature(tx, jwt)? else {
-        return Ok(None);
-    };
-    if let Some(v) = access_token::accept(tx, &payload, &header)? {
-        return Ok(Some(access_token::principal_of(tx, &v, origin)?));
+    fn carries_audience(&self) -> bool {
+        false
     }
-    let now = std::time::SystemTime::from(tx.now());
-    let fresh = payload.issuer() == Some(tx.config().issuer_id())
-        && payload.expires_at().is_some_and(|exp| exp > now);
-    let Some(id) = payload.subject().filter(|_| fresh) else {
-        return Ok(None);
-    };
-    let token = match token_store::find(tx.conn, id)? {
-        Some(t) if crate::tokens::status(&t, tx.now()).is_usable() => t,
-        _ => return Ok(None),
-    };
-    let via = Via::CompatToken {
-        token_id: token.id.clone(),
-        is_admin: token.is_admin,
-    };
-    let scopes = token.scopes.clone();
-    Ok(Some(principal::for_token(tx, &token, via, scopes, origin)?))
 }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Full secret verifications (cache misses) per token id per minute; 0: no limit.
+    /// Full secret verifications (cache misses) per token id from one client
+    /// address (IPv6: /64) per minute; 0: no limit. Never per id alone, so
+    /// nobody can spend a holder's budget by knowing the public id.
     #[serde(default = "cold_exchanges_per_token", deserialize_with = "lenient_u32")]
     pub cold_exchanges_per_token: u32,
     /// Full secret verifications (PATs and client secrets) per client address
@@ -52,7 +54,8 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Six: a known id stops costing argon2 after a few wrong secrets a minute.
+/// Six: a known id stops costing argon2 after a few wrong secrets a minute
+/// from one address.
 fn cold_exchanges_per_token() -> u32 {
     6
 }

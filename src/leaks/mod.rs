@@ -10,7 +10,7 @@ pub mod partner;
 use crate::app::Services;
 use crate::audit::{self, Event};
 use crate::error::{InternalError, OpError};
-use crate::oauth::token_check;
+use crate::oauth::token_check::{self, Verify};
 use crate::policy::{Action, Origin, Policy, Principal};
 use crate::store::models::TokenRecord;
 use crate::store::tokens as token_store;
@@ -86,7 +86,8 @@ pub fn token_id(raw: &str) -> Option<String> {
 }
 
 /// Whether checking `raw` may need a full hash: a well-formed token whose
-/// id names an active token (forged ids cost one indexed read). Blocking.
+/// id names a usable token (forged, revoked, expired and suspended ids cost
+/// one indexed read and no hashing). Blocking.
 pub fn needs_verification(svc: &Services, raw: &str) -> Result<bool, InternalError> {
     let Some(id) = token_id(raw) else {
         return Ok(false);
@@ -100,28 +101,30 @@ fn active(svc: &Services, record: &TokenRecord) -> bool {
 }
 
 /// Checks one reported token and revokes it when genuine and active, on
-/// behalf of the reporter at `from`. Returns what happened and, when it was
-/// revoked, the record (for the owner's notice). Blocking (a full hash when
-/// the secret is not in the verified cache).
+/// behalf of the reporter at `from`. `which` says whether an inactive token
+/// is worth a full hash (to a signed partner or an administrator, who learn
+/// "genuine but inactive"; never to anyone, whose inactive ids cost no
+/// hashing). Returns what happened and, when it was revoked, the record
+/// (for the owner's notice). Blocking (a full hash when the secret is not
+/// in the verified cache).
 pub fn report(
     svc: &Services,
     raw: &str,
     context: &LeakContext,
     from: &Origin,
+    which: Verify,
 ) -> Result<(LeakOutcome, Option<TokenRecord>), InternalError> {
     if PresentedToken::parse(raw).is_err() {
         return Ok((LeakOutcome::Malformed, None));
     }
-    let Some(record) = svc.read(|tx| token_check::genuine(tx, raw))? else {
+    let Some(record) = svc.read(|tx| token_check::genuine(tx, raw, which))? else {
         return Ok((LeakOutcome::Unknown, None));
     };
     if !active(svc, &record) {
         return Ok((LeakOutcome::Inactive, None));
     }
-    let reporter = Principal {
-        origin: from.clone(),
-        ..Principal::system("leak-report")
-    };
+    // The secret is the proof: the reporter may revoke this one token.
+    let reporter = Principal::secret_holder(&record.id, "leak-report", from.clone());
     let revoked = svc.write(|tx| {
         Policy::of(tx.config()).check(&reporter, Action::Revoke(&record))?;
         if !token_store::revoke(tx.conn, &record.id, &reporter.label(), tx.now())? {

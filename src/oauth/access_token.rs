@@ -49,6 +49,13 @@ pub trait Minter: Sync {
         now: DateTime<Utc>,
         target: Target<'_>,
     ) -> Result<TokenResponse, InternalError>;
+
+    /// Whether its JWTs carry an audience, so a token limited to resources
+    /// (RFC 8707) can be exchanged through it; one without (the
+    /// `@access-tokens` JWT) refuses such tokens rather than drop the limit.
+    fn carries_audience(&self) -> bool {
+        true
+    }
 }
 
 /// Whom a JWT is for and what it is bound to, beyond its token and scopes.
@@ -203,22 +210,11 @@ fn bound_key(payload: &josekit::jwt::JwtPayload) -> Option<&str> {
     payload.claim("cnf")?.get("jkt")?.as_str()
 }
 
-/// [`verify`]'s checks after the signature, on a JWT [`verify_signature`]
-/// has verified already, for a resource that takes it as a Bearer token:
-/// a key-bound (DPoP) token is refused, as its holder must prove the key
-/// (RFC 9449 §7.2).
-pub fn accept(
-    tx: &mut Tx<'_>,
-    payload: &josekit::jwt::JwtPayload,
-    header: &josekit::jws::JwsHeader,
-) -> Result<Option<VerifiedAccessToken>, InternalError> {
-    if bound_key(payload).is_some() {
-        return Ok(None);
-    }
-    accept_checked(tx, payload, header)
-}
-
-fn accept_checked(
+/// [`verify`]'s checks after the signature (`typ`, `iss`, `aud`, `exp`,
+/// `iat`/`nbf`, and its PAT still usable and owned by `sub`), on a JWT
+/// [`verify_signature`] has verified already. Whether a key-bound token was
+/// presented with its proof is the caller's to check (see [`proven`]).
+pub fn accept_checked(
     tx: &mut Tx<'_>,
     payload: &josekit::jwt::JwtPayload,
     header: &josekit::jws::JwsHeader,
@@ -251,34 +247,26 @@ fn accept_checked(
     }))
 }
 
-/// The principal acting with the patgate access token `jwt` presented
-/// `how` (see [`verify`]): its PAT's owner, narrowed to what the JWT's
-/// scopes grant. A key-bound token also needs the `DPoP` scheme and a
-/// fresh, unreplayed proof by its key for this request (RFC 9449 §7.1).
-/// `None` when the JWT is not a valid one.
-pub fn principal(
+/// Whether the key-bound access token `jwt` (with `payload`) came as RFC
+/// 9449 §7.1 asks: the `DPoP` scheme and a fresh proof by its key for this
+/// request, not seen before (the proof is remembered in `tx`).
+pub fn proven(
     tx: &mut Tx<'_>,
     jwt: &str,
-    origin: Origin,
+    payload: &josekit::jwt::JwtPayload,
     how: &dpop::Presentation<'_>,
-) -> Result<Option<Principal>, InternalError> {
-    let Some((payload, header)) = verify_signature(tx, jwt)? else {
-        return Ok(None);
+) -> Result<bool, InternalError> {
+    let Some(jkt) = bound_key(payload) else {
+        return Ok(false);
     };
-    if let Some(jkt) = bound_key(&payload) {
-        let Ok(proof) = dpop::check_presentation(jwt, jkt, how, tx.now()) else {
-            return Ok(None);
-        };
-        if !crate::store::dpop::remember(tx.conn, &proof.replay_key(), proof.remember_until())? {
-            return Ok(None);
-        }
-    } else if how.dpop_scheme {
-        return Ok(None);
-    }
-    match accept_checked(tx, &payload, &header)? {
-        Some(v) => Ok(Some(principal_of(tx, &v, origin)?)),
-        None => Ok(None),
-    }
+    let Ok(proof) = dpop::check_presentation(jwt, jkt, how, tx.now()) else {
+        return Ok(false);
+    };
+    Ok(crate::store::dpop::remember(
+        tx.conn,
+        &proof.replay_key(),
+        proof.remember_until(),
+    )?)
 }
 
 /// The principal acting with the verified access token `v`.

@@ -117,7 +117,10 @@ pub fn issue_for_session(
     claim: impl FnOnce(&mut Tx<'_>) -> Result<bool, StoreError>,
 ) -> Result<TokenResponse, GrantError> {
     let owner = session.subject.clone().unwrap_or_default();
-    let approver = svc.read(|tx| principal::for_session(tx, &owner, Origin::default()))?;
+    // A person disabled since they approved gets no token.
+    let approver = svc
+        .read(|tx| principal::for_session(tx, &owner, Origin::default()))?
+        .ok_or_else(OAuthError::invalid_grant)?;
     let scopes: Vec<String> = session
         .token_scopes
         .as_deref()

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 /// The introspection answer for `raw`, a PAT or an access token, to the
 /// authenticated `client`. Blocking.
 pub fn introspect(tx: &mut Tx<'_>, client: &Client, raw: &str) -> Result<Value, InternalError> {
-    if let Some(record) = token_check::genuine(tx, raw)? {
+    if let Some(record) = token_check::genuine(tx, raw, token_check::Verify::UsableOnly)? {
         let bound_elsewhere = record
             .bound_client_id
             .as_ref()

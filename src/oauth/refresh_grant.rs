@@ -49,6 +49,8 @@ pub enum Denial {
     Revoked,
     /// The token expired.
     Expired,
+    /// Its owner's account is disabled (the token is suspended).
+    OwnerDisabled,
     /// The prefix names the other kind.
     KindMismatch,
     /// A requested scope was not granted to the token (RFC 6749 §6).
@@ -79,6 +81,7 @@ impl Denial {
             Denial::WrongSecret => "wrong_secret",
             Denial::Revoked => "revoked",
             Denial::Expired => "expired",
+            Denial::OwnerDisabled => "owner_disabled",
             Denial::KindMismatch => "kind_mismatch",
             Denial::ScopeNotGranted => "scope_not_granted",
             Denial::AddressNotAllowed => "address_not_allowed",
@@ -232,6 +235,9 @@ pub fn begin(
     if record.expires_at.is_some_and(|e| e <= now) {
         return refused(Denial::Expired);
     }
+    if record.owner_disabled {
+        return refused(Denial::OwnerDisabled);
+    }
     if !net::allowed(req.ip, &record.cidrs) {
         return refused(Denial::AddressNotAllowed);
     }
@@ -352,6 +358,9 @@ fn finish(
         Ok(scopes) => scopes,
         Err(denial) => return Ok(ExchangeResult::Denied(denial)),
     };
+    if !req.minter.carries_audience() && !record.resources.is_empty() {
+        return Ok(ExchangeResult::Denied(Denial::InvalidTarget));
+    }
     let resource = match target(svc, record, req.resource.as_deref()) {
         Ok(r) => r,
         Err(denial) => return Ok(ExchangeResult::Denied(denial)),

@@ -4,7 +4,7 @@
 //! or already revoked token (§2.2), so the endpoint reveals nothing.
 
 use super::clients::{self, ClientCredentials};
-use super::token_check;
+use super::token_check::{self, Verify};
 use super::token_request::TokenParams;
 use super::GrantError;
 use crate::app::Services;
@@ -21,7 +21,7 @@ pub fn revoke_presented(
     creds: &ClientCredentials,
     origin: Origin,
 ) -> Result<bool, GrantError> {
-    let Some(record) = svc.read(|tx| token_check::genuine(tx, raw))? else {
+    let Some(record) = svc.read(|tx| token_check::genuine(tx, raw, Verify::UsableOnly))? else {
         return Ok(false);
     };
     if let Some(bound) = &record.bound_client_id {
@@ -30,12 +30,8 @@ pub fn revoke_presented(
         // A client that authenticates must do so correctly (§2.1).
         svc.read(|tx| clients::authenticate(tx, params, creds))?;
     }
-    // The holder of the secret acts for the token's owner on this one token.
-    let holder = Principal {
-        subject: format!("token:{}", record.id),
-        origin,
-        ..Principal::system("revocation-endpoint")
-    };
+    // The holder of the secret may revoke this one token.
+    let holder = Principal::secret_holder(&record.id, "revocation-endpoint", origin);
     match svc.write(|tx| tokens::revoke(tx, &holder, &record.id, Lookup::Any, None)) {
         Ok(()) => Ok(true),
         Err(OpError::Internal(e)) => Err(e.into()),

@@ -9,10 +9,25 @@ use crate::store::tokens as token_store;
 use crate::store::StoreError;
 use crate::tokens::format::PresentedToken;
 
+/// Which tokens are worth a full hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Only usable ones: a revoked, expired or suspended token answers as an
+    /// unknown one does, after the same one indexed read and no hashing,
+    /// so its id costs nothing and tells nothing.
+    UsableOnly,
+    /// Any (for callers that must tell "genuine but inactive" apart).
+    Any,
+}
+
 /// The record of `raw` if it is a well-formed token whose secret matches the
 /// current one (or the previous one during a rotation's grace). Blocking and
 /// possibly costly (one full hash when not cached).
-pub fn genuine(tx: &mut Tx<'_>, raw: &str) -> Result<Option<TokenRecord>, StoreError> {
+pub fn genuine(
+    tx: &mut Tx<'_>,
+    raw: &str,
+    which: Verify,
+) -> Result<Option<TokenRecord>, StoreError> {
     let Ok(presented) = PresentedToken::parse(raw) else {
         return Ok(None);
     };
@@ -20,6 +35,10 @@ pub fn genuine(tx: &mut Tx<'_>, raw: &str) -> Result<Option<TokenRecord>, StoreE
         return Ok(None);
     };
     if record.kind != presented.kind {
+        return Ok(None);
+    }
+    let usable = crate::tokens::status(&record, tx.now()).is_usable();
+    if which == Verify::UsableOnly && !usable {
         return Ok(None);
     }
     let (svc, secret) = (tx.svc, presented.secret.expose());

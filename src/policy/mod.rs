@@ -34,6 +34,15 @@ pub enum Via {
         /// Whether that token is an `@access-tokens` admin (`isAdmin`).
         is_admin: bool,
     },
+    /// Whoever proved possession of token `token_id`'s secret: its holder
+    /// revoking it (RFC 7009 §2.1), or anyone reporting it leaked. It may
+    /// revoke that one token and nothing else.
+    SecretHolder {
+        /// The token whose secret was presented.
+        token_id: String,
+        /// What it came through (`revocation-endpoint`, `leak-report`).
+        through: &'static str,
+    },
     /// An operator's command on the server (`patgate admin …`).
     Operator,
     /// patgate itself (a replayed code's token, an SSO account policy).
@@ -99,6 +108,23 @@ impl Principal {
         }
     }
 
+    /// Whoever presented token `token_id`'s genuine secret through
+    /// `through`, from `origin`: no permission, only what [`Via::SecretHolder`]
+    /// allows.
+    pub fn secret_holder(token_id: &str, through: &'static str, origin: Origin) -> Self {
+        Principal {
+            subject: format!("patgate:{through}"),
+            via: Via::SecretHolder {
+                token_id: token_id.to_string(),
+                through,
+            },
+            held: BTreeSet::new(),
+            permissions: BTreeSet::new(),
+            token_scopes: None,
+            origin,
+        }
+    }
+
     /// The operator running `patgate admin …` as `user`: every permission.
     pub fn operator(user: &str) -> Self {
         Self::all(format!("cli:{user}"), Via::Operator)
@@ -130,6 +156,10 @@ impl Principal {
     pub fn label(&self) -> String {
         match &self.via {
             Via::CompatToken { token_id, .. } => format!("token:{token_id}"),
+            Via::SecretHolder {
+                token_id,
+                through: "revocation-endpoint",
+            } => format!("token:{token_id}"),
             _ => self.subject.clone(),
         }
     }
@@ -257,7 +287,10 @@ impl<'a> Policy<'a> {
                 self.need(who, needed(who, t.kind, &t.owner, Use::Write))?;
                 self.may_put(who, &t.scopes, t.kind == TokenKind::Personal)
             }
-            Action::Revoke(t) => self.need(who, needed(who, t.kind, &t.owner, Use::Revoke)),
+            Action::Revoke(t) => match &who.via {
+                Via::SecretHolder { token_id, .. } if *token_id == t.id => Ok(()),
+                _ => self.need(who, needed(who, t.kind, &t.owner, Use::Revoke)),
+            },
             Action::Restore(t) => self.need(
                 who,
                 match t.kind {

@@ -31,6 +31,7 @@ fn record(kind: TokenKind, owner: &str, scopes: &[&str]) -> TokenRecord {
         bound_client_id: None,
         dpop_jkt: None,
         resources: vec![],
+        owner_disabled: false,
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) struct TokenRow {
     pub bound_client_id: Option<String>,
     pub dpop_jkt: Option<String>,
     pub resources: String,
+    pub owner_disabled: bool,
 }
 
 /// A personal or service access token's stored record (never its secret).
@@ -80,6 +81,9 @@ pub struct TokenRecord {
     /// The resource servers (audiences) its JWTs may be for (RFC 8707);
     /// empty: the default audience only.
     pub resources: Vec<String>,
+    /// Whether its owner's account is disabled: the token does nothing
+    /// until the account is enabled again.
+    pub owner_disabled: bool,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -110,6 +114,7 @@ impl From<TokenRow> for TokenRecord {
             bound_client_id: r.bound_client_id,
             dpop_jkt: r.dpop_jkt,
             resources: r.resources.split_whitespace().map(str::to_string).collect(),
+            owner_disabled: r.owner_disabled,
         }
     }
 }

@@ -25,6 +25,7 @@ diesel::table! {
         bound_client_id -> Nullable<Text>,
         dpop_jkt -> Nullable<Text>,
         resources -> Text,
+        owner_disabled -> Bool,
     }
 }
 

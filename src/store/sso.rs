@@ -122,7 +122,8 @@ pub fn upsert_user(
         .ok_or(StoreError::Query(diesel::result::Error::NotFound))
 }
 
-/// Marks `subject` disabled (or not) and ends their browser sessions when
+/// Marks `subject` disabled (or not), suspends (or restores) their personal
+/// tokens in the same statement set, and ends their browser sessions when
 /// disabled; `false` when there is no such user.
 pub fn set_disabled(
     conn: &mut DbConnection,
@@ -132,6 +133,16 @@ pub fn set_disabled(
     let n = diesel::update(u::users.filter(u::subject.eq(subject)))
         .set(u::disabled.eq(disabled))
         .execute(conn)?;
+    if n == 1 {
+        use super::schema::access_tokens::dsl as t;
+        diesel::update(
+            t::access_tokens
+                .filter(t::owner.eq(subject))
+                .filter(t::kind.eq(super::TokenKind::Personal)),
+        )
+        .set(t::owner_disabled.eq(disabled))
+        .execute(conn)?;
+    }
     if disabled {
         diesel::delete(bs::browser_sessions.filter(bs::subject.eq(subject))).execute(conn)?;
     }

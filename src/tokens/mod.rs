@@ -216,6 +216,15 @@ pub fn commit(
     token: PreparedToken,
 ) -> Result<IssuedToken, OpError> {
     let req = &token.request;
+    if req.kind == TokenKind::Personal {
+        let owner = crate::store::accounts::find_user(tx.conn, req.owner.trim())?;
+        if owner.is_some_and(|u| u.disabled) {
+            return Err(OpError::Invalid(Violation {
+                field: "owner",
+                message: "the owner's account is disabled".into(),
+            }));
+        }
+    }
     let new = NewToken {
         id: &token.id,
         kind: req.kind,
@@ -320,6 +329,8 @@ pub enum TokenStatus {
     Expired,
     /// Revoked.
     Revoked,
+    /// Its owner's account is disabled: unusable until enabled again.
+    Suspended,
 }
 
 impl TokenStatus {
@@ -330,6 +341,7 @@ impl TokenStatus {
             TokenStatus::Expiring => "expiring",
             TokenStatus::Expired => "expired",
             TokenStatus::Revoked => "revoked",
+            TokenStatus::Suspended => "suspended",
         }
     }
 
@@ -344,6 +356,7 @@ pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
     match (record.revoked_at, record.expires_at) {
         (Some(_), _) => TokenStatus::Revoked,
         (None, Some(exp)) if exp <= now => TokenStatus::Expired,
+        _ if record.owner_disabled => TokenStatus::Suspended,
         (None, Some(exp)) if exp - now <= Duration::days(7) => TokenStatus::Expiring,
         _ => TokenStatus::Active,
     }

@@ -16,13 +16,12 @@ use super::errors::{ApiError, PageError};
 use super::pages::{current_user, login_url};
 use super::request::{form_field, form_pairs, origin};
 use super::run;
-use crate::accounts::principal;
+use crate::accounts::credential::{self, Credential, Door};
 use crate::accounts::sessions::SessionUser;
 use crate::app::Services;
 use crate::config::Permission;
 use crate::error::InternalError;
-use crate::oauth::access_token;
-use crate::policy::Principal;
+use crate::policy::{Origin, Principal};
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
@@ -88,19 +87,7 @@ pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiErro
     let from = origin(req, &svc);
     if let Some(credentials) = access_credentials(req) {
         let (dpop_scheme, token) = credentials?;
-        let proof = crate::web::oauth::token::dpop_header(req);
-        let (method, url) = (req.method().to_string(), svc.config.url(req.path()));
-        let found = run(&svc, move |svc| {
-            let how = crate::oauth::dpop::Presentation {
-                dpop_scheme,
-                proof: proof.as_deref(),
-                method: &method,
-                url: &url,
-            };
-            svc.read(|tx| access_token::principal(tx, &token, from, &how))
-        });
-        let found = found.await?;
-        return found.ok_or(ApiError::Unauthorized);
+        return resolve_jwt(req, &svc, Door::ManagementApi, dpop_scheme, token, from).await;
     }
     let user = current_user(req, &svc)
         .await?
@@ -117,10 +104,49 @@ pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiErro
             ));
         }
     }
-    let who = run(&svc, move |svc| {
-        Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &user.subject, from))?)
+    session_principal(&svc, user.subject, from)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// The principal behind the JWT `token` at `door`, through the one
+/// resolver ([`credential::resolve`]); 401 when it is none there.
+pub(crate) async fn resolve_jwt(
+    req: &HttpRequest,
+    svc: &Arc<Services>,
+    door: Door,
+    dpop_scheme: bool,
+    token: String,
+    from: Origin,
+) -> Result<Principal, ApiError> {
+    let proof = crate::web::oauth::token::dpop_header(req);
+    let (method, url) = (req.method().to_string(), svc.config.url(req.path()));
+    let found = run(svc, move |svc| {
+        let credential = Credential::Jwt {
+            jwt: &token,
+            how: crate::oauth::dpop::Presentation {
+                dpop_scheme,
+                proof: proof.as_deref(),
+                method: &method,
+                url: &url,
+            },
+        };
+        svc.read(|tx| credential::resolve(tx, door, &credential, from))
     });
-    Ok(who.await?)
+    found.await?.ok_or(ApiError::Unauthorized)
+}
+
+/// The signed-in `subject`'s principal; `None` once the account is disabled.
+async fn session_principal(
+    svc: &Arc<Services>,
+    subject: String,
+    from: Origin,
+) -> Result<Option<Principal>, InternalError> {
+    run(svc, move |svc| {
+        let credential = Credential::Session { subject: &subject };
+        svc.read(|tx| credential::resolve(tx, Door::ManagementApi, &credential, from))
+    })
+    .await
 }
 
 /// A signed-in person on a page.
@@ -180,10 +206,9 @@ async fn page_user(req: &HttpRequest) -> Result<PageUser, PageError> {
         return Err(PageError::SignIn(login_url(&svc, &here)));
     };
     let (subject, from) = (session.subject.clone(), origin(req, &svc));
-    let who = run(&svc, move |svc| {
-        Ok::<_, InternalError>(svc.read(|tx| principal::for_session(tx, &subject, from))?)
-    })
-    .await?;
+    let who = session_principal(&svc, subject, from)
+        .await?
+        .ok_or(PageError::SessionEnded)?;
     Ok(PageUser { session, who })
 }
 

@@ -21,10 +21,11 @@ both_backends!(
     tokens_are_bound_through_the_api,
 );
 
-struct Key(EcKeyPair);
+/// A client's DPoP key.
+pub(crate) struct Key(EcKeyPair);
 
 impl Key {
-    fn new() -> Key {
+    pub(crate) fn new() -> Key {
         Key(ES256.generate_key_pair().unwrap())
     }
 
@@ -33,7 +34,7 @@ impl Key {
     }
 
     /// RFC 7638, computed here independently of patgate.
-    fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         let p = self.public();
         let canonical = format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
@@ -53,14 +54,21 @@ impl Key {
     }
 
     /// A proof for a resource request made with `jwt` (`ath`, RFC 9449 §4.2).
-    fn resource_proof(&self, app: &TestApp, htm: &str, htu: &str, jwt: &str) -> String {
+    pub(crate) fn resource_proof(&self, app: &TestApp, htm: &str, htu: &str, jwt: &str) -> String {
         let ath = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(jwt.as_bytes()));
         let iat = app.svc.now().timestamp();
         let claims = json!({"htm": htm, "htu": htu, "iat": iat, "jti": random_jti(), "ath": ath});
         self.proof_with("dpop+jwt", self.public(), claims)
     }
 
-    fn proof(&self, app: &TestApp, htm: &str, htu: &str, iat_offset: i64, jti: &str) -> String {
+    pub(crate) fn proof(
+        &self,
+        app: &TestApp,
+        htm: &str,
+        htu: &str,
+        iat_offset: i64,
+        jti: &str,
+    ) -> String {
         let iat = app.svc.now().timestamp() + iat_offset;
         self.proof_with(
             "dpop+jwt",
@@ -70,11 +78,11 @@ impl Key {
     }
 }
 
-fn token_url(app: &TestApp) -> String {
+pub(crate) fn token_url(app: &TestApp) -> String {
     app.url("/api/auth/v1/token").to_string()
 }
 
-fn random_jti() -> String {
+pub(crate) fn random_jti() -> String {
     patgate::clock::random_alphanumeric(&patgate::clock::OsRandom, 16)
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod account_audit;
+mod aimed_defences;
 mod api_personal;
 mod api_service;
 mod architecture;
@@ -35,6 +36,7 @@ mod keys;
 mod leaks;
 mod metrics;
 mod migrations;
+mod one_door;
 mod openapi;
 mod operations;
 mod pages_admin;

@@ -8,12 +8,13 @@
 use super::compat_schema::{
     CompatBatch, CompatErrorBody, CompatIssued, CompatListQuery, CompatRecordBody, CompatRecords,
 };
+use crate::accounts::credential::Door;
 use crate::app::Services;
 use crate::compat::admin::{self, CompatPatch, NewCompatToken};
 use crate::error::OpError;
 use crate::policy::Principal;
 use crate::store::compat::CompatFilter;
-use crate::web::auth::{bearer, services};
+use crate::web::auth::{bearer, resolve_jwt, services};
 use crate::web::errors::{no_store, ApiError};
 use crate::web::request::origin;
 use crate::web::run;
@@ -47,11 +48,7 @@ impl FromRequest for CompatAdmin {
             let jwt = bearer(&req).ok_or(ApiError::Unauthorized)??;
             let svc = services(&req);
             let from = origin(&req, &svc);
-            let who = run(&svc, move |s| {
-                s.read(|tx| crate::compat::caller(tx, &jwt, from))
-            })
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+            let who = resolve_jwt(&req, &svc, Door::CompatAdmin, false, jwt, from).await?;
             admin::admit(&svc.config, &who).map_err(ApiError::Denied)?;
             Ok(CompatAdmin(who))
         })

@@ -1,8 +1,10 @@
 //! `POST /api/leaked-tokens`: anyone reports leaked patgate tokens (see
 //! [`crate::leaks`]). Three callers, one route:
 //! - anyone, `{"tokens": [...], "url"?, "source"?, "note"?}` → `202` with
-//!   the count only, whatever the tokens were; limited per address, and each
-//!   full verification of a secret is charged to the address;
+//!   the count only, whatever the tokens were, once every token was checked;
+//!   limited per address, and each full verification of a secret is charged
+//!   to the address (inactive and unknown ids cost none); when that budget
+//!   ran out first, `429` with `Retry-After` (the checked ones stay revoked);
 //! - a caller whose bearer JWT may see the results (policy
 //!   `SeeLeakResults`) → `200` with each token's outcome;
 //! - a secret-scanning partner, a signed JSON array (GitHub's format) →
@@ -12,6 +14,8 @@
 use crate::app::Services;
 use crate::leaks::partner::{PartnerAlert, PartnerLabel, KEY_ID_HEADER, SIGNATURE_HEADER};
 use crate::leaks::{self, LeakContext, LeakOutcome, MAX_TOKENS};
+use crate::limits::Throttled;
+use crate::oauth::token_check::Verify;
 use crate::policy::{Action, Origin, Policy};
 use crate::reminders::Notice;
 use crate::secret::lanes::Lane;
@@ -72,7 +76,7 @@ enum Caller {
         (status = 400, description = "Malformed, or more than 1,000 tokens", body = crate::web::openapi::ApiErrorBody),
         (status = 401, description = "A partner alert without a valid signature", body = crate::web::openapi::ApiErrorBody),
         (status = 413, description = "Body too large"),
-        (status = 429, description = "Too many reports from this address")))]
+        (status = 429, description = "Too many reports from this address, or not every token could be checked yet: send the report again after `Retry-After`")))]
 pub async fn report(
     req: HttpRequest,
     body: web::Bytes,
@@ -201,8 +205,12 @@ impl Counted for Vec<PartnerAlert> {
 }
 
 /// Checks each reported token in order on the blocking pool (a hashing
-/// turn each), charging anyone's full verifications to their
-/// address; then tells the owners of the revoked ones.
+/// turn each), charging anyone's full verifications to their address (and
+/// to that token id from that address, never to the id alone, so nobody
+/// else can spend a reporter's budget); then tells the owners of the
+/// revoked ones. When anyone's budget ran out before every token was
+/// checked, the answer is 429 with `Retry-After`, never a receipt: the
+/// reporter sends the report again and the rest are checked then.
 async fn check(
     svc: &Arc<Services>,
     state: &WebState,
@@ -212,21 +220,31 @@ async fn check(
 ) -> Result<Vec<LeakOutcome>, ApiError> {
     let mut outcomes = Vec::with_capacity(reports.len());
     let mut notices: Vec<Notice> = Vec::new();
+    let mut unchecked: Option<Throttled> = None;
+    let which = match caller {
+        Caller::Anyone(_) => Verify::UsableOnly,
+        Caller::Administrator | Caller::Partner(_) => Verify::Any,
+    };
     for (raw, context) in reports {
         if let Caller::Anyone(ip) = &caller {
             let (s, r) = (svc.clone(), raw.clone());
             let costly = blocking(move || leaks::needs_verification(&s, &r)).await?;
             let id = leaks::token_id(&raw);
-            if costly && state.limits.cold_verification(id.as_deref(), *ip).is_err() {
-                outcomes.push(LeakOutcome::Throttled);
-                continue;
+            if costly {
+                if let Err(t) = state.limits.cold_verification(id.as_deref(), *ip) {
+                    let later =
+                        unchecked.map_or(t, |u| if u.retry_after > t.retry_after { u } else { t });
+                    unchecked = Some(later);
+                    outcomes.push(LeakOutcome::Throttled);
+                    continue;
+                }
             }
         }
         // A turn per token, so a long batch does not hold the lane.
         let turn = hashing_turn(svc, Lane::Client).await?;
         let (s, from) = (svc.clone(), from.clone());
         let (outcome, revoked) = blocking(move || {
-            let (outcome, revoked) = leaks::report(&s, &raw, &context, &from)?;
+            let (outcome, revoked) = leaks::report(&s, &raw, &context, &from, which)?;
             let notice = match revoked {
                 Some(record) => Some(crate::reminders::leak_notice(&s, &record, &context)?),
                 None => None,
@@ -244,5 +262,8 @@ async fn check(
     if !notices.is_empty() {
         actix_web::rt::spawn(super::super::jobs::send_now(svc.clone(), notices));
     }
-    Ok(outcomes)
+    match unchecked {
+        Some(t) => Err(ApiError::Throttled(t)),
+        None => Ok(outcomes),
+    }
 }

@@ -111,6 +111,13 @@ impl Cell {
         let svc = token_id(&service_token(app, &format!("svc-{n}")).await);
         let revoked = token_id(&service_token(app, &format!("old-{n}")).await);
         app.revoke(&revoked, "setup").await;
+        // A cell before may have disabled bob.
+        app.blocking(|s| {
+            let who = patgate::policy::Principal::operator("setup");
+            s.write(|tx| patgate::accounts::set_disabled(tx, &who, "bob", false))
+        })
+        .await
+        .unwrap();
         personal_token(app, "bob", &format!("bobs-{n}")).await;
         let mut cell = Cell {
             mine,
