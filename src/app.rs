@@ -32,6 +32,9 @@ pub struct Services {
     pub random: Arc<dyn RandomSource>,
     /// Hashes and verifies token secrets.
     pub hasher: SecretHasher,
+    /// A hash of no one's password, computed at start: a sign-in for an
+    /// unknown user verifies against it, so timing does not tell users apart.
+    pub dummy_password_hash: String,
     /// Recently verified secrets, as MACs.
     pub verified: VerifiedSecretCache,
     /// Signing keys.
@@ -142,6 +145,9 @@ impl Services {
             lanes.total_turns(),
         )
         .map_err(|e| StartError::Other(e.to_string()))?;
+        let dummy_password_hash = hasher
+            .hash("no one's password", random.as_ref())
+            .map_err(|e| StartError::Other(format!("cannot hash with argon2: {e}")))?;
         let exchange_threads = DedicatedThreads::start("exchange", exchange_thread_count(&db))
             .map_err(|e| StartError::Other(format!("cannot start threads: {e}")))?;
         let services = Services {
@@ -152,6 +158,7 @@ impl Services {
             lanes,
             keys: KeyRing::new(master, config.signing_algorithm),
             hasher,
+            dummy_password_hash,
             config,
             db,
             clock,
@@ -220,6 +227,8 @@ impl Services {
     /// probe row); connections are renewed when the file went read-only.
     /// Blocking.
     pub fn probe_writable(&self) -> Result<(), InternalError> {
+        // A newer release migrated the database: stop taking traffic.
+        self.db.check_schema()?;
         let written = self.conn().and_then(|mut c| {
             crate::store::housekeeping::probe_write(&mut c, &self.instance, self.now())
         });

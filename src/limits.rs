@@ -24,6 +24,8 @@ pub enum Limit {
     ColdPerAddress,
     /// Unauthenticated writes from one address.
     AnonymousWrites,
+    /// Device user codes typed by one person or from one address.
+    UserCodes,
 }
 
 impl Limit {
@@ -33,6 +35,7 @@ impl Limit {
             Limit::ColdPerToken => "cold_exchanges_per_token",
             Limit::ColdPerAddress => "cold_exchanges_per_address",
             Limit::AnonymousWrites => "anonymous_writes_per_address",
+            Limit::UserCodes => "user_codes_per_minute",
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct Limiters {
     per_token: Option<DefaultKeyedRateLimiter<(String, u128)>>,
     per_address: Option<DefaultKeyedRateLimiter<u128>>,
     anonymous: Option<DefaultKeyedRateLimiter<u128>>,
+    user_codes_by_person: Option<DefaultKeyedRateLimiter<String>>,
+    user_codes_by_address: Option<DefaultKeyedRateLimiter<u128>>,
     clock: DefaultClock,
 }
 
@@ -89,6 +94,8 @@ impl Limiters {
             per_token: keyed(config.cold_exchanges_per_token),
             per_address: keyed(config.cold_exchanges_per_address),
             anonymous: keyed(config.anonymous_writes_per_address),
+            user_codes_by_person: keyed(config.user_codes_per_minute),
+            user_codes_by_address: keyed(config.user_codes_per_minute),
             clock: DefaultClock::default(),
         }
     }
@@ -137,6 +144,25 @@ impl Limiters {
         }
     }
 
+    /// One device user code typed by `person` from `ip` (RFC 8628 §5.1):
+    /// charged to the person and to the address, so neither many sessions
+    /// nor many people behind one address guess faster.
+    pub fn user_code(&self, person: &str, ip: Option<IpAddr>) -> Result<(), Throttled> {
+        self.take(
+            &self.user_codes_by_person,
+            &person.to_string(),
+            Limit::UserCodes,
+        )?;
+        match ip {
+            Some(ip) => self.take(
+                &self.user_codes_by_address,
+                &address_key(ip),
+                Limit::UserCodes,
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets keys whose budget is full again, so memory follows the
     /// callers of the last minute, not of all time.
     pub fn forget_idle(&self) {
@@ -149,6 +175,8 @@ impl Limiters {
         tidy(&self.per_token);
         tidy(&self.per_address);
         tidy(&self.anonymous);
+        tidy(&self.user_codes_by_person);
+        tidy(&self.user_codes_by_address);
     }
 
     /// How many keys the limiters hold now.
@@ -156,6 +184,8 @@ impl Limiters {
         self.per_token.as_ref().map_or(0, |l| l.len())
             + self.per_address.as_ref().map_or(0, |l| l.len())
             + self.anonymous.as_ref().map_or(0, |l| l.len())
+            + self.user_codes_by_person.as_ref().map_or(0, |l| l.len())
+            + self.user_codes_by_address.as_ref().map_or(0, |l| l.len())
     }
 }
 

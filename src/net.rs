@@ -52,6 +52,20 @@ pub fn allowed(ip: Option<IpAddr>, cidrs: &[String]) -> bool {
         })
 }
 
+/// The block a limit counts `ip` (text) in: an IPv4 address whole, an IPv6
+/// address by its /64 (`2001:db8:1:2::/64`), the smallest block one
+/// subscriber usually holds; text that is no address, as it is.
+pub fn address_block(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +122,14 @@ mod tests {
         assert!(!allowed(Some(ip("10.2.0.1")), &list));
         assert!(!allowed(None, &list));
         assert!(allowed(None, &[]));
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64() {
+        assert_eq!(address_block("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_block("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        assert_ne!(address_block("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_block("192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_block(""), "");
     }
 }

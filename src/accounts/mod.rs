@@ -14,7 +14,6 @@ use crate::secret::SecretString;
 use crate::store::accounts::{self as store, UserRow};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use std::sync::OnceLock;
 
 /// Failed sign-ins are counted over this window.
 const FAILURE_WINDOW: Duration = Duration::minutes(15);
@@ -300,8 +299,12 @@ pub fn sign_in(
     password: &SecretString,
     from: &Origin,
 ) -> Result<SignInOutcome, InternalError> {
-    let ip = from.ip.as_deref().unwrap_or_default();
-    static DUMMY: OnceLock<String> = OnceLock::new();
+    // IPv6 counts per /64: one subscriber's block is one address here.
+    let ip = from
+        .ip
+        .as_deref()
+        .map(crate::net::address_block)
+        .unwrap_or_default();
     let now = svc.now();
     if name.trim().chars().count() > MAX_USER_NAME_CHARS {
         return Ok(SignInOutcome::Invalid);
@@ -315,13 +318,7 @@ pub fn sign_in(
     let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
         Some(h) => h,
         // Same work for unknown users, so timing does not tell them apart.
-        None => DUMMY
-            .get_or_init(|| {
-                svc.hasher
-                    .hash("dummy password", svc.random.as_ref())
-                    .unwrap_or_default()
-            })
-            .clone(),
+        None => svc.dummy_password_hash.clone(),
     };
     // A disabled account answers like a wrong password.
     let password_matches = svc.hasher.verify(password.expose(), &hash);

@@ -28,6 +28,10 @@ pub struct LimitsConfig {
         deserialize_with = "lenient_u32"
     )]
     pub anonymous_writes_per_address: u32,
+    /// Device user codes typed at `/device` per person and per client
+    /// address (IPv6: per /64) per minute (RFC 8628 §5.1); 0: no limit.
+    #[serde(default = "user_codes_per_minute", deserialize_with = "lenient_u32")]
+    pub user_codes_per_minute: u32,
     /// Verifications that may wait for a hashing turn, per kind of work;
     /// more are refused at once with 503.
     #[serde(default = "hashing_queue", deserialize_with = "lenient_u32")]
@@ -47,6 +51,7 @@ impl Default for LimitsConfig {
             cold_exchanges_per_token: cold_exchanges_per_token(),
             cold_exchanges_per_address: cold_exchanges_per_address(),
             anonymous_writes_per_address: anonymous_writes_per_address(),
+            user_codes_per_minute: user_codes_per_minute(),
             hashing_queue: hashing_queue(),
             hashing_wait: hashing_wait(),
             database_timeout: database_timeout(),
@@ -66,6 +71,11 @@ fn cold_exchanges_per_address() -> u32 {
 /// Sixty.
 fn anonymous_writes_per_address() -> u32 {
     60
+}
+/// Ten: a person types a code or two; a guesser of the ~34 bits of a user
+/// code gets ten tries a minute.
+fn user_codes_per_minute() -> u32 {
+    10
 }
 /// Sixteen waiting per kind of work.
 fn hashing_queue() -> u32 {

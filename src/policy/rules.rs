@@ -72,7 +72,37 @@ fn text_field(value: &str, field: &'static str, max: usize) -> Result<(), Violat
             format!("{field} must not contain control characters"),
         ));
     }
-    Ok(())
+    no_hidden_characters(v, field)
+}
+
+/// Whether `c` reorders or hides text: a bidirectional control (Unicode
+/// UAX #9: embeddings, overrides, isolates, marks) or a zero-width
+/// character. Shown on a consent screen or in a table, such a character
+/// makes a name read as something else ("Trojan Source", CVE-2021-42574).
+pub fn is_hidden_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+fn no_hidden_characters(v: &str, field: &'static str) -> Result<(), Violation> {
+    match v.chars().find(|c| is_hidden_character(*c)) {
+        Some(c) => Err(violation(
+            field,
+            format!(
+                "{field} must not contain invisible or direction-changing characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A token name: 1 to [`MAX_NAME_CHARS`] printable characters once trimmed.
@@ -92,7 +122,8 @@ pub fn description(value: Option<&str>) -> Result<(), Violation> {
             "description",
             format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
         )),
-        _ => Ok(()),
+        Some(d) => no_hidden_characters(d, "description"),
+        None => Ok(()),
     }
 }
 

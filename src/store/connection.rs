@@ -262,8 +262,42 @@ impl Db {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 
-    /// Applies pending migrations; harmless when none are pending.
+    /// Refuses a database that a newer release migrated: one with a
+    /// migration this binary does not know ([`StoreError::SchemaNewer`]).
+    /// Checked before migrating, at start, and by the readiness probe, so an
+    /// older instance stops serving once a newer one migrated the database.
+    pub fn check_schema(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let (applied, known) = match &mut **conn {
+            DbConnection::Sqlite(c) => (
+                c.applied_migrations(),
+                known::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+            ),
+            DbConnection::Postgres(c) => (
+                c.applied_migrations(),
+                known::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
+            ),
+        };
+        let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let unknown = applied
+            .iter()
+            .map(ToString::to_string)
+            .filter(|v| !known.contains(v))
+            .max();
+        match unknown {
+            None => Ok(()),
+            Some(database) => Err(StoreError::SchemaNewer {
+                database,
+                binary: known.into_iter().max().unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// Applies pending migrations; harmless when none are pending. Refuses
+    /// a database whose schema is newer than this binary (see
+    /// [`Self::check_schema`]).
     pub fn migrate(&self) -> Result<usize, StoreError> {
+        self.check_schema()?;
         let mut conn = self.conn()?;
         let applied = match &mut **conn {
             // Instances starting together take turns: the whole run holds
@@ -296,6 +330,18 @@ impl Db {
             self.renew_connections();
         }
     }
+}
+
+/// The versions of the migrations this binary embeds for one backend.
+fn known<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> std::collections::BTreeSet<String>
+where
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    diesel::migration::MigrationSource::<DB>::migrations(source)
+        .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// Runs `work` in one transaction on `conn`: committed when it returns

@@ -41,6 +41,19 @@ pub enum StoreError {
     /// The URL names no backend patgate supports.
     #[error("database URL: {0}")]
     Url(String),
+    /// The database holds a migration this binary does not know: a newer
+    /// release migrated it, and this one would ignore what it added.
+    #[error(
+        "the database schema is newer than this patgate: the database has migration {database}, \
+         this binary knows migrations up to {binary}; run the newer release (see the README's \
+         \"Upgrades\")"
+    )]
+    SchemaNewer {
+        /// The newest migration the database has that this binary lacks.
+        database: String,
+        /// The newest migration this binary knows.
+        binary: String,
+    },
 }
 
 /// The result of an INSERT where a unique-key clash is an answer, not an

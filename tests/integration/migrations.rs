@@ -30,3 +30,54 @@ fn sqlite_and_postgres_folders_hold_the_same_migration_names() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, names("postgres"));
 }
+
+crate::both_backends!(an_older_binary_refuses_a_newer_schema);
+
+/// An instance one release older on a database a newer release migrated
+/// (issue #20, finding 6): it stops taking traffic (`/readyz` 503) and
+/// refuses to start, naming both versions, instead of serving without the
+/// newer release's restrictions.
+async fn an_older_binary_refuses_a_newer_schema(db: crate::support::TestDb) {
+    use diesel::prelude::*;
+    let app = crate::support::TestApp::start(&db).await;
+    let pat = app
+        .issue(
+            "alice",
+            "ci",
+            &["read"],
+            patgate::tokens::RequestedLifetime::Default,
+        )
+        .await;
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    app.blocking(|s| {
+        diesel::sql_query(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000099')",
+        )
+        .execute(&mut **s.conn().unwrap())
+        .unwrap()
+    })
+    .await;
+    // The readiness answer is cached for a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "a load balancer takes it out");
+    let config = app.svc.config.clone();
+    let refused = actix_web::rt::task::spawn_blocking(move || {
+        patgate::app::Services::open(config).map(|_| ())
+    })
+    .await
+    .unwrap()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("20991231000099") && refused.contains("20261204000015"),
+        "names both versions: {refused}"
+    );
+    // Nothing was changed by the refusal: the token is as it was.
+    assert!(app
+        .record(&crate::support::token_id(&pat))
+        .await
+        .revoked_at
+        .is_none());
+}

@@ -9,8 +9,8 @@ use crate::oauth::paths::consent_path;
 use crate::oauth::{consent, device};
 use crate::web::auth::{PageForm, PageUser};
 use crate::web::errors::PageError;
-use crate::web::request::query_params;
-use crate::web::run;
+use crate::web::request::{client_ip, query_params};
+use crate::web::{run, WebState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -33,9 +33,17 @@ pub async fn show(
 }
 
 /// `POST /device` with `user_code`: on to the consent screen, or the form
-/// again. Needs what approving a token needs.
-pub async fn submit(post: PageForm, svc: web::Data<Services>) -> Result<HttpResponse, PageError> {
+/// again. Needs what approving a token needs; each code typed counts
+/// against the person and the address (RFC 8628 §5.1), 429 past that.
+pub async fn submit(
+    req: HttpRequest,
+    post: PageForm,
+    svc: web::Data<Services>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
+    let ip = client_ip(&req, &svc.config.trusted_proxies);
+    state.limits.user_code(&post.user.session.subject, ip)?;
     let typed = post.field("user_code");
     let (who, code) = (post.user.who.clone(), typed.clone());
     let found = run(&svc, move |s| {

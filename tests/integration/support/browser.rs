@@ -66,8 +66,21 @@ impl Browser {
 
     /// A fresh browser for the server at `base`.
     pub fn at(base: url::Url) -> Browser {
+        Self::with_headers(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A fresh browser for `app` whose requests say, through a trusted
+    /// proxy, that they come from `address` (`X-Forwarded-For`).
+    pub fn forwarded_for(app: &TestApp, address: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        Self::with_headers(app.base.clone(), headers)
+    }
+
+    fn with_headers(base: url::Url, headers: reqwest::header::HeaderMap) -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
+            .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
