@@ -119,6 +119,10 @@ impl Conflict {
 /// nothing of it remains.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
+    /// The caller's credential no longer stands: its token was revoked or
+    /// its account disabled by a change that committed first.
+    #[error("not authenticated")]
+    Unauthenticated,
     /// The policy refused the principal.
     #[error("denied: {0:?}")]
     Denied(Denied),

@@ -1,8 +1,6 @@
 //! People: local accounts with argon2id passwords, throttled sign-in, and
 //! browser sessions stored in the database (so every instance accepts them).
 
-pub mod credential;
-pub mod principal;
 pub mod sessions;
 
 use crate::app::{Services, Tx};
@@ -143,7 +141,15 @@ pub fn set_email(
             )));
         }
     }
-    Ok(svc.write(|tx| store::set_email(tx.conn, name, email))?)
+    svc.write(|tx| {
+        if !store::set_email(tx.conn, name, email)? {
+            return Ok(false);
+        }
+        // The address itself is personal data: the event says whether one is set.
+        let details = json!({ "set": email.is_some() });
+        audit::record_about(tx, Some(name), Event::EmailSet, who, details)?;
+        Ok(true)
+    })
 }
 
 /// The result of changing a user's roles.

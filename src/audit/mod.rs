@@ -53,6 +53,8 @@ pub enum Event {
     RolesChanged,
     /// An operator set a local user's password.
     PasswordSet,
+    /// An operator set or cleared a local user's email address.
+    EmailSet,
     /// An OAuth2 client was registered.
     ClientAdded,
     /// A registered OAuth2 client was removed.
@@ -77,6 +79,7 @@ impl Event {
             Event::UserEnabled => "user_enabled",
             Event::RolesChanged => "roles_changed",
             Event::PasswordSet => "password_set",
+            Event::EmailSet => "email_set",
             Event::ClientAdded => "client_added",
             Event::ClientRemoved => "client_removed",
         }

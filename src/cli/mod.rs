@@ -61,6 +61,7 @@ pub fn parse_lifetime(value: Option<&str>) -> anyhow::Result<RequestedLifetime> 
 fn refused(e: OpError) -> anyhow::Error {
     match e {
         OpError::Invalid(v) => anyhow::anyhow!("invalid {}: {}", v.field, v.message),
+        OpError::Unauthenticated => anyhow::anyhow!("not authenticated"),
         OpError::Denied(d) => anyhow::anyhow!("not allowed: {}", d.message()),
         OpError::Malformed(why) => anyhow::anyhow!("{why}"),
         OpError::NotFound => anyhow::anyhow!("not found"),

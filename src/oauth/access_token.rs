@@ -2,7 +2,6 @@
 //! verification when patgate's own APIs receive them as Bearer tokens.
 
 use super::dpop;
-use crate::accounts;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
 use crate::keys::{ActiveKey, JwtType, KeyRing};
@@ -280,7 +279,7 @@ pub fn principal_of(
         client_id: v.token.client_id.clone(),
     };
     let scopes = v.scopes();
-    accounts::principal::for_token(tx, &v.token, via, scopes, origin)
+    crate::principal::for_token(tx, &v.token, via, scopes, origin)
 }
 
 /// The payload and header of a JWT signed by one of patgate's published

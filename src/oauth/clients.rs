@@ -231,14 +231,21 @@ pub fn authenticate_bound(
         return Err(invalid_client().into());
     }
     let client = authenticate(tx, params, creds)?;
-    if client.id == bound && !client.is_public() {
-        return Ok(());
+    is_bound_client(Some(&client), bound)
+}
+
+/// Whether `client` (already authenticated, if any) is the confidential
+/// client `bound` a token was issued to (RFC 6749 §6).
+pub fn is_bound_client(client: Option<&Client>, bound: &str) -> Result<(), GrantError> {
+    match client {
+        None => Err(invalid_client().into()),
+        Some(c) if c.id == bound && !c.is_public() => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            OAuthErrorCode::InvalidGrant,
+            "the token was issued to another client",
+        )
+        .into()),
     }
-    Err(OAuthError::new(
-        OAuthErrorCode::InvalidGrant,
-        "the token was issued to another client",
-    )
-    .into())
 }
 
 #[cfg(test)]

@@ -21,14 +21,17 @@ pub fn revoke_presented(
     creds: &ClientCredentials,
     origin: Origin,
 ) -> Result<bool, GrantError> {
+    // A client that authenticates must do so correctly (§2.1), whatever
+    // the token turns out to be.
+    let client = match creds.present(params) {
+        true => Some(svc.read(|tx| clients::authenticate(tx, params, creds))?),
+        false => None,
+    };
     let Some(record) = svc.read(|tx| token_check::genuine(tx, raw, Verify::UsableOnly))? else {
         return Ok(false);
     };
     if let Some(bound) = &record.bound_client_id {
-        svc.read(|tx| clients::authenticate_bound(tx, bound, params, creds))?;
-    } else if creds.present(params) {
-        // A client that authenticates must do so correctly (§2.1).
-        svc.read(|tx| clients::authenticate(tx, params, creds))?;
+        clients::is_bound_client(client.as_ref(), bound)?;
     }
     // The holder of the secret may revoke this one token.
     let holder = Principal::secret_holder(&record.id, "revocation-endpoint", origin);

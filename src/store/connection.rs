@@ -264,63 +264,51 @@ impl Db {
 
     /// Refuses a database that a newer release migrated: one with a
     /// migration this binary does not know ([`StoreError::SchemaNewer`]).
-    /// Checked before migrating, at start, and by the readiness probe, so an
+    /// Checked when migrating (at start) and by the readiness probe, so an
     /// older instance stops serving once a newer one migrated the database.
     pub fn check_schema(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let (applied, known) = match &mut **conn {
-            DbConnection::Sqlite(c) => (
-                c.applied_migrations(),
-                known::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
-            ),
-            DbConnection::Postgres(c) => (
-                c.applied_migrations(),
-                known::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
-            ),
-        };
-        let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
-        let unknown = applied
-            .iter()
-            .map(ToString::to_string)
-            .filter(|v| !known.contains(v))
-            .max();
-        match unknown {
-            None => Ok(()),
-            Some(database) => Err(StoreError::SchemaNewer {
-                database,
-                binary: known.into_iter().max().unwrap_or_default(),
-            }),
-        }
+        schema_known(&mut conn)
     }
 
     /// Applies pending migrations; harmless when none are pending. Refuses
     /// a database whose schema is newer than this binary (see
-    /// [`Self::check_schema`]).
+    /// [`Self::check_schema`]), checked under the same lock.
     pub fn migrate(&self) -> Result<usize, StoreError> {
-        self.check_schema()?;
         let mut conn = self.conn()?;
-        let applied = match &mut **conn {
+        let conn = &mut **conn;
+        let applied = match conn {
             // Instances starting together take turns: the whole run holds
             // the write lock (each migration is a savepoint inside), so none
             // applies a migration another has just applied.
-            DbConnection::Sqlite(c) => c
-                .immediate_transaction(|c| {
-                    c.run_pending_migrations(SQLITE_MIGRATIONS)
-                        .map(|v| v.len())
-                        .map_err(diesel::result::Error::QueryBuilderError)
-                })
-                .map_err(Into::into),
+            DbConnection::Sqlite(_) => transaction(conn, |conn| {
+                schema_known(conn)?;
+                let DbConnection::Sqlite(c) = conn else {
+                    unreachable!("matched above")
+                };
+                c.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| StoreError::Migration(e.to_string()))
+            }),
             DbConnection::Postgres(c) => {
                 // Instances starting together take turns (a session-level lock).
                 c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                let applied = c
-                    .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|v| v.len());
+                let applied = schema_known(conn).and_then(|()| {
+                    let DbConnection::Postgres(c) = conn else {
+                        unreachable!("matched above")
+                    };
+                    c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(|v| v.len())
+                        .map_err(|e| StoreError::Migration(e.to_string()))
+                });
+                let DbConnection::Postgres(c) = conn else {
+                    unreachable!("matched above")
+                };
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
                 applied
             }
         };
-        applied.map_err(|e| StoreError::Migration(e.to_string()))
+        applied
     }
 
     /// After a failure: renews the connections when `e` says the file went
@@ -329,6 +317,34 @@ impl Db {
         if e.needs_new_connections() {
             self.renew_connections();
         }
+    }
+}
+
+/// Whether every migration `conn`'s database has applied is one this
+/// binary knows; [`StoreError::SchemaNewer`] otherwise.
+fn schema_known(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let (applied, known) = match conn {
+        DbConnection::Sqlite(c) => (
+            c.applied_migrations(),
+            known::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+        ),
+        DbConnection::Postgres(c) => (
+            c.applied_migrations(),
+            known::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
+        ),
+    };
+    let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
+    let unknown = applied
+        .iter()
+        .map(ToString::to_string)
+        .filter(|v| !known.contains(v))
+        .max();
+    match unknown {
+        None => Ok(()),
+        Some(database) => Err(StoreError::SchemaNewer {
+            database,
+            binary: known.into_iter().max().unwrap_or_default(),
+        }),
     }
 }
 

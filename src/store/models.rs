@@ -86,6 +86,14 @@ pub struct TokenRecord {
     pub owner_disabled: bool,
 }
 
+impl TokenRecord {
+    /// Whether the token may be used at `now`: not revoked, not expired,
+    /// and its owner's account not disabled.
+    pub fn is_usable_at(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now) && !self.owner_disabled
+    }
+}
+
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }

@@ -45,7 +45,8 @@ pub fn rotate(
     let new_hash = svc
         .hasher
         .hash(generated.secret.expose(), svc.random.as_ref())?;
-    svc.write(|tx| {
+    crate::principal::act(svc, who, |tx, who| {
+        Policy::of(tx.config()).check(who, Action::Rotate(&record))?;
         let now = tx.now();
         let grace = Duration::seconds(grace_seconds);
         let until = (grace > Duration::zero()).then(|| now + grace);

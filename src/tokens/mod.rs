@@ -137,16 +137,7 @@ pub fn prepare(
     req: IssueRequest,
 ) -> Result<PreparedToken, OpError> {
     let config = &svc.config;
-    let action = match req.scope_set {
-        // Free-form roles: the `@access-tokens` admin API's authority.
-        ScopeSet::AnyToken => Action::CompatIssue(&req.scopes),
-        ScopeSet::Catalogue => Action::Issue {
-            kind: req.kind,
-            owner: req.owner.trim(),
-            scopes: &req.scopes,
-        },
-    };
-    Policy::of(config).check(who, action)?;
+    Policy::of(config).check(who, issue_action(&req))?;
     rules::owner(&req.owner)?;
     rules::name(&req.name)?;
     rules::description(req.description.as_deref())?;
@@ -209,13 +200,29 @@ pub fn prepare(
     })
 }
 
-/// Stores a prepared token and its `created` audit event in `tx`.
+/// What issuing `req` asks of the policy.
+fn issue_action(req: &IssueRequest) -> Action<'_> {
+    match req.scope_set {
+        // Free-form roles: the `@access-tokens` admin API's authority.
+        ScopeSet::AnyToken => Action::CompatIssue(&req.scopes),
+        ScopeSet::Catalogue => Action::Issue {
+            kind: req.kind,
+            owner: req.owner.trim(),
+            scopes: &req.scopes,
+        },
+    }
+}
+
+/// Stores a prepared token and its `created` audit event in `tx`, once the
+/// policy allows it to `who` as the transaction sees them.
 pub fn commit(
     tx: &mut Tx<'_>,
     who: &Principal,
     token: PreparedToken,
 ) -> Result<IssuedToken, OpError> {
     let req = &token.request;
+    // Asked again of the principal as this transaction sees it.
+    Policy::of(tx.config()).check(who, issue_action(req))?;
     if req.kind == TokenKind::Personal {
         let owner = crate::store::accounts::find_user(tx.conn, req.owner.trim())?;
         if owner.is_some_and(|u| u.disabled) {
@@ -264,7 +271,7 @@ pub fn commit(
 /// [`prepare`], then [`commit`] in a transaction of its own. Blocking.
 pub fn issue(svc: &Services, who: &Principal, req: IssueRequest) -> Result<IssuedToken, OpError> {
     let prepared = prepare(svc, who, req)?;
-    svc.write(|tx| commit(tx, who, prepared))
+    crate::principal::act(svc, who, |tx, who| commit(tx, who, prepared))
 }
 
 /// Which tokens a lookup by id may find; any other is "not found", so a

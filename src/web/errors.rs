@@ -162,6 +162,7 @@ pub enum ApiError {
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> Self {
         match e {
+            OpError::Unauthenticated => Self::Unauthorized,
             OpError::Denied(d) => Self::Denied(d),
             OpError::Invalid(v) => Self::Invalid(v.message),
             OpError::Malformed(why) => Self::BadRequest(why),
@@ -296,6 +297,7 @@ impl PageError {
 impl From<OpError> for PageError {
     fn from(e: OpError) -> Self {
         match e {
+            OpError::Unauthenticated => Self::SessionEnded,
             OpError::Denied(d) => Self::Denied(d),
             OpError::Invalid(v) => Self::Message(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -104,6 +104,15 @@ async fn user_changes_are_audited_with_who_made_them(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(password, patgate::accounts::SetPasswordOutcome::Set);
+    tick();
+    let set = app
+        .blocking(|s| {
+            let who = Principal::operator("ops");
+            patgate::accounts::set_email(s, &who, "erin", Some("erin@example.com"))
+        })
+        .await
+        .unwrap();
+    assert!(set);
 
     let events = app.account_events().await;
     let about_erin: Vec<(&str, Option<&str>, &Value)> = events
@@ -128,6 +137,7 @@ async fn user_changes_are_audited_with_who_made_them(db: TestDb) {
                 &json!({"roles": ["admin"]})
             ),
             ("password_set", Some("cli:ops"), &json!({})),
+            ("email_set", Some("cli:ops"), &json!({"set": true})),
         ]
     );
     let disabled = named(&events, "user_disabled")[0];

@@ -240,7 +240,7 @@ fn the_systemd_unit_verifies() {
         .arg("--version")
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("notice: systemd-analyze is not installed; the unit's check is skipped");
+        crate::support::skipped("systemd-analyze is not installed; the unit's check");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -32,7 +32,7 @@ impl SmallDisk {
             .output()
             .is_ok_and(|o| o.status.success());
         if !mounted {
-            eprintln!("notice: cannot mount a tmpfs here (needs root): disk fault test skipped");
+            crate::support::skipped("cannot mount a tmpfs here (needs root): the disk fault test");
             return None;
         }
         Some(SmallDisk { dir })
@@ -192,7 +192,7 @@ async fn a_read_only_database_recovers_without_restart() {
     let (app, pat, jwt) = warm_app(&db).await;
     if !immutable(&db, true) {
         immutable(&db, false);
-        eprintln!("notice: chattr +i is not possible here: read-only fault test skipped");
+        crate::support::skipped("chattr +i is not possible here: the read-only fault test");
         return;
     }
     app.clock.advance(chrono::Duration::minutes(2));

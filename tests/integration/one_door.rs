@@ -21,6 +21,7 @@ both_backends!(
     a_service_token_writer_cannot_become_a_compat_admin,
     a_user_named_after_a_token_gets_nothing_from_it,
     jwts_of_other_shapes_open_no_door,
+    an_operation_sees_what_committed_before_it,
 );
 
 const ORDERS: &str = "https://orders.example.com";
@@ -237,4 +238,89 @@ async fn jwts_of_other_shapes_open_no_door(db: TestDb) {
         "the compatible JWT is for the compatible API only"
     );
     assert_eq!(snapshot(&app).await, before, "nothing changed");
+}
+
+/// The principal an extractor resolved is confirmed inside the operation's
+/// own transaction (kanidm's `proxy_write` shape): a revocation or a
+/// disabled account that committed in between is what the operation sees.
+async fn an_operation_sees_what_committed_before_it(db: TestDb) {
+    use patgate::credential::{self, Credential, Door};
+    use patgate::error::OpError;
+    use patgate::policy::{Origin, Principal};
+    let app = TestApp::start(&db).await;
+    app.add_user("alice", "correct horse battery", false).await;
+    let pat = app
+        .issue(
+            "alice",
+            "cli",
+            &crate::support::TOKEN_API_SCOPES,
+            RequestedLifetime::Default,
+        )
+        .await;
+    let jwt = app.jwt_for(&pat).await;
+    let url = app.url("/api/access-tokens/personal");
+    let resolved = app
+        .blocking(move |s| {
+            let how = patgate::oauth::dpop::Presentation {
+                dpop_scheme: false,
+                proof: None,
+                method: "POST",
+                url: &url,
+            };
+            let credential = Credential::Jwt { jwt: &jwt, how };
+            s.read(|tx| {
+                credential::resolve(tx, Door::ManagementApi, &credential, Origin::default())
+            })
+        })
+        .await
+        .unwrap()
+        .expect("the JWT resolves");
+    app.revoke(&token_id(&pat), "alice").await;
+    let before = app.all_tokens().await.len();
+    let who = resolved.clone();
+    let issued = app
+        .blocking(move |s| {
+            let req = IssueRequest::new(
+                TokenKind::Personal,
+                "alice",
+                "late",
+                vec!["patgate:tokens:read".into()],
+            );
+            patgate::tokens::issue(s, &who, req).map(|_| ())
+        })
+        .await;
+    assert!(
+        matches!(issued, Err(OpError::Unauthenticated)),
+        "{issued:?}"
+    );
+    assert_eq!(app.all_tokens().await.len(), before, "nothing was created");
+
+    // A session whose person is disabled in between.
+    let session = app
+        .blocking(|s| s.read(|tx| patgate::principal::for_session(tx, "alice", Origin::default())))
+        .await
+        .unwrap()
+        .expect("alice is enabled");
+    let other = app
+        .issue("alice", "other", &["read"], RequestedLifetime::Default)
+        .await;
+    app.blocking(|s| {
+        let root = Principal::operator("test");
+        s.write(|tx| patgate::accounts::set_disabled(tx, &root, "alice", true))
+    })
+    .await
+    .unwrap();
+    let id = token_id(&other);
+    let revoked = app
+        .blocking(move |s| {
+            patgate::principal::act(s, &session, |tx, who| {
+                patgate::tokens::revoke(tx, who, &id, patgate::tokens::Lookup::Own, None)
+            })
+        })
+        .await;
+    assert!(
+        matches!(revoked, Err(OpError::Unauthenticated)),
+        "{revoked:?}"
+    );
+    assert!(app.record(&token_id(&other)).await.revoked_at.is_none());
 }

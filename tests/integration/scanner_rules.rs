@@ -74,9 +74,7 @@ fn the_reference_checksum_script_tells_tokens_from_look_alikes() {
         .arg("--version")
         .output();
     if !python.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "notice: python3 is not installed; the reference checksum script's check is skipped"
-        );
+        crate::support::skipped("python3 is not installed; the reference checksum script's check");
         return;
     }
     let script = root().join("deploy/scanners/patgate_checksum.py");

@@ -12,7 +12,7 @@ use serde_json::json;
 both_backends!(every_route_answers_every_caller_as_documented);
 
 /// The callers, as the table's columns.
-const CALLERS: [&str; 10] = [
+const CALLERS: [&str; 13] = [
     "none",
     "session, no CSRF",
     "person",
@@ -23,6 +23,9 @@ const CALLERS: [&str; 10] = [
     "admin's JWT `tokens:read`",
     "admin's JWT `admin`",
     "`isAdmin` compat JWT",
+    "person's DPoP-bound JWT `tokens:*`",
+    "person's resource JWT `tokens:*`",
+    "ID token",
 ];
 
 /// A route: how it is called, and the status each caller gets.
@@ -31,7 +34,7 @@ struct Route {
     method: Method,
     path: &'static str,
     body: Body,
-    expected: [u16; 10],
+    expected: [u16; 13],
 }
 
 enum Body {
@@ -56,168 +59,216 @@ fn routes() -> Vec<Route> {
             M::GET,
             "/api/access-tokens/personal",
             Body::None,
-            [401, 200, 200, 403, 200, 200, 200, 200, 200, 401],
+            [
+                401, 200, 200, 403, 200, 200, 200, 200, 200, 401, 200, 401, 401,
+            ],
         ),
         r(
             "create own token",
             M::POST,
             "/api/access-tokens/personal",
             json(json!({"name": "{n}", "scopes": ["read"]})),
-            [401, 403, 201, 403, 403, 201, 201, 403, 201, 401],
+            [
+                401, 403, 201, 403, 403, 201, 201, 403, 201, 401, 201, 401, 401,
+            ],
         ),
         r(
             "read own token",
             M::GET,
             "/api/access-tokens/personal/{mine}",
             Body::None,
-            [401, 200, 200, 403, 200, 200, 200, 200, 200, 401],
+            [
+                401, 200, 200, 403, 200, 200, 200, 200, 200, 401, 200, 401, 401,
+            ],
         ),
         r(
             "regenerate own token",
             M::POST,
             "/api/access-tokens/personal/{mine}/rotate",
             json(json!({})),
-            [401, 403, 200, 403, 403, 200, 200, 403, 200, 401],
+            [
+                401, 403, 200, 403, 403, 200, 200, 403, 200, 401, 200, 401, 401,
+            ],
         ),
         r(
             "own token's audit",
             M::GET,
             "/api/access-tokens/personal/{mine}/audit",
             Body::None,
-            [401, 200, 200, 403, 200, 200, 200, 200, 200, 401],
+            [
+                401, 200, 200, 403, 200, 200, 200, 200, 200, 401, 200, 401, 401,
+            ],
         ),
         r(
             "revoke own token",
             M::DELETE,
             "/api/access-tokens/personal/{mine}",
             Body::None,
-            [401, 403, 204, 403, 403, 204, 204, 403, 204, 401],
+            [
+                401, 403, 204, 403, 403, 204, 204, 403, 204, 401, 204, 401, 401,
+            ],
         ),
         r(
             "list service tokens",
             M::GET,
             "/api/access-tokens/service",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 200, 403, 200, 401],
+            [
+                401, 403, 403, 403, 403, 403, 200, 403, 200, 401, 403, 401, 401,
+            ],
         ),
         r(
             "create service token",
             M::POST,
             "/api/access-tokens/service",
             json(json!({"name": "{n}", "owner": "ci", "scopes": ["read"]})),
-            [401, 403, 403, 403, 403, 403, 201, 403, 201, 401],
+            [
+                401, 403, 403, 403, 403, 403, 201, 403, 201, 401, 403, 401, 401,
+            ],
         ),
         r(
             "read service token",
             M::GET,
             "/api/access-tokens/service/{svc}",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 200, 403, 200, 401],
+            [
+                401, 403, 403, 403, 403, 403, 200, 403, 200, 401, 403, 401, 401,
+            ],
         ),
         r(
             "service token's audit",
             M::GET,
             "/api/access-tokens/service/{svc}/audit",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 200, 403, 200, 401],
+            [
+                401, 403, 403, 403, 403, 403, 200, 403, 200, 401, 403, 401, 401,
+            ],
         ),
         r(
             "revoke service token",
             M::DELETE,
             "/api/access-tokens/service/{svc}",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 204, 403, 204, 401],
+            [
+                401, 403, 403, 403, 403, 403, 204, 403, 204, 401, 403, 401, 401,
+            ],
         ),
         r(
             "restore service token",
             M::POST,
             "/api/access-tokens/service/{revoked}/restore",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 200, 403, 200, 401],
+            [
+                401, 403, 403, 403, 403, 403, 200, 403, 200, 401, 403, 401, 401,
+            ],
         ),
         r(
             "scope catalogue",
             M::GET,
             "/api/access-tokens/service/scopes",
             Body::None,
-            [401, 200, 200, 200, 200, 200, 200, 200, 200, 401],
+            [
+                401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 401, 401,
+            ],
         ),
         r(
             "revoke all of a user",
             M::POST,
             "/api/access-tokens/users/bob/revoke-all",
             Body::None,
-            [401, 403, 403, 403, 403, 403, 200, 403, 200, 401],
+            [
+                401, 403, 403, 403, 403, 403, 200, 403, 200, 401, 403, 401, 401,
+            ],
         ),
         r(
             "compat: list",
             M::GET,
             "/admin/tokens",
             Body::None,
-            [401, 401, 401, 403, 403, 403, 401, 403, 200, 200],
+            [
+                401, 401, 401, 403, 403, 403, 401, 403, 200, 200, 401, 401, 401,
+            ],
         ),
         r(
             "compat: issue",
             M::POST,
             "/admin/tokens",
             json(json!({"owner": "carol", "roles": ["reader"]})),
-            [401, 401, 401, 403, 403, 403, 401, 403, 201, 201],
+            [
+                401, 401, 401, 403, 403, 403, 401, 403, 201, 201, 401, 401, 401,
+            ],
         ),
         r(
             "compat: update",
             M::PATCH,
             "/admin/tokens/{svc}",
             json(json!({"roles": ["reader"]})),
-            [401, 401, 401, 403, 403, 403, 401, 403, 204, 204],
+            [
+                401, 401, 401, 403, 403, 403, 401, 403, 204, 204, 401, 401, 401,
+            ],
         ),
         r(
             "compat: revoke",
             M::PUT,
             "/admin/tokens/{svc}/revoke",
             json(json!({})),
-            [401, 401, 401, 403, 403, 403, 401, 403, 204, 204],
+            [
+                401, 401, 401, 403, 403, 403, 401, 403, 204, 204, 401, 401, 401,
+            ],
         ),
         r(
             "page: revoke own token",
             M::POST,
             "/settings/personal-tokens/{mine}/revoke",
             Body::Form(&[]),
-            [401, 403, 303, 401, 401, 401, 303, 401, 401, 401],
+            [
+                401, 403, 303, 401, 401, 401, 303, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: regenerate own token",
             M::POST,
             "/settings/personal-tokens/{mine}/regenerate",
             Body::Form(&[("grace", "0")]),
-            [401, 403, 200, 401, 401, 401, 200, 401, 401, 401],
+            [
+                401, 403, 200, 401, 401, 401, 200, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: create service token",
             M::POST,
             "/admin/access-tokens",
             Body::Form(&[("name", "{n}"), ("owner", "ci"), ("scope", "read")]),
-            [401, 403, 403, 401, 401, 401, 201, 401, 401, 401],
+            [
+                401, 403, 403, 401, 401, 401, 201, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: revoke service token",
             M::POST,
             "/admin/access-tokens/{svc}/revoke",
             Body::Form(&[]),
-            [401, 403, 403, 401, 401, 401, 303, 401, 401, 401],
+            [
+                401, 403, 403, 401, 401, 401, 303, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: revoke all of a user",
             M::POST,
             "/admin/users/revoke-all",
             Body::Form(&[("user", "bob")]),
-            [401, 403, 403, 401, 401, 401, 303, 401, 401, 401],
+            [
+                401, 403, 403, 401, 401, 401, 303, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: disable a user",
             M::POST,
             "/admin/users/disable",
             Body::Form(&[("user", "bob")]),
-            [401, 403, 403, 401, 401, 401, 303, 401, 401, 401],
+            [
+                401, 403, 403, 401, 401, 401, 303, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: approve consent",
@@ -229,14 +280,18 @@ fn routes() -> Vec<Route> {
                 ("expiry", "30"),
                 ("scope", "read"),
             ]),
-            [401, 403, 302, 401, 401, 401, 302, 401, 401, 401],
+            [
+                401, 403, 302, 401, 401, 401, 302, 401, 401, 401, 401, 401, 401,
+            ],
         ),
         r(
             "page: type a device code",
             M::POST,
             "/device",
             Body::Form(&[("user_code", "{user_code}")]),
-            [401, 403, 303, 401, 401, 401, 303, 401, 401, 401],
+            [
+                401, 403, 303, 401, 401, 401, 303, 401, 401, 401, 401, 401, 401,
+            ],
         ),
     ]
 }
@@ -263,7 +318,15 @@ mod fixtures;
 use fixtures::{Callers, Cell};
 
 async fn every_route_answers_every_caller_as_documented(db: TestDb) {
-    let app = TestApp::start(&db).await;
+    let app = TestApp::start_with(&db, |t| {
+        let resources: toml::Table = toml::from_str(&format!(
+            "[[resources]]\naudience = \"{}\"\ndescription = \"Orders\"\n",
+            fixtures::RESOURCE
+        ))
+        .unwrap();
+        t.extend(resources);
+    })
+    .await;
     let callers = Callers::new(&app).await;
     let mut wrong = Vec::new();
     for route in routes() {

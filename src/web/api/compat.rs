@@ -8,9 +8,9 @@
 use super::compat_schema::{
     CompatBatch, CompatErrorBody, CompatIssued, CompatListQuery, CompatRecordBody, CompatRecords,
 };
-use crate::accounts::credential::Door;
 use crate::app::Services;
 use crate::compat::admin::{self, CompatPatch, NewCompatToken};
+use crate::credential::Door;
 use crate::error::OpError;
 use crate::policy::Principal;
 use crate::store::compat::CompatFilter;
@@ -112,7 +112,9 @@ pub async fn list(
     };
     let with_phc = flag(&query, "includeSecretPhc")?;
     let records = answer(&svc, move |s| {
-        s.read(|tx| admin::list(tx, &who, &filter, limit, with_phc))
+        crate::principal::act_read(s, &who, |tx, who| {
+            admin::list(tx, who, &filter, limit, with_phc)
+        })
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "records": records })))
@@ -136,7 +138,9 @@ pub async fn batch(
 ) -> Result<HttpResponse, ApiError> {
     let input: BatchBody = json_body(&body)?;
     let (found, not_found) = answer(&svc, move |s| {
-        s.read(|tx| admin::batch(tx, &who, &input.token_ids, input.include_secret_phc))
+        crate::principal::act_read(s, &who, |tx, who| {
+            admin::batch(tx, who, &input.token_ids, input.include_secret_phc)
+        })
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "found": found, "notFound": not_found })))
@@ -280,7 +284,7 @@ pub async fn update(
     }
     let id = path.into_inner();
     answer(&svc, move |s| {
-        s.write(|tx| admin::update(tx, &who, &id, patch))
+        crate::principal::act(s, &who, |tx, who| admin::update(tx, who, &id, patch))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -305,7 +309,9 @@ pub async fn revoke(
     let input: RevokeBody = json_body(&body)?;
     let id = path.into_inner();
     answer(&svc, move |s| {
-        s.write(|tx| admin::revoke(tx, &who, &id, input.expires_at))
+        crate::principal::act(s, &who, |tx, who| {
+            admin::revoke(tx, who, &id, input.expires_at)
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -320,6 +326,9 @@ pub async fn restore(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    answer(&svc, move |s| s.write(|tx| admin::restore(tx, &who, &id))).await?;
+    answer(&svc, move |s| {
+        crate::principal::act(s, &who, |tx, who| admin::restore(tx, who, &id))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -67,7 +67,7 @@ pub(crate) async fn read_answer(
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
     let record = run(svc, move |s| {
-        s.read(|tx| tokens::read(tx, &who, &id, lookup))
+        crate::principal::act_read(s, &who, |tx, who| tokens::read(tx, who, &id, lookup))
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(TokenView::new(&record, svc.now())))
@@ -83,7 +83,9 @@ pub(crate) async fn revoke_answer(
     reason: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     run(svc, move |s| {
-        s.write(|tx| tokens::revoke(tx, &who, &id, lookup, reason.as_deref()))
+        crate::principal::act(s, &who, |tx, who| {
+            tokens::revoke(tx, who, &id, lookup, reason.as_deref())
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -152,7 +154,9 @@ pub(crate) async fn audit_answer(
     let limit = page_limit(&query, crate::audit::MAX_AUDIT_PAGE)?;
     let cursor = query.get("cursor").cloned();
     let page = run(svc, move |s| {
-        s.read(|tx| tokens::admin::audit_trail(tx, &who, &id, lookup, cursor.as_deref(), limit))
+        crate::principal::act_read(s, &who, |tx, who| {
+            tokens::admin::audit_trail(tx, who, &id, lookup, cursor.as_deref(), limit)
+        })
     })
     .await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(page))

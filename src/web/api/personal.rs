@@ -25,7 +25,10 @@ pub async fn list(
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let records = run(&svc, move |s| s.read(|tx| tokens::list_own(tx, &who))).await?;
+    let records = run(&svc, move |s| {
+        crate::principal::act_read(s, &who, |tx, who| tokens::list_own(tx, who))
+    })
+    .await?;
     let now = svc.now();
     let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
     let list = TokenList {

@@ -65,10 +65,10 @@ pub async fn list(
     };
     let cursor = query.get("cursor").cloned();
     let page = run(&svc, move |s| {
-        s.read(|tx| {
+        crate::principal::act_read(s, &who, |tx, who| {
             admin::page(
                 tx,
-                &who,
+                who,
                 TokenKind::Service,
                 &filter,
                 cursor.as_deref(),
@@ -185,7 +185,9 @@ pub async fn restore(
 ) -> Result<HttpResponse, ApiError> {
     let (svc, id) = (svc.into_inner(), path.into_inner());
     let record = run(&svc, move |s| {
-        s.write(|tx| tokens::restore(tx, &who, &id, Lookup::Service))
+        crate::principal::act(s, &who, |tx, who| {
+            tokens::restore(tx, who, &id, Lookup::Service)
+        })
     })
     .await?;
     let token = TokenView::new(&record, svc.now());
@@ -263,7 +265,7 @@ pub async fn revoke_all(
 ) -> Result<HttpResponse, ApiError> {
     let (svc, subject) = (svc.into_inner(), path.into_inner());
     let revoked = run(&svc, move |s| {
-        s.write(|tx| tokens::revoke_all(tx, &who, &subject))
+        crate::principal::act(s, &who, |tx, who| tokens::revoke_all(tx, who, &subject))
     })
     .await?;
     Ok(HttpResponse::Ok().json(RevokedCount { revoked }))

@@ -61,7 +61,9 @@ pub async fn list(
     };
     let (f, cursor, who) = (filter.clone(), text("cursor"), user.who.clone());
     let page = run(&svc, move |s| {
-        s.read(|tx| admin::page(tx, &who, view, &f, cursor.as_deref(), PAGE_SIZE))
+        crate::principal::act_read(s, &who, |tx, who| {
+            admin::page(tx, who, view, &f, cursor.as_deref(), PAGE_SIZE)
+        })
     })
     .await?;
     let next_url = page.next_cursor.map(|c| {
@@ -119,9 +121,9 @@ pub async fn detail(
         user.who.clone(),
     );
     let (record, audit, usage) = run(&svc, move |s| {
-        s.read(|tx| {
-            let record = tokens::read(tx, &who, &id, Lookup::Any)?;
-            let trail = admin::audit_trail(tx, &who, &id, Lookup::Any, cursor.as_deref(), 50)?;
+        crate::principal::act_read(s, &who, |tx, who| {
+            let record = tokens::read(tx, who, &id, Lookup::Any)?;
+            let trail = admin::audit_trail(tx, who, &id, Lookup::Any, cursor.as_deref(), 50)?;
             let ids = [record.id.clone()];
             let mut usage = crate::audit::usage::of_tokens(tx.conn, &ids, tx.now())?;
             let usage = usage
@@ -179,7 +181,9 @@ pub async fn revoke(
     let (id, who) = (path.into_inner(), post.user.who);
     let target = page_url(&svc, &format!("{LIST}/{id}"), &[("done", "revoked")]);
     let revoked = run(&svc.into_inner(), move |s| {
-        s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Any, reason.as_deref()))
+        crate::principal::act(s, &who, |tx, who| {
+            tokens::revoke(tx, who, &id, Lookup::Any, reason.as_deref())
+        })
     })
     .await;
     match revoked {
@@ -199,7 +203,9 @@ pub async fn restore(
     let (id, who) = (path.into_inner(), post.user.who);
     let target = page_url(&svc, &format!("{LIST}/{id}"), &[("done", "restored")]);
     let restored = run(&svc.into_inner(), move |s| {
-        s.write(|tx| tokens::restore(tx, &who, &id, Lookup::Any))
+        crate::principal::act(s, &who, |tx, who| {
+            tokens::restore(tx, who, &id, Lookup::Any)
+        })
     })
     .await;
     match restored {
@@ -257,7 +263,7 @@ pub async fn revoke_all(
     let subject = post.field("user").trim().to_string();
     let (owner, who) = (subject.clone(), post.user.who);
     let revoked = run(&svc.clone().into_inner(), move |s| {
-        s.write(|tx| tokens::revoke_all(tx, &who, &owner))
+        crate::principal::act(s, &who, |tx, who| tokens::revoke_all(tx, who, &owner))
     })
     .await?;
     let n = revoked.to_string();

@@ -30,7 +30,9 @@ pub async fn list(
         .filter(|v| !v.is_empty());
     let (f, who) = (filter.clone(), user.who.clone());
     let rows = run(&svc, move |s| {
-        s.read(|tx| crate::accounts::list(tx, &who, f.as_deref(), 200))
+        crate::principal::act_read(s, &who, |tx, who| {
+            crate::accounts::list(tx, who, f.as_deref(), 200)
+        })
     })
     .await?;
     let users = rows
@@ -113,7 +115,9 @@ async fn set(
 ) -> Result<HttpResponse, PageError> {
     let (subject, who) = (post.field("user"), post.user.who);
     let done = run(&svc.clone().into_inner(), move |s| {
-        s.write(|tx| crate::accounts::set_disabled(tx, &who, &subject, disable))
+        crate::principal::act(s, &who, |tx, who| {
+            crate::accounts::set_disabled(tx, who, &subject, disable)
+        })
     })
     .await;
     match done {

@@ -44,7 +44,7 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let (id, who) = (path.into_inner(), user.who);
     let page = run(&svc.into_inner(), move |s| {
-        s.write(|tx| consent::show(tx, &who, &id))
+        crate::principal::act(s, &who, |tx, who| consent::show(tx, who, &id))
     })
     .await?;
     Ok(match page {
@@ -74,7 +74,7 @@ pub async fn submit(
     };
     let (id, who, csrf) = (path.into_inner(), post.user.who, post.user.session.csrf);
     let decision = run(&svc.into_inner(), move |s| {
-        s.write(|tx| consent::submit(tx, &who, &id, &form))
+        crate::principal::act(s, &who, |tx, who| consent::submit(tx, who, &id, &form))
     })
     .await?;
     Ok(match decision {

@@ -47,7 +47,7 @@ pub async fn submit(
     let typed = post.field("user_code");
     let (who, code) = (post.user.who.clone(), typed.clone());
     let found = run(&svc, move |s| {
-        s.read(|tx| device::session_for(tx, &who, &code))
+        crate::principal::act_read(s, &who, |tx, who| device::session_for(tx, who, &code))
     })
     .await;
     match found {

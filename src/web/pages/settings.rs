@@ -53,8 +53,8 @@ pub async fn list(
     let svc = svc.into_inner();
     let who = user.who.clone();
     let (records, mut usage) = run(&svc, move |s| {
-        s.read(|tx| {
-            let records = tokens::list_own(tx, &who)?;
+        crate::principal::act_read(s, &who, |tx, who| {
+            let records = tokens::list_own(tx, who)?;
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
             let usage = crate::audit::usage::of_tokens(tx.conn, &ids, tx.now())?;
             Ok::<_, crate::error::OpError>((records, usage))
@@ -164,7 +164,7 @@ async fn own_token(
 ) -> Result<TokenRecord, PageError> {
     let who = user.who.clone();
     run(&svc.clone().into_inner(), move |s| {
-        s.read(|tx| tokens::read(tx, &who, &id, Lookup::Own))
+        crate::principal::act_read(s, &who, |tx, who| tokens::read(tx, who, &id, Lookup::Own))
     })
     .await
     .map_err(own_error)
@@ -204,7 +204,9 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let (id, who) = (path.into_inner(), post.user.who);
     let revoked = run(&svc.clone().into_inner(), move |s| {
-        s.write(|tx| tokens::revoke(tx, &who, &id, Lookup::Own, None))
+        crate::principal::act(s, &who, |tx, who| {
+            tokens::revoke(tx, who, &id, Lookup::Own, None)
+        })
     })
     .await;
     match revoked {

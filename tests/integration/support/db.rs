@@ -51,6 +51,7 @@ impl TestDb {
                     "\nnotice: {POSTGRES_ENV} is not set: the PostgreSQL variant of every storage test is skipped\n"
                 );
             });
+            crate::support::not_in_ci(&format!("{POSTGRES_ENV} is not set"));
             return None;
         };
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());

@@ -270,6 +270,23 @@ impl Drop for TestApp {
     }
 }
 
+/// A test that cannot run in this environment: prints a notice (past the
+/// harness's capture) and returns, except under `CI=true`, where CI
+/// installs everything the suite needs, so a skip is a failure.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\nnotice: {why}: skipped\n");
+    not_in_ci(why);
+}
+
+/// Fails under `CI=true`: `why` a test could not run.
+pub fn not_in_ci(why: &str) {
+    assert!(
+        std::env::var("CI").map_or(true, |v| v.is_empty() || v == "false"),
+        "{why}: CI must run this test"
+    );
+}
+
 /// `pat` with its secret changed (still well-formed).
 pub fn wrong_secret(pat: &str) -> String {
     let (head, _) = pat.split_once('.').expect("pat_<id>.<secret>");

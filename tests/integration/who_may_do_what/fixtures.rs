@@ -2,33 +2,44 @@
 //! cell depends on another's change.
 
 use super::{personal_token, service_token, Body, Route};
+use crate::dpop::{random_jti, token_url, Key};
 use crate::holes_tokens::compat_admin_jwt;
 use crate::support::browser::signed_in;
 use crate::support::browser::{location, Browser};
 use crate::support::token_id;
 use crate::support::TestApp;
+use patgate::tokens::format::TokenKind;
+use patgate::tokens::IssueRequest;
+
+/// The resource server the resource-JWT column's token is limited to.
+pub const RESOURCE: &str = "https://orders.example.com";
+
+/// The scopes of the person's full-management columns.
+const TOKENS_ALL: &[&str] = &[
+    "read",
+    "patgate:tokens:read",
+    "patgate:tokens:write",
+    "patgate:tokens:revoke",
+];
 
 /// Every caller's credentials, made once.
 pub struct Callers {
     person: (Browser, String),
     admin: (Browser, String),
     jwts: [String; 6],
+    /// alice's DPoP-bound JWT and the key that proves it (column 10).
+    bound: (String, Key),
+    /// alice's JWT for [`RESOURCE`] (column 11).
+    resource: String,
+    /// An ID token for alice, signed with patgate's own key (column 12).
+    id_token: String,
 }
 
 /// The JWT columns, in order: (owner, scopes).
 const JWT_COLUMNS: [(usize, &str, &[&str]); 6] = [
     (3, "alice", &["read"]),
     (4, "alice", &["read", "patgate:tokens:read"]),
-    (
-        5,
-        "alice",
-        &[
-            "read",
-            "patgate:tokens:read",
-            "patgate:tokens:write",
-            "patgate:tokens:revoke",
-        ],
-    ),
+    (5, "alice", TOKENS_ALL),
     (7, "root", &["read", "patgate:tokens:read"]),
     (8, "root", &["read", "patgate:admin"]),
     (9, "", &[]),
@@ -62,14 +73,22 @@ impl Callers {
             person,
             admin,
             jwts,
+            bound: bound_jwt(app).await,
+            resource: resource_jwt(app).await,
+            id_token: id_token(app).await,
         }
     }
 
     fn jwt(&self, column: usize) -> Option<&str> {
-        JWT_COLUMNS
-            .iter()
-            .position(|(c, _, _)| *c == column)
-            .map(|i| self.jwts[i].as_str())
+        match column {
+            10 => Some(&self.bound.0),
+            11 => Some(&self.resource),
+            12 => Some(&self.id_token),
+            _ => JWT_COLUMNS
+                .iter()
+                .position(|(c, _, _)| *c == column)
+                .map(|i| self.jwts[i].as_str()),
+        }
     }
 
     /// The browser and (when it sends one) CSRF token of a session column.
@@ -161,9 +180,18 @@ impl Cell {
             Some((browser, csrf)) => (&browser.http, csrf),
             None => (&app.http, None),
         };
-        let mut req = http.request(route.method.clone(), app.url(&path));
-        if let Some(jwt) = callers.jwt(column) {
-            req = req.bearer_auth(jwt);
+        let url = app.url(&path);
+        let mut req = http.request(route.method.clone(), url.clone());
+        match callers.jwt(column) {
+            Some(jwt) if column == 10 => {
+                let (method, htu) = (route.method.as_str(), url.as_str());
+                let proof = callers.bound.1.resource_proof(app, method, htu, jwt);
+                req = req
+                    .header("authorization", format!("DPoP {jwt}"))
+                    .header("dpop", proof);
+            }
+            Some(jwt) => req = req.bearer_auth(jwt),
+            None => {}
         }
         req = match &route.body {
             Body::None => req,
@@ -192,4 +220,58 @@ impl Cell {
         }
         req.send().await.unwrap().status().as_u16()
     }
+}
+
+/// alice's JWT bound to a fresh key (RFC 9449), and the key.
+async fn bound_jwt(app: &TestApp) -> (String, Key) {
+    let key = Key::new();
+    let pat = app
+        .issue_request(IssueRequest {
+            dpop_jkt: Some(key.thumbprint()),
+            ..IssueRequest::new(TokenKind::Personal, "alice", "bound", scopes(TOKENS_ALL))
+        })
+        .await;
+    let proof = key.proof(app, "POST", &token_url(app), 0, &random_jti());
+    let res = app
+        .http
+        .post(app.url("/api/auth/v1/token"))
+        .header("DPoP", proof)
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &pat)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    (body["access_token"].as_str().unwrap().to_string(), key)
+}
+
+/// alice's JWT minted for [`RESOURCE`] (RFC 8707), with every token scope.
+async fn resource_jwt(app: &TestApp) -> String {
+    let pat = app
+        .issue_request(IssueRequest {
+            resources: vec![RESOURCE.into()],
+            ..IssueRequest::new(TokenKind::Personal, "alice", "orders", scopes(TOKENS_ALL))
+        })
+        .await;
+    app.jwt_for(&pat).await
+}
+
+/// An OpenID Connect ID token for alice with patgate's issuer and audience,
+/// signed by patgate's active key: the worst case of a token of another kind.
+async fn id_token(app: &TestApp) -> String {
+    let now = app.svc.now().timestamp();
+    let claims = serde_json::json!({
+        "iss": app.svc.config.issuer_id(), "sub": "alice", "aud": app.svc.config.audience(),
+        "iat": now, "exp": now + 600, "auth_time": now, "nonce": "n",
+    });
+    app.blocking(move |s| {
+        let mut conn = s.conn().unwrap();
+        let key = s.keys.active(&mut conn).unwrap();
+        key.sign(patgate::keys::JwtType::Jwt, &claims).unwrap()
+    })
+    .await
+}
+
+fn scopes(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }

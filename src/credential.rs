@@ -17,13 +17,13 @@
 //! A JWT refused by one door is never tried at another: each door names
 //! the kinds it takes ([`Door::admits`]) and the kind is decided once.
 
-use crate::accounts::principal;
 use crate::app::Tx;
 use crate::error::InternalError;
 use crate::keys::JwtType;
 use crate::oauth::access_token::{self, already_valid, TIME_LEEWAY};
 use crate::oauth::dpop;
 use crate::policy::{Origin, Principal, Via};
+use crate::principal;
 use crate::store::tokens as token_store;
 use josekit::jws::JwsHeader;
 use josekit::jwt::JwtPayload;
