@@ -13,9 +13,10 @@
 //! policy, asked by every operation.
 
 use super::errors::{ApiError, PageError};
-use super::pages::{current_user, login_url};
-use super::request::{form_field, form_pairs, origin};
+use super::render::{login_url, Nav};
+use super::request::{dpop_header, form_field, form_pairs, origin};
 use super::run;
+use crate::accounts::sessions;
 use crate::accounts::sessions::SessionUser;
 use crate::app::Services;
 use crate::config::Permission;
@@ -119,7 +120,7 @@ pub(crate) async fn resolve_jwt(
     token: String,
     from: Origin,
 ) -> Result<Principal, ApiError> {
-    let proof = crate::web::oauth::token::dpop_header(req);
+    let proof = dpop_header(req);
     let (method, url) = (req.method().to_string(), svc.config.url(req.path()));
     let found = run(svc, move |svc| {
         let credential = Credential::Jwt {
@@ -149,6 +150,18 @@ async fn session_principal(
     .await
 }
 
+/// The signed-in user of this request, if any. Reads the database.
+pub async fn current_user(
+    req: &HttpRequest,
+    svc: &std::sync::Arc<Services>,
+) -> Result<Option<SessionUser>, InternalError> {
+    let Some(value) = req.cookie(sessions::COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    let svc = svc.clone();
+    run(&svc, move |svc| sessions::current(svc, &value)).await
+}
+
 /// A signed-in person on a page.
 #[derive(Debug)]
 pub struct PageUser {
@@ -156,19 +169,6 @@ pub struct PageUser {
     pub session: SessionUser,
     /// Who they are and what they may do.
     pub who: Principal,
-}
-
-/// The navigation bar's data.
-#[derive(Debug, Clone)]
-pub struct Nav {
-    /// Who is signed in.
-    pub subject: String,
-    /// Session CSRF token (sign-out form).
-    pub csrf: String,
-    /// Whether to link the admin token pages.
-    pub admin: bool,
-    /// Whether to link the users page.
-    pub users: bool,
 }
 
 impl PageUser {

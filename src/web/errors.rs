@@ -4,6 +4,7 @@
 //! Internal details are logged with the request id (by the middleware) and
 //! never sent.
 
+use super::dto::{ApiErrorBody, ApiErrorDetail, OAuthErrorBody};
 use crate::error::{InternalError, OpError};
 use crate::limits::Throttled;
 use crate::oauth::{GrantError, OAuthError, OAuthErrorCode};
@@ -11,7 +12,6 @@ use crate::policy::Denied;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
-use serde_json::json;
 
 /// An error from an OAuth endpoint, answered as RFC 6749 §5.2 JSON.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +80,6 @@ impl ResponseError for OAuthEndpointError {
             ),
         };
         let mut res = HttpResponse::build(self.status_code());
-        retry_after(&mut res, self.retry_after());
         if let Self::OAuth(OAuthError {
             code: OAuthErrorCode::InvalidClient,
             ..
@@ -88,17 +87,16 @@ impl ResponseError for OAuthEndpointError {
         {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"patgate\""));
         }
-        no_store(&mut res).json(json!({ "error": code, "error_description": description }))
-    }
-}
-
-impl OAuthEndpointError {
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::Throttled(t) => Some(t.retry_after),
-            Self::Internal(e) => unavailable_retry(e),
+        let res = no_store(&mut res).json(OAuthErrorBody {
+            error: code,
+            error_description: description,
+        });
+        let seconds = match self {
+            Self::Throttled(t) => retry_seconds(Some(t), None),
+            Self::Internal(e) => retry_seconds(None, Some(e)),
             _ => None,
-        }
+        };
+        with_retry_after(res, seconds)
     }
 }
 
@@ -116,10 +114,34 @@ fn unavailable_retry(e: &InternalError) -> Option<u64> {
     e.is_unavailable().then_some(1)
 }
 
-/// Adds `Retry-After` (RFC 9110 §10.2.3) when there is one.
-fn retry_after(res: &mut HttpResponseBuilder, seconds: Option<u64>) {
-    if let Some(s) = seconds {
-        res.insert_header((header::RETRY_AFTER, s.to_string()));
+/// Seconds to wait before retrying (RFC 9110 §10.2.3), for a refusal that
+/// has them: a rate limit's, or 1 s for overload and an unavailable database.
+fn retry_seconds(throttled: Option<&Throttled>, internal: Option<&InternalError>) -> Option<u64> {
+    throttled
+        .map(|t| t.retry_after)
+        .or_else(|| internal.and_then(unavailable_retry))
+}
+
+/// Writes `Retry-After` when there is one: the one place every error
+/// answer (OAuth, API, page, plain) gets it from.
+fn with_retry_after(mut res: HttpResponse, seconds: Option<u64>) -> HttpResponse {
+    if let Some(v) = seconds.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// The status of a refused domain operation, for the APIs and the pages
+/// alike (a caller's mistake is never a 5xx).
+pub(crate) fn op_status(e: &OpError) -> StatusCode {
+    match e {
+        OpError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        OpError::Denied(_) => StatusCode::FORBIDDEN,
+        OpError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        OpError::Malformed(_) => StatusCode::BAD_REQUEST,
+        OpError::NotFound => StatusCode::NOT_FOUND,
+        OpError::Conflict(_) => StatusCode::CONFLICT,
+        OpError::Internal(e) => internal_status(e),
     }
 }
 
@@ -224,10 +246,13 @@ impl ResponseError for ApiError {
             ),
         };
         let mut res = HttpResponse::build(self.status_code());
+        let seconds = match self {
+            Self::Unavailable(_) => Some(1),
+            Self::Throttled(t) => retry_seconds(Some(t), None),
+            Self::Internal(e) => retry_seconds(None, Some(e)),
+            _ => None,
+        };
         match self {
-            Self::Unavailable(_) => retry_after(&mut res, Some(1)),
-            Self::Throttled(t) => retry_after(&mut res, Some(t.retry_after)),
-            Self::Internal(e) => retry_after(&mut res, unavailable_retry(e)),
             Self::Unauthorized => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patgate\""));
             }
@@ -243,7 +268,13 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        no_store(&mut res).json(json!({ "error": { "message": message, "code": code } }))
+        let res = no_store(&mut res).json(ApiErrorBody {
+            error: ApiErrorDetail {
+                message: &message,
+                code,
+            },
+        });
+        with_retry_after(res, seconds)
     }
 }
 
@@ -299,19 +330,12 @@ impl From<OpError> for PageError {
         match e {
             OpError::Unauthenticated => Self::SessionEnded,
             OpError::Denied(d) => Self::Denied(d),
-            OpError::Invalid(v) => Self::Message(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Cannot do that",
-                v.message,
-            ),
-            OpError::Malformed(why) => {
-                Self::Message(StatusCode::BAD_REQUEST, "Cannot do that", why)
-            }
             OpError::NotFound => Self::not_found("There is nothing here, or it is not yours."),
-            OpError::Conflict(c) => {
-                Self::Message(StatusCode::CONFLICT, "Cannot do that", c.message().into())
-            }
             OpError::Internal(e) => Self::Internal(e),
+            e @ (OpError::Invalid(_) | OpError::Malformed(_) | OpError::Conflict(_)) => {
+                let status = op_status(&e);
+                Self::Message(status, "Cannot do that", op_text(e))
+            }
         }
     }
 }
@@ -329,9 +353,9 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        use super::pages::{message, redirect};
+        use super::render::{message, redirect};
         let status = self.status_code();
-        let mut res = match self {
+        let res = match self {
             Self::SignIn(url) => redirect(status, url),
             Self::SessionEnded => message(
                 status,
@@ -366,16 +390,21 @@ impl ResponseError for PageError {
             ),
         };
         let seconds = match self {
-            Self::Throttled(t) => Some(t.retry_after),
-            Self::Internal(e) => unavailable_retry(e),
+            Self::Throttled(t) => retry_seconds(Some(t), None),
+            Self::Internal(e) => retry_seconds(None, Some(e)),
             _ => None,
         };
-        if let Some(s) = seconds {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        res
+        with_retry_after(res, seconds)
+    }
+}
+
+/// What a refused operation tells the person.
+fn op_text(e: OpError) -> String {
+    match e {
+        OpError::Invalid(v) => v.message,
+        OpError::Malformed(why) => why,
+        OpError::Conflict(c) => c.message().into(),
+        other => other.to_string(),
     }
 }
 
@@ -395,9 +424,40 @@ impl ResponseError for InternalError {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        retry_after(&mut res, unavailable_retry(self));
-        no_store(&mut res)
+        let res = no_store(&mut res)
             .content_type("text/plain; charset=utf-8")
-            .body("patgate had an internal error; the X-Request-Id header identifies it in the server log.")
+            .body("patgate had an internal error; the X-Request-Id header identifies it in the server log.");
+        with_retry_after(res, retry_seconds(None, Some(self)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Conflict;
+    use crate::policy::rules::Violation;
+
+    /// Every domain refusal gets the same status on the APIs and the pages.
+    #[test]
+    fn a_domain_error_has_one_status_everywhere() {
+        let all = || {
+            vec![
+                OpError::Unauthenticated,
+                OpError::Denied(Denied::NotCompatAdmin),
+                OpError::Invalid(Violation {
+                    field: "name",
+                    message: "bad".into(),
+                }),
+                OpError::Malformed("x".into()),
+                OpError::NotFound,
+                OpError::Conflict(Conflict::NameTaken),
+                OpError::Internal(InternalError::Answer("defect".into())),
+            ]
+        };
+        for (api, page) in all().into_iter().zip(all()) {
+            let status = op_status(&api);
+            assert_eq!(ApiError::from(api).status_code(), status);
+            assert_eq!(PageError::from(page).status_code(), status);
+        }
     }
 }

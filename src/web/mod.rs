@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod dto;
 mod errors;
 mod health;
 mod jobs;
@@ -14,6 +15,7 @@ mod oauth;
 mod openapi;
 mod pages;
 mod refusals;
+mod render;
 mod request;
 mod request_log;
 mod routes;
@@ -78,7 +80,7 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if wants_html && !req.path().starts_with("/api/") {
-        return Ok(pages::message(
+        return Ok(render::message(
             actix_web::http::StatusCode::NOT_FOUND,
             "Not found",
             "There is no page at this address.",
@@ -92,7 +94,7 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
 /// token data is ever cached by default (static files and discovery set
 /// their own); and HSTS (RFC 6797) when the issuer is https.
 fn default_headers(https: bool) -> DefaultHeaders {
-    let mut headers = pages::SECURITY_HEADERS
+    let mut headers = render::SECURITY_HEADERS
         .iter()
         .fold(DefaultHeaders::new(), |h, pair| h.add(*pair))
         .add(("cache-control", "no-store"));

@@ -9,110 +9,12 @@ use super::WebState;
 use crate::app::Services;
 use crate::config::Config;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, ServerBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 /// Where the document is served.
 pub const PATH: &str = "/api/openapi.json";
-
-/// The token endpoint's form (RFC 6749 §4.1.3, §6; RFC 8628 §3.4).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TokenForm {
-    /// `refresh_token` (exchange a PAT), `authorization_code` or
-    /// `urn:ietf:params:oauth:grant-type:device_code`.
-    grant_type: String,
-    /// The PAT, for `refresh_token`.
-    refresh_token: Option<String>,
-    /// Narrower scopes than the PAT's, space-separated (RFC 6749 §6).
-    scope: Option<String>,
-    /// The code, for `authorization_code`.
-    code: Option<String>,
-    /// For `authorization_code`: as in the authorization request.
-    redirect_uri: Option<String>,
-    /// PKCE verifier (RFC 7636 §4.5).
-    code_verifier: Option<String>,
-    /// For `device_code`.
-    device_code: Option<String>,
-    /// The client, when not authenticated with HTTP Basic.
-    client_id: Option<String>,
-    /// A confidential client's secret (`client_secret_post`).
-    client_secret: Option<String>,
-}
-
-/// The revocation and introspection endpoints' form (RFC 7009 §2.1, RFC 7662 §2.1).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TokenHintForm {
-    /// A PAT (or, for introspection, an access token too).
-    token: String,
-    /// `refresh_token` or `access_token`; a hint only.
-    token_type_hint: Option<String>,
-    /// The client, when not authenticated with HTTP Basic.
-    client_id: Option<String>,
-    /// A confidential client's secret (`client_secret_post`).
-    client_secret: Option<String>,
-}
-
-/// The device authorization endpoint's form (RFC 8628 §3.1).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DeviceForm {
-    /// The client (`patgate-cli` for the CLI).
-    client_id: String,
-    /// Requested scopes, space-separated.
-    scope: Option<String>,
-}
-
-/// An OAuth error (RFC 6749 §5.2).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct OAuthErrorBody {
-    /// `invalid_grant`, `invalid_client`, `invalid_request`, …
-    error: String,
-    /// A sentence for the developer.
-    error_description: Option<String>,
-}
-
-/// An error of the JSON APIs.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ApiErrorBody {
-    /// What went wrong.
-    error: ApiErrorDetail,
-}
-
-/// The error's message and code.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ApiErrorDetail {
-    /// A sentence for the developer.
-    message: String,
-    /// A stable code (`insufficient_scope`, `forbidden`, …).
-    code: Option<String>,
-}
-
-/// A page of tokens.
-#[derive(Serialize, ToSchema)]
-pub struct TokenList {
-    /// Tokens, newest first.
-    pub tokens: Vec<crate::tokens::view::TokenView>,
-    /// Where the next page starts (service tokens); absent or null on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<Option<String>>,
-}
-
-/// A token just issued or rotated; `rawToken` is shown this once.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedToken {
-    /// The token.
-    pub token: crate::tokens::view::TokenView,
-    /// The secret token to hand to its holder.
-    pub raw_token: String,
-}
 
 /// Bearer JWTs (RFC 6750) and, where the route accepts it, a browser session.
 struct Security;

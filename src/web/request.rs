@@ -18,6 +18,17 @@ pub(crate) fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<s
     Some(crate::net::client_address(peer, &forwarded, trusted))
 }
 
+/// The `DPoP` header of `req`, if any; more than one is answered as an
+/// invalid proof (RFC 9449 §4.3 1).
+pub(crate) fn dpop_header(req: &HttpRequest) -> Option<String> {
+    let mut values = req.headers().get_all(crate::oauth::dpop::HEADER);
+    let first = values.next()?;
+    if values.next().is_some() {
+        return Some(String::new());
+    }
+    Some(first.to_str().unwrap_or_default().to_string())
+}
+
 /// Where the request came from, as the audit log records it: the client
 /// address and the user agent (at most 256 characters).
 pub(crate) fn origin(req: &HttpRequest, svc: &Services) -> Origin {

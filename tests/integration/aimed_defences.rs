@@ -114,7 +114,8 @@ async fn a_genuine_leak_report_always_revokes(db: TestDb) {
         200,
         "forgeries revoke nothing"
     );
-    let (status, body) = report_from(&app, &client_from("127.0.0.3"), &[pat.clone()]).await;
+    let (status, body) =
+        report_from(&app, &client_from("127.0.0.3"), std::slice::from_ref(&pat)).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["received"], 1);
     assert_eq!(app.exchange(&pat).await.status(), 400, "revoked");

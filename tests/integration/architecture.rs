@@ -163,3 +163,51 @@ fn the_web_layer_never_names_diesel_and_the_domain_never_names_actix() {
         }
     }
 }
+
+/// The second-level modules of `web/` (`auth`, `errors`, `pages`, `api`,
+/// `oauth`, `dto`, `render`, …) and which of them each imports.
+fn web_graph() -> Graph {
+    let dir = src().join("web");
+    let mut files = Vec::new();
+    sources(&dir, &mut files);
+    let mut graph = Graph::new();
+    for file in &files {
+        let rel = file.strip_prefix(&dir).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let name = first.trim_end_matches(".rs").to_string();
+        if name == "mod" {
+            continue;
+        }
+        let text = code(file);
+        let mut refs = names_after(&text, "crate::web::");
+        // A file directly in web/ names its siblings with `super::`.
+        if rel.components().count() == 1 {
+            refs.extend(names_after(&text, "super::"));
+        }
+        let known = |r: &String| dir.join(format!("{r}.rs")).exists() || dir.join(r).is_dir();
+        refs.retain(|r| *r != name && known(r));
+        graph.entry(name).or_default().extend(refs);
+    }
+    graph
+}
+
+#[test]
+fn the_modules_of_web_import_each_other_without_cycles() {
+    let graph = web_graph();
+    assert!(graph["pages"].contains("auth"), "{graph:?}");
+    assert_eq!(cycle(&graph), None, "a cycle among {graph:?}");
+    // Leaves: what the handlers, the error mapping and the API document share.
+    for leaf in ["dto", "render", "request"] {
+        assert!(graph[leaf].is_empty(), "{leaf} imports {:?}", graph[leaf]);
+    }
+    assert!(
+        graph["errors"].iter().all(|m| m == "dto" || m == "render"),
+        "errors imports {:?}",
+        graph["errors"]
+    );
+}

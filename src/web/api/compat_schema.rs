@@ -62,7 +62,7 @@ pub struct CompatRecordBody {
 #[derive(ToSchema)]
 pub struct CompatErrorBody {
     /// What went wrong.
-    error: crate::web::openapi::ApiErrorDetail,
+    error: crate::web::dto::ApiErrorDetail<'static>,
 }
 
 /// The compatible exchange's optional form.

@@ -73,8 +73,8 @@ enum Caller {
     request_body = LeakReport,
     responses((status = 202, description = "Received (says nothing about which tokens existed)", body = LeakReceipt),
         (status = 200, description = "For a caller allowed to see results, or a signed partner alert (a label per token)", body = Vec<LeakResult>),
-        (status = 400, description = "Malformed, or more than 1,000 tokens", body = crate::web::openapi::ApiErrorBody),
-        (status = 401, description = "A partner alert without a valid signature", body = crate::web::openapi::ApiErrorBody),
+        (status = 400, description = "Malformed, or more than 1,000 tokens", body = crate::web::dto::ApiErrorBody),
+        (status = 401, description = "A partner alert without a valid signature", body = crate::web::dto::ApiErrorBody),
         (status = 413, description = "Body too large"),
         (status = 429, description = "Too many reports from this address, or not every token could be checked yet: send the report again after `Retry-After`")))]
 pub async fn report(

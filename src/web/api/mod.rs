@@ -52,7 +52,7 @@ pub(crate) async fn issue_answer(
 ) -> Result<HttpResponse, ApiError> {
     let issued = run(svc, move |s| tokens::issue(s, &who, request)).await?;
     Ok(
-        no_store(&mut HttpResponse::Created()).json(super::openapi::IssuedToken {
+        no_store(&mut HttpResponse::Created()).json(super::dto::IssuedToken {
             token: TokenView::new(&issued.record, svc.now()),
             raw_token: issued.raw.expose().to_string(),
         }),

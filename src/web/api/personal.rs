@@ -12,8 +12,8 @@ use crate::tokens::format::TokenKind;
 use crate::tokens::view::TokenView;
 use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
 use crate::web::auth::ApiCaller;
+use crate::web::dto::{ApiErrorBody, IssuedToken, TokenList};
 use crate::web::errors::{no_store, ApiError};
-use crate::web::openapi::{ApiErrorBody, IssuedToken, TokenList};
 use crate::web::run;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -26,7 +26,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
     let records = run(&svc, move |s| {
-        crate::principal::act_read(s, &who, |tx, who| tokens::list_own(tx, who))
+        crate::principal::act_read(s, &who, tokens::list_own)
     })
     .await?;
     let now = svc.now();

@@ -10,7 +10,7 @@ use crate::oauth::OAuthError;
 use crate::web::errors::OAuthEndpointError;
 use crate::web::errors::PageError;
 use crate::web::oauth::token::read_params;
-use crate::web::pages::redirect;
+use crate::web::render::redirect;
 use crate::web::request::client_ip;
 use crate::web::{run, WebState};
 use actix_web::http::StatusCode;

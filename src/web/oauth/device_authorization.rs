@@ -12,10 +12,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 /// `POST /api/auth/v1/device_authorization`.
 #[utoipa::path(post, path = "/api/auth/v1/device_authorization", tag = "oauth",
-    request_body(content = crate::web::openapi::DeviceForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::web::dto::DeviceForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Codes for the device and the person (RFC 8628 §3.2)", body = crate::oauth::device::DeviceAuthorization),
-        (status = 400, description = "`invalid_request`, `invalid_scope`", body = crate::web::openapi::OAuthErrorBody),
-        (status = 401, description = "`invalid_client`", body = crate::web::openapi::OAuthErrorBody)))]
+        (status = 400, description = "`invalid_request`, `invalid_scope`", body = crate::web::dto::OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = crate::web::dto::OAuthErrorBody)))]
 pub async fn start(
     req: HttpRequest,
     payload: web::Payload,

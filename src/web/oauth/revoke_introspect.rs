@@ -19,10 +19,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// client that authenticates must do so correctly, and a PAT issued through
 /// a confidential client needs that client's authentication (§2.1).
 #[utoipa::path(post, path = "/api/auth/v1/revoke", tag = "oauth",
-    request_body(content = crate::web::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::web::dto::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
-        (status = 400, description = "`invalid_request`", body = crate::web::openapi::OAuthErrorBody),
-        (status = 401, description = "`invalid_client`", body = crate::web::openapi::OAuthErrorBody)))]
+        (status = 400, description = "`invalid_request`", body = crate::web::dto::OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = crate::web::dto::OAuthErrorBody)))]
 pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
@@ -50,9 +50,9 @@ pub async fn revoke(
 
 /// Introspection, for authenticated confidential clients (resource servers, RFC 7662 §2.1).
 #[utoipa::path(post, path = "/api/auth/v1/introspect", tag = "oauth",
-    request_body(content = crate::web::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::web::dto::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "`{\"active\": false}`, or the token's claims (RFC 7662 §2.2)", body = Object),
-        (status = 401, description = "`invalid_client`: introspection needs a confidential client", body = crate::web::openapi::OAuthErrorBody)))]
+        (status = 401, description = "`invalid_client`: introspection needs a confidential client", body = crate::web::dto::OAuthErrorBody)))]
 pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,

@@ -19,6 +19,7 @@ use crate::tokens::format::PresentedToken;
 use crate::web::errors::{no_store, OAuthEndpointError};
 use crate::web::oauth::client_turn;
 use crate::web::request::client_ip;
+use crate::web::request::dpop_header;
 use crate::web::request_log::TokenIdForLog;
 use crate::web::{hashing_turn, run, run_exchange_step, WebState};
 use actix_web::http::header;
@@ -72,12 +73,12 @@ pub(crate) async fn read_params(
 #[utoipa::path(post, path = "/api/auth/v1/token", tag = "oauth",
     description = "Exchange a PAT (`refresh_token`, RFC 6749 §6) for a short-lived JWT (RFC 9068); \
         also redeems authorization codes (§4.1.3, PKCE) and device codes (RFC 8628 §3.4).",
-    request_body(content = crate::web::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::web::dto::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "A JWT (and, for codes, the new PAT)", body = crate::oauth::access_token::TokenResponse),
-        (status = 400, description = "`invalid_grant`, `invalid_request`, `invalid_scope`, `authorization_pending`, …", body = crate::web::openapi::OAuthErrorBody),
-        (status = 401, description = "`invalid_client`", body = crate::web::openapi::OAuthErrorBody),
-        (status = 429, description = "Too many requests (`Retry-After`)", body = crate::web::openapi::OAuthErrorBody),
-        (status = 503, description = "Busy (`Retry-After`)", body = crate::web::openapi::OAuthErrorBody)))]
+        (status = 400, description = "`invalid_grant`, `invalid_request`, `invalid_scope`, `authorization_pending`, …", body = crate::web::dto::OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = crate::web::dto::OAuthErrorBody),
+        (status = 429, description = "Too many requests (`Retry-After`)", body = crate::web::dto::OAuthErrorBody),
+        (status = 503, description = "Busy (`Retry-After`)", body = crate::web::dto::OAuthErrorBody)))]
 pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
@@ -263,17 +264,6 @@ pub(crate) struct Exchange<'a> {
     pub dpop: Option<String>,
     /// The `resource` parameter (RFC 8707 §2).
     pub resource: Option<&'a str>,
-}
-
-/// The `DPoP` header of `req`, if any; more than one is answered as an
-/// invalid proof (RFC 9449 §4.3 1).
-pub(crate) fn dpop_header(req: &HttpRequest) -> Option<String> {
-    let mut values = req.headers().get_all(crate::oauth::dpop::HEADER);
-    let first = values.next()?;
-    if values.next().is_some() {
-        return Some(String::new());
-    }
-    Some(first.to_str().unwrap_or_default().to_string())
 }
 
 impl Exchange<'_> {

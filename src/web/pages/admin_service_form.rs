@@ -11,6 +11,7 @@ use crate::policy::{Action, Policy};
 use crate::tokens::format::TokenKind;
 use crate::tokens::{self, IssueRequest, RequestedLifetime};
 use crate::web::auth::{PageForm, PageUser};
+use crate::web::errors::op_status;
 use crate::web::errors::PageError;
 use crate::web::run;
 use actix_web::http::StatusCode;
@@ -116,9 +117,15 @@ pub async fn create(post: PageForm, svc: web::Data<Services>) -> Result<HttpResp
             };
             return Ok(html(StatusCode::CREATED, &page));
         }
-        Err(OpError::Invalid(v)) => (StatusCode::UNPROCESSABLE_ENTITY, v.message),
-        Err(OpError::Conflict(Conflict::NameTaken)) => (
-            StatusCode::CONFLICT,
+        Err(e @ OpError::Invalid(_)) => {
+            let status = op_status(&e);
+            let OpError::Invalid(v) = e else {
+                unreachable!("matched above")
+            };
+            (status, v.message)
+        }
+        Err(e @ OpError::Conflict(Conflict::NameTaken)) => (
+            op_status(&e),
             "this owner already has an active token with this name".into(),
         ),
         Err(e) => return Err(e.into()),

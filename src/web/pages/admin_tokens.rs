@@ -12,6 +12,7 @@ use crate::store::token_queries::TokenFilter;
 use crate::store::TokenKind;
 use crate::tokens::{self, admin, Lookup};
 use crate::web::auth::{PageForm, PageUser};
+use crate::web::errors::op_status;
 use crate::web::errors::PageError;
 use crate::web::request::query_params;
 use crate::web::run;
@@ -212,8 +213,8 @@ pub async fn restore(
         Ok(_) | Err(OpError::Conflict(Conflict::NotRevoked)) => {
             Ok(redirect(StatusCode::SEE_OTHER, &target))
         }
-        Err(OpError::Conflict(Conflict::NameTaken)) => Err(PageError::Message(
-            StatusCode::CONFLICT,
+        Err(e @ OpError::Conflict(Conflict::NameTaken)) => Err(PageError::Message(
+            op_status(&e),
             "Cannot restore",
             "Another active token of the owner has this name.".into(),
         )),

@@ -1,6 +1,6 @@
 //! `GET/POST /login`, `POST /logout`, and the signed-in landing page `/`.
 
-use super::{cookie, current_user, html, local_path, message, redirect, HomePage, LoginPage};
+use super::{cookie, html, local_path, message, redirect, HomePage, LoginPage};
 use crate::accounts::{self, sessions, SignInOutcome};
 use crate::app::Services;
 use crate::clock::random_alphanumeric;
@@ -8,6 +8,7 @@ use crate::error::InternalError;
 use crate::metrics::SignInResult;
 use crate::secret::lanes::Lane;
 use crate::secret::SecretString;
+use crate::web::auth::current_user;
 use crate::web::errors::PageError;
 use crate::web::request::{client_ip, form_field, form_pairs, origin, query_params};
 use crate::web::{hashing_turn, run, WebState};

@@ -1,6 +1,6 @@
 //! Server-rendered pages for people: sign-in, consent, the device page,
-//! settings and admin pages; the templates and response helpers they share
-//! (status, `no-store`), and cookies.
+//! settings and admin pages. What every page shares (rendering, redirects,
+//! cookies, the navigation bar) is in the leaf module `web::render`.
 
 pub mod admin_service_form;
 pub mod admin_tokens;
@@ -14,27 +14,12 @@ pub mod sso;
 pub mod usage_chart;
 pub mod views;
 
-use super::auth::{Nav, PageUser};
-use super::run;
-use crate::accounts::sessions::{self, SessionUser};
-use crate::app::Services;
-use crate::error::InternalError;
+use super::auth::PageUser;
+pub use super::render::{cookie, html, local_path, message, page_url, redirect, MessagePage};
 use crate::oauth::consent::ConsentScreen;
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
 use askama::Template;
-
-/// Security headers on every response (pages set `no-store` themselves).
-pub const SECURITY_HEADERS: [(&str, &str); 4] = [
-    (
-        "content-security-policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
-    ("x-content-type-options", "nosniff"),
-];
 
 /// The sign-in page.
 #[derive(Template)]
@@ -54,24 +39,12 @@ pub struct LoginPage {
     pub local_accounts: bool,
 }
 
-/// A page with a title and one message (errors, expired sessions).
-#[derive(Template)]
-#[template(path = "message.html")]
-pub struct MessagePage {
-    /// Navigation, where the person is known; else plain links.
-    pub nav: Option<Nav>,
-    /// Heading.
-    pub title: String,
-    /// Text.
-    pub message: String,
-}
-
 /// The signed-in landing page.
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     /// The navigation bar: who, and which admin pages to link.
-    pub nav: crate::web::auth::Nav,
+    pub nav: super::render::Nav,
 }
 
 /// The consent screen.
@@ -84,34 +57,6 @@ pub struct ConsentPage {
     pub csrf: String,
 }
 
-/// Renders `page` with `status`, never cached.
-pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "a page did not render");
-            HttpResponse::InternalServerError()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
-        }
-    }
-}
-
-/// A message page.
-pub fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    html(
-        status,
-        &MessagePage {
-            nav: None,
-            title: title.into(),
-            message: text.into(),
-        },
-    )
-}
-
 /// [`message`] for a signed-in person: with their navigation bar.
 pub fn message_for(user: &PageUser, status: StatusCode, title: &str, text: &str) -> HttpResponse {
     html(
@@ -122,91 +67,4 @@ pub fn message_for(user: &PageUser, status: StatusCode, title: &str, text: &str)
             message: text.into(),
         },
     )
-}
-
-/// A `303 See Other` (or other redirect) to `location`, never cached.
-pub fn redirect(status: StatusCode, location: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
-/// A cookie as patgate sets them: HttpOnly, SameSite=Lax, path `/`, Secure
-/// whenever the issuer is https.
-pub fn cookie(svc: &Services, name: &'static str, value: String) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .secure(svc.config.issuer.scheme() == "https")
-        .finish()
-}
-
-/// The signed-in user of this request, if any. Reads the database.
-pub async fn current_user(
-    req: &HttpRequest,
-    svc: &std::sync::Arc<Services>,
-) -> Result<Option<SessionUser>, InternalError> {
-    let Some(value) = req.cookie(sessions::COOKIE).map(|c| c.value().to_string()) else {
-        return Ok(None);
-    };
-    let svc = svc.clone();
-    run(&svc, move |svc| sessions::current(svc, &value)).await
-}
-
-/// `next` if it is a local path (no scheme, no host), else `/`.
-pub fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && p.len() <= 2048
-                && !p.chars().any(|c| c.is_control() || c == '\\') =>
-        {
-            p.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
-/// The absolute URL of page `path` with `pairs` as its query.
-pub fn page_url(svc: &Services, path: &str, pairs: &[(&str, &str)]) -> String {
-    let mut url = svc.config.url(path);
-    if !pairs.is_empty() {
-        url.query_pairs_mut().extend_pairs(pairs);
-    }
-    url.to_string()
-}
-
-/// The sign-in URL that returns to `next`.
-pub fn login_url(svc: &Services, next: &str) -> String {
-    let mut url = svc.config.url("/login");
-    url.query_pairs_mut().append_pair("next", next);
-    url.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::local_path;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(
-            local_path(Some("/oauth2/authorize/abc?x=1")),
-            "/oauth2/authorize/abc?x=1"
-        );
-        for bad in [
-            "https://evil.example/",
-            "//evil.example/",
-            "/\\evil.example",
-            "evil",
-            "/a\nb",
-            "/a\\b",
-        ] {
-            assert_eq!(local_path(Some(bad)), "/", "{bad}");
-        }
-        assert_eq!(local_path(None), "/");
-    }
 }

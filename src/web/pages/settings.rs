@@ -12,6 +12,7 @@ use crate::oauth::web_client::{self, FinishOutcome};
 use crate::store::models::TokenRecord;
 use crate::tokens::{self, Lookup};
 use crate::web::auth::{PageForm, PageUser};
+use crate::web::errors::op_status;
 use crate::web::errors::PageError;
 use crate::web::request::query_params;
 use crate::web::run;
@@ -268,9 +269,9 @@ pub async fn regenerate(
     .await;
     let t = match rotated {
         Ok(t) => t,
-        Err(OpError::Conflict(_)) => {
+        Err(e @ OpError::Conflict(_)) => {
             return Err(PageError::Message(
-                StatusCode::CONFLICT,
+                op_status(&e),
                 "Cannot regenerate",
                 "Revoked or expired tokens cannot be regenerated.".into(),
             ))

@@ -5,7 +5,7 @@ pub use super::event_line::EventLine;
 use crate::oauth::consent::ScopeChoice;
 use crate::store::models::TokenRecord;
 use crate::tokens::status;
-use crate::web::auth::Nav;
+use crate::web::render::Nav;
 use askama::Template;
 use chrono::{DateTime, Utc};
 
