@@ -243,7 +243,7 @@ pub fn revoke(
         };
         store::update(tx.conn, id, &changes)?;
     }
-    match tokens::revoke_allowed(tx, who, &record, None) {
+    match tokens::revoke_record(tx, who, &record, Action::CompatAdmin, None) {
         Ok(()) | Err(OpError::Conflict(Conflict::AlreadyRevoked)) => Ok(()),
         Err(e) => Err(e),
     }
@@ -253,7 +253,7 @@ pub fn revoke(
 pub fn restore(tx: &mut Tx<'_>, who: &Principal, id: &str) -> Result<(), OpError> {
     allowed(tx, who)?;
     let record = token_store::find(tx.conn, id)?.ok_or(OpError::NotFound)?;
-    match tokens::restore_allowed(tx, who, &record) {
+    match tokens::restore_record(tx, who, &record, Action::CompatAdmin) {
         Ok(_) | Err(OpError::Conflict(Conflict::NotRevoked)) => Ok(()),
         Err(OpError::Conflict(Conflict::NameTaken)) => {
             Err(OpError::Conflict(Conflict::DuplicateId))

@@ -81,18 +81,19 @@ pub fn revoke(
     reason: Option<&str>,
 ) -> Result<(), OpError> {
     let record = load(tx, who, id, lookup)?;
-    Policy::of(tx.config()).check(who, Action::Revoke(&record))?;
-    revoke_allowed(tx, who, &record, reason)
+    revoke_record(tx, who, &record, Action::Revoke(&record), reason)
 }
 
-/// Revokes `record` and records it, for an operation that has asked the
-/// policy about its own action already (the compatible admin API).
-pub fn revoke_allowed(
+/// Revokes `record` and records it, once the policy allows `action` (a
+/// revocation, or the compatible admin API's own) to `who`.
+pub fn revoke_record(
     tx: &mut Tx<'_>,
     who: &Principal,
     record: &TokenRecord,
+    action: Action<'_>,
     reason: Option<&str>,
 ) -> Result<(), OpError> {
+    Policy::of(tx.config()).check(who, action)?;
     let now = tx.now();
     if !token_store::revoke(tx.conn, &record.id, &who.label(), now)? {
         return Err(OpError::Conflict(Conflict::AlreadyRevoked));
@@ -112,17 +113,18 @@ pub fn restore(
     lookup: Lookup,
 ) -> Result<TokenRecord, OpError> {
     let record = load(tx, who, id, lookup)?;
-    Policy::of(tx.config()).check(who, Action::Restore(&record))?;
-    restore_allowed(tx, who, &record)
+    restore_record(tx, who, &record, Action::Restore(&record))
 }
 
-/// Restores `record` and records it, for an operation that has asked the
-/// policy about its own action already (the compatible admin API).
-pub fn restore_allowed(
+/// Restores `record` and records it, once the policy allows `action` (a
+/// restore, or the compatible admin API's own) to `who`.
+pub fn restore_record(
     tx: &mut Tx<'_>,
     who: &Principal,
     record: &TokenRecord,
+    action: Action<'_>,
 ) -> Result<TokenRecord, OpError> {
+    Policy::of(tx.config()).check(who, action)?;
     let id = record.id.as_str();
     match queries::restore(tx.conn, id, &record.name)? {
         RestoreResult::Restored => {}
@@ -142,7 +144,7 @@ pub fn revoke_all(tx: &mut Tx<'_>, who: &Principal, owner: &str) -> Result<usize
             continue;
         };
         let reason = Some("all tokens of the user revoked");
-        match revoke_allowed(tx, who, &record, reason) {
+        match revoke_record(tx, who, &record, Action::Revoke(&record), reason) {
             Ok(()) => revoked += 1,
             Err(OpError::Conflict(Conflict::AlreadyRevoked)) => {}
             Err(e) => return Err(e),

@@ -10,8 +10,7 @@ pub mod view;
 
 pub use crate::policy::rules::{RequestedLifetime, ScopeSet, MAX_NAME_CHARS};
 pub use lifecycle::{
-    restore, restore_allowed, revoke, revoke_all, revoke_allowed, rotate,
-    MAX_ROTATION_GRACE_SECONDS,
+    restore, restore_record, revoke, revoke_all, revoke_record, rotate, MAX_ROTATION_GRACE_SECONDS,
 };
 
 use crate::app::{Services, Tx};
@@ -366,5 +365,56 @@ pub fn status(record: &TokenRecord, now: DateTime<Utc>) -> TokenStatus {
         _ if record.owner_disabled => TokenStatus::Suspended,
         (None, Some(exp)) if exp - now <= Duration::days(7) => TokenStatus::Expiring,
         _ => TokenStatus::Active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record's own usability test agrees with its status, for every
+    /// combination of revoked, expired, expiring and suspended.
+    #[test]
+    fn usable_means_active_or_expiring() {
+        let now = Utc::now();
+        for revoked in [None, Some(now)] {
+            for expires in [
+                None,
+                Some(now - Duration::days(1)),
+                Some(now + Duration::days(1)),
+            ] {
+                for owner_disabled in [false, true] {
+                    let record = TokenRecord {
+                        id: "t".repeat(21),
+                        kind: TokenKind::Personal,
+                        owner: "o".into(),
+                        name: "n".into(),
+                        description: None,
+                        scopes: vec![],
+                        is_admin: false,
+                        secret_hash: String::new(),
+                        client_id: None,
+                        created_at: now,
+                        expires_at: expires,
+                        last_used_at: None,
+                        last_used_ip: None,
+                        revoked_at: revoked,
+                        revoked_by: None,
+                        cidrs: vec![],
+                        previous_secret_hash: None,
+                        previous_secret_expires_at: None,
+                        bound_client_id: None,
+                        dpop_jkt: None,
+                        resources: vec![],
+                        owner_disabled,
+                    };
+                    let status = status(&record, now);
+                    assert_eq!(status.is_usable(), record.is_usable_at(now), "{status:?}");
+                    if owner_disabled && revoked.is_none() && expires.is_none_or(|e| e > now) {
+                        assert_eq!(status, TokenStatus::Suspended);
+                    }
+                }
+            }
+        }
     }
 }
