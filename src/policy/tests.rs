@@ -2,37 +2,13 @@
 
 use super::*;
 use crate::config::{ADMIN_SCOPE, TOKENS_READ_SCOPE, TOKENS_WRITE_SCOPE};
-use chrono::Utc;
 
 fn config() -> Config {
     Config::from_table(toml::Table::new()).unwrap()
 }
 
 fn record(kind: TokenKind, owner: &str, scopes: &[&str]) -> TokenRecord {
-    TokenRecord {
-        id: "t".repeat(21),
-        kind,
-        owner: owner.into(),
-        name: "n".into(),
-        description: None,
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        is_admin: false,
-        secret_hash: String::new(),
-        client_id: None,
-        created_at: Utc::now(),
-        expires_at: None,
-        last_used_at: None,
-        last_used_ip: None,
-        revoked_at: None,
-        revoked_by: None,
-        cidrs: vec![],
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
-        bound_client_id: None,
-        dpop_jkt: None,
-        resources: vec![],
-        owner_disabled: false,
-    }
+    TokenRecord::sample(kind, owner, scopes)
 }
 
 fn own() -> BTreeSet<Permission> {

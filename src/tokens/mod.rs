@@ -385,28 +385,10 @@ mod tests {
             ] {
                 for owner_disabled in [false, true] {
                     let record = TokenRecord {
-                        id: "t".repeat(21),
-                        kind: TokenKind::Personal,
-                        owner: "o".into(),
-                        name: "n".into(),
-                        description: None,
-                        scopes: vec![],
-                        is_admin: false,
-                        secret_hash: String::new(),
-                        client_id: None,
-                        created_at: now,
                         expires_at: expires,
-                        last_used_at: None,
-                        last_used_ip: None,
                         revoked_at: revoked,
-                        revoked_by: None,
-                        cidrs: vec![],
-                        previous_secret_hash: None,
-                        previous_secret_expires_at: None,
-                        bound_client_id: None,
-                        dpop_jkt: None,
-                        resources: vec![],
                         owner_disabled,
+                        ..TokenRecord::sample(TokenKind::Personal, "o", &[])
                     };
                     let status = status(&record, now);
                     assert_eq!(status.is_usable(), record.is_usable_at(now), "{status:?}");

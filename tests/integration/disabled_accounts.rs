@@ -6,7 +6,7 @@
 
 use crate::both_backends;
 use crate::holes_tokens::bearer;
-use crate::support::{token_id, TestApp, TestDb, TOKEN_API_SCOPES};
+use crate::support::{token_id, TestApp, TestDb};
 use patgate::policy::Principal;
 use patgate::tokens::RequestedLifetime;
 use reqwest::Method;
@@ -37,18 +37,10 @@ async fn compat_exchange(app: &TestApp, pat: &str) -> u16 {
 async fn a_disabled_account_is_inert_until_enabled(db: TestDb) {
     let app = TestApp::start(&db).await;
     app.add_user("alice", "correct horse battery", false).await;
-    let manager = app
-        .issue(
-            "alice",
-            "cli",
-            &TOKEN_API_SCOPES,
-            RequestedLifetime::Default,
-        )
-        .await;
+    let (manager, jwt) = app.token_api_jwt("alice", "cli").await;
     let ci = app
         .issue("alice", "ci", &["read"], RequestedLifetime::Default)
         .await;
-    let jwt = app.jwt_for(&manager).await;
     let own = "/api/access-tokens/personal";
     assert_eq!(bearer(&app, Method::GET, own, &jwt, None).await.0, 200);
 

@@ -7,7 +7,7 @@
 use crate::both_backends;
 use crate::holes_tokens::bearer;
 use crate::support::browser::{hidden_value, Browser, PASSWORD};
-use crate::support::{TestApp, TestDb, TOKEN_API_SCOPES};
+use crate::support::{TestApp, TestDb};
 use patgate::tokens::RequestedLifetime;
 use reqwest::Method;
 use serde_json::json;
@@ -20,15 +20,7 @@ both_backends!(
 
 async fn names_that_read_as_something_else_are_refused(db: TestDb) {
     let app = TestApp::start(&db).await;
-    let manager = app
-        .issue(
-            "alice",
-            "cli",
-            &TOKEN_API_SCOPES,
-            RequestedLifetime::Default,
-        )
-        .await;
-    let jwt = app.jwt_for(&manager).await;
+    let (_, jwt) = app.token_api_jwt("alice", "cli").await;
     let root = app
         .issue(
             "root",

@@ -182,20 +182,6 @@ async fn a_user_named_after_a_token_gets_nothing_from_it(db: TestDb) {
     );
 }
 
-/// A JWT signed with patgate's own active key (the worst case), with `typ`
-/// and claims of another kind.
-async fn signed_by_patgate(app: &TestApp, typ: JwtType, claims: Value) -> String {
-    app.blocking(move |s| {
-        let mut conn = s.conn().unwrap();
-        s.keys
-            .active(&mut conn)
-            .unwrap()
-            .sign(typ, &claims)
-            .unwrap()
-    })
-    .await
-}
-
 async fn jwts_of_other_shapes_open_no_door(db: TestDb) {
     let app = attacked_app(&db).await;
     let admin_pat = crate::compat_api::admin_pat(&app).await;
@@ -207,12 +193,14 @@ async fn jwts_of_other_shapes_open_no_door(db: TestDb) {
     let aud = app.svc.config.audience().to_string();
     // An ID token for the admin-named user (OpenID Connect Core §2).
     let id_token = json!({"iss": iss, "sub": admin_id, "aud": aud, "iat": now, "exp": now + 300, "nonce": "n", "auth_time": now});
-    let id_token = signed_by_patgate(&app, JwtType::Jwt, id_token).await;
+    let id_token = app.signed_by_patgate(JwtType::Jwt, id_token).await;
     // A compatible JWT dressed as an access token, and the reverse.
     let compat_as_at = json!({"iss": iss, "sub": admin_id, "owner": "ops", "admin": true, "roles": [], "iat": now, "exp": now + 300});
-    let compat_as_at = signed_by_patgate(&app, JwtType::AccessToken, compat_as_at).await;
+    let compat_as_at = app
+        .signed_by_patgate(JwtType::AccessToken, compat_as_at)
+        .await;
     let at_as_jwt = json!({"iss": iss, "sub": admin_id, "aud": aud, "token_id": admin_id, "scope": "patgate:admin", "owner": "ops", "admin": true, "iat": now, "exp": now + 300});
-    let at_as_jwt = signed_by_patgate(&app, JwtType::Jwt, at_as_jwt).await;
+    let at_as_jwt = app.signed_by_patgate(JwtType::Jwt, at_as_jwt).await;
     let before = snapshot(&app).await;
     for (what, jwt) in [
         ("an ID token", &id_token),
@@ -249,15 +237,7 @@ async fn an_operation_sees_what_committed_before_it(db: TestDb) {
     use patgate::policy::{Origin, Principal};
     let app = TestApp::start(&db).await;
     app.add_user("alice", "correct horse battery", false).await;
-    let pat = app
-        .issue(
-            "alice",
-            "cli",
-            &crate::support::TOKEN_API_SCOPES,
-            RequestedLifetime::Default,
-        )
-        .await;
-    let jwt = app.jwt_for(&pat).await;
+    let (pat, jwt) = app.token_api_jwt("alice", "cli").await;
     let url = app.url("/api/access-tokens/personal");
     let resolved = app
         .blocking(move |s| {

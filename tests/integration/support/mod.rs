@@ -175,6 +175,30 @@ impl TestApp {
             .to_string()
     }
 
+    /// A PAT of `owner` named `name` with the token API's scopes, and a JWT
+    /// it exchanged for.
+    pub async fn token_api_jwt(&self, owner: &str, name: &str) -> (String, String) {
+        let pat = self
+            .issue(owner, name, &TOKEN_API_SCOPES, RequestedLifetime::Default)
+            .await;
+        let jwt = self.jwt_for(&pat).await;
+        (pat, jwt)
+    }
+
+    /// A JWT with `typ` and `claims` signed by patgate's active key: the
+    /// worst case of a credential of another kind.
+    pub async fn signed_by_patgate(&self, typ: patgate::keys::JwtType, claims: Value) -> String {
+        self.blocking(move |s| {
+            let mut conn = s.conn().unwrap();
+            s.keys
+                .active(&mut conn)
+                .unwrap()
+                .sign(typ, &claims)
+                .unwrap()
+        })
+        .await
+    }
+
     /// Every stored token, newest first.
     pub async fn all_tokens(&self) -> Vec<TokenRecord> {
         self.blocking(|s| s.read(|tx| patgate::store::tokens::list_all(tx.conn)))

@@ -264,12 +264,8 @@ async fn id_token(app: &TestApp) -> String {
         "iss": app.svc.config.issuer_id(), "sub": "alice", "aud": app.svc.config.audience(),
         "iat": now, "exp": now + 600, "auth_time": now, "nonce": "n",
     });
-    app.blocking(move |s| {
-        let mut conn = s.conn().unwrap();
-        let key = s.keys.active(&mut conn).unwrap();
-        key.sign(patgate::keys::JwtType::Jwt, &claims).unwrap()
-    })
-    .await
+    app.signed_by_patgate(patgate::keys::JwtType::Jwt, claims)
+        .await
 }
 
 fn scopes(list: &[&str]) -> Vec<String> {
