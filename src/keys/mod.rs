@@ -2,6 +2,7 @@
 //! shared through the database by every instance, rotated on demand, and
 //! published as a JWKS (RFC 7517 §5) while tokens they signed may be alive.
 
+pub mod jwt_kind;
 mod master_key;
 mod verifiers;
 

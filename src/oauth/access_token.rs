@@ -4,6 +4,7 @@
 use super::dpop;
 use crate::app::{Services, Tx};
 use crate::error::InternalError;
+use crate::keys::jwt_kind::{classify, JwtKind};
 use crate::keys::{ActiveKey, JwtType, KeyRing};
 use crate::policy::{Origin, Principal, Via};
 use crate::store::models::TokenRecord;
@@ -220,11 +221,11 @@ pub fn accept_checked(
 ) -> Result<Option<VerifiedAccessToken>, InternalError> {
     let config = tx.config();
     let now = std::time::SystemTime::from(tx.now());
-    let valid = header.token_type() == Some(JWT_TYPE)
+    // Only patgate's access token for its own audience (bound or not): the
+    // one classification every door uses.
+    let kind = classify(header, payload, config.audience());
+    let valid = matches!(kind, Some(JwtKind::Access | JwtKind::BoundAccess))
         && payload.issuer() == Some(config.issuer_id())
-        && payload
-            .audience()
-            .is_some_and(|aud| aud.contains(&config.audience()))
         && payload.expires_at().is_some_and(|exp| exp > now)
         && already_valid(payload, now, TIME_LEEWAY);
     let (Some(subject), Some(token_id)) = (
