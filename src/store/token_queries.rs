@@ -12,7 +12,7 @@ use diesel::prelude::*;
 pub struct TokenFilter {
     /// Personal or service.
     pub kind: Option<TokenKind>,
-    /// `active`, `expiring`, `expired` or `revoked`.
+    /// `active`, `expiring`, `expired`, `revoked` or `suspended`.
     pub status: Option<String>,
     /// Exact owner.
     pub owner: Option<String>,
@@ -59,12 +59,20 @@ pub fn page(
         Some("expiring") => {
             q = q
                 .filter(t::revoked_at.is_null())
+                .filter(t::owner_disabled.eq(false))
                 .filter(t::expires_at.gt(now_n))
                 .filter(t::expires_at.le((now + Duration::days(7)).naive_utc()))
         }
         Some("active") => {
             q = q
                 .filter(t::revoked_at.is_null())
+                .filter(t::owner_disabled.eq(false))
+                .filter(t::expires_at.is_null().or(t::expires_at.gt(now_n)))
+        }
+        Some("suspended") => {
+            q = q
+                .filter(t::revoked_at.is_null())
+                .filter(t::owner_disabled.eq(true))
                 .filter(t::expires_at.is_null().or(t::expires_at.gt(now_n)))
         }
         _ => {}

@@ -83,6 +83,19 @@ async fn a_disabled_account_is_inert_until_enabled(db: TestDb) {
         "suspended"
     );
     assert!(record.revoked_at.is_none(), "suspended, not revoked");
+    let listed = |status: &'static str| {
+        app.blocking(move |s| {
+            let filter = patgate::store::token_queries::TokenFilter {
+                owner: Some("alice".into()),
+                status: Some(status.into()),
+                ..Default::default()
+            };
+            let mut conn = s.conn().unwrap();
+            patgate::store::token_queries::page(&mut conn, &filter, s.now(), None, 10).unwrap()
+        })
+    };
+    assert_eq!(listed("suspended").await.len(), 2, "both of alice's tokens");
+    assert!(listed("active").await.is_empty(), "none of them is active");
 
     set_disabled(&app, "alice", false).await;
     assert_eq!(

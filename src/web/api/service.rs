@@ -20,7 +20,7 @@ use crate::web::run;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
+const STATUSES: [&str; 5] = ["active", "expiring", "expired", "revoked", "suspended"];
 
 /// The query of `GET /api/access-tokens/service`.
 #[derive(utoipa::IntoParams)]
@@ -53,7 +53,7 @@ pub async fn list(
     let status = query.get("status").cloned();
     if status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
         return Err(ApiError::BadRequest(
-            "status must be active, expiring, expired or revoked".into(),
+            "status must be active, expiring, expired, revoked or suspended".into(),
         ));
     }
     let limit = page_limit(&query, admin::MAX_PAGE)?;

@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// The listing.
 const LIST: &str = "/admin/access-tokens";
 const PAGE_SIZE: i64 = 25;
-const STATUSES: [&str; 4] = ["active", "expiring", "expired", "revoked"];
+const STATUSES: [&str; 5] = ["active", "expiring", "expired", "revoked", "suspended"];
 
 fn not_found(e: OpError) -> PageError {
     match e {
