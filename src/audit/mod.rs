@@ -262,13 +262,24 @@ pub fn for_token(
     })
 }
 
-/// Every event since `since`, oldest first (for `patgate admin audit export`). Blocking.
-pub fn export(
-    conn: &mut DbConnection,
+/// Every event since `since`, oldest first, handed to `each` one batch of
+/// at most `batch` at a time (for `patgate admin audit export`): each batch
+/// is one keyset query in its own read, so memory holds one batch at any
+/// size of the trail. `each` returning an error stops the walk. Blocking.
+pub fn export<E: From<StoreError>>(
+    svc: &crate::app::Services,
     since: Option<DateTime<Utc>>,
-) -> Result<Vec<AuditView>, StoreError> {
-    Ok(store::since(conn, since)?
-        .into_iter()
-        .map(AuditView::from)
-        .collect())
+    batch: i64,
+    mut each: impl FnMut(Vec<AuditView>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after: Option<(chrono::NaiveDateTime, String)> = None;
+    loop {
+        let rows = svc.read(|tx| store::since(tx.conn, since, after.as_ref(), batch))?;
+        let full = rows.len() as i64 == batch;
+        after = rows.last().map(|r| (r.occurred_at, r.id.clone()));
+        each(rows.into_iter().map(AuditView::from).collect())?;
+        if !full {
+            return Ok(());
+        }
+    }
 }

@@ -16,6 +16,7 @@ use crate::tokens::view::TokenView;
 use crate::tokens::{self, IssueRequest, Lookup, RequestedLifetime};
 use crate::web::WebState;
 use anyhow::{bail, Context};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -103,40 +104,59 @@ pub fn issue_token(svc: &Services, args: IssueArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `patgate admin token list`.
+/// Rows a streaming command reads per query.
+const BATCH: i64 = 1000;
+
+/// `patgate admin token list [--json]`: every token, newest first, written
+/// as it is read (a table, or one JSON object per line), so memory stays
+/// flat at any number of tokens; a running count on stderr when it is a
+/// terminal.
 pub fn list_tokens(svc: &Services, json: bool) -> anyhow::Result<()> {
     let now = svc.now();
-    let who = operator();
-    let records = svc
-        .read(|tx| tokens::admin::all(tx, &who))
-        .map_err(refused)?;
-    let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&views)?);
-        return Ok(());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut progress = Progress::new("tokens");
+    if !json {
+        writeln!(
+            out,
+            "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  STATUS",
+            "ID", "KIND", "OWNER", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED"
+        )?;
     }
-    println!(
-        "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  STATUS",
-        "ID", "KIND", "OWNER", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED"
-    );
     let day = |t: &Option<String>| {
         t.as_deref()
             .map_or("-".to_string(), |t| t[..10].to_string())
     };
-    for v in &views {
-        println!(
-            "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  {}",
-            v.id,
-            v.kind,
-            v.owner,
-            v.name,
-            v.scopes.join(" "),
-            &v.created_at[..10],
-            day(&v.expires_at),
-            day(&v.last_used_at),
-            v.status.as_str()
-        );
-    }
+    tokens::admin::each_batch(svc, &operator(), BATCH, |records| {
+        for r in records {
+            let v = TokenView::new(r, now);
+            if json {
+                serde_json::to_writer(&mut out, &v)?;
+                writeln!(out)?;
+                continue;
+            }
+            writeln!(
+                out,
+                "{:<21}  {:<8}  {:<20}  {:<24}  {:<20}  {:<10}  {:<10}  {:<10}  {}",
+                v.id,
+                v.kind,
+                table::safe(&v.owner),
+                table::safe(&v.name),
+                v.scopes.join(" "),
+                &v.created_at[..10],
+                day(&v.expires_at),
+                day(&v.last_used_at),
+                v.status.as_str()
+            )?;
+        }
+        progress.add(records.len());
+        Ok::<_, anyhow::Error>(())
+    })
+    .map_err(|e| match e.downcast::<OpError>() {
+        Ok(op) => refused(op),
+        Err(e) => e,
+    })?;
+    progress.done();
+    out.flush()?;
     Ok(())
 }
 
@@ -198,12 +218,53 @@ pub fn export_audit(svc: &Services, since: Option<&str>) -> anyhow::Result<()> {
         }),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for event in svc.read(|tx| crate::audit::export(tx.conn, since))? {
-        serde_json::to_writer(&mut out, &event)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
-    }
-    std::io::Write::flush(&mut out)?;
+    let mut progress = Progress::new("events");
+    crate::audit::export(svc, since, BATCH, |events| {
+        for event in &events {
+            serde_json::to_writer(&mut out, event)?;
+            out.write_all(b"\n")?;
+        }
+        progress.add(events.len());
+        Ok::<_, anyhow::Error>(())
+    })?;
+    progress.done();
+    out.flush()?;
     Ok(())
+}
+
+/// A running count on stderr for a long streaming command, only when
+/// stderr is a terminal (never in a pipe or a log).
+struct Progress {
+    what: &'static str,
+    count: usize,
+    shown: bool,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            what,
+            count: 0,
+            shown: false,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn add(&mut self, n: usize) {
+        self.count += n;
+        if self.terminal && self.count >= 10 * BATCH as usize {
+            eprint!("\r{} {}…", self.count, self.what);
+            self.shown = true;
+        }
+    }
+
+    fn done(&self) {
+        if self.shown {
+            eprintln!("\r{} {}", self.count, self.what);
+        }
+    }
 }
 
 /// `patgate admin keys rotate`.

@@ -28,12 +28,28 @@ pub fn aligned<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Vec<S
         .collect()
 }
 
+/// `text` for a terminal: control characters, bidirectional controls and
+/// zero-width characters written as visible `\u{…}` escapes, so a name
+/// stored before they were refused cannot reorder or hide what a table
+/// shows (Trojan Source).
+pub fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || crate::policy::rules::is_hidden_character(c) {
+                format!("\\u{{{:04X}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A cell for a JSON value: a string as is, an array of strings joined
 /// with `separator`, `-` for null or an empty array.
 pub fn cell(v: &Value, separator: &str) -> String {
     match v {
         Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => safe(s),
         Value::Array(a) if a.is_empty() => "-".to_string(),
         Value::Array(a) => a
             .iter()
@@ -61,4 +77,16 @@ pub fn print<const N: usize>(
         println!("{line}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_characters_are_shown_escaped() {
+        assert_eq!(safe("deploy"), "deploy");
+        assert_eq!(safe("invoice\u{202E}fdp.exe"), "invoice\\u{202E}fdp.exe");
+        assert_eq!(safe("a\u{200B}b\tc"), "a\\u{200B}b\\u{0009}c");
+    }
 }

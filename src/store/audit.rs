@@ -133,17 +133,29 @@ pub fn exchange_counts_since(
         .load(conn)?)
 }
 
-/// Every event since `since` (all when `None`), oldest first.
+/// Events since `since` (all when `None`), oldest first, strictly after
+/// `after` = (occurred_at, id) of the previous batch's last; at most
+/// `limit` (a keyset walk on `audit_events_time`).
 pub fn since(
     conn: &mut DbConnection,
     since: Option<DateTime<Utc>>,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let mut query = e::audit_events.into_boxed();
     if let Some(t) = since {
         query = query.filter(e::occurred_at.ge(t.naive_utc()));
     }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            e::occurred_at
+                .gt(*at)
+                .or(e::occurred_at.eq(*at).and(e::id.gt(id.clone()))),
+        );
+    }
     Ok(query
         .order((e::occurred_at.asc(), e::id.asc()))
+        .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)?)
 }

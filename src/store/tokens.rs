@@ -218,14 +218,3 @@ pub fn list_by_owner(
         .map(TokenRecord::from)
         .collect())
 }
-
-/// Every token, newest first.
-pub fn list_all(conn: &mut DbConnection) -> Result<Vec<TokenRecord>, StoreError> {
-    Ok(t::access_tokens
-        .order((t::created_at.desc(), t::id.desc()))
-        .select(TokenRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(TokenRecord::from)
-        .collect())
-}

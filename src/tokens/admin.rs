@@ -10,7 +10,6 @@ use crate::policy::rules::{MAX_NAME_CHARS, MAX_OWNER_CHARS};
 use crate::policy::{Action, Policy, Principal};
 use crate::store::models::TokenRecord;
 use crate::store::token_queries::{self as store, TokenFilter};
-use crate::store::tokens as token_store;
 use crate::store::TokenKind;
 
 /// Largest page size.
@@ -92,10 +91,34 @@ pub fn audit_trail(
     Ok(crate::audit::for_token(tx.conn, &record.id, before, limit)?)
 }
 
-/// Every token, newest first (the operator's `admin token list`).
-pub fn all(tx: &mut Tx<'_>, who: &Principal) -> Result<Vec<TokenRecord>, OpError> {
-    let policy = Policy::of(tx.config());
-    policy.check(who, Action::ListAll(TokenKind::Personal))?;
-    policy.check(who, Action::ListAll(TokenKind::Service))?;
-    Ok(token_store::list_all(tx.conn)?)
+/// Every token, newest first, handed to `each` one batch of at most
+/// `batch` at a time (the operator's `admin token list`): each batch is one
+/// keyset query, so memory holds one batch whatever the number of tokens.
+/// `each` returning an error stops the walk (a closed pipe).
+pub fn each_batch<E: From<OpError>>(
+    svc: &crate::app::Services,
+    who: &Principal,
+    batch: i64,
+    mut each: impl FnMut(&[TokenRecord]) -> Result<(), E>,
+) -> Result<(), E> {
+    let policy = Policy::of(&svc.config);
+    policy
+        .check(who, Action::ListAll(TokenKind::Personal))
+        .map_err(OpError::from)?;
+    policy
+        .check(who, Action::ListAll(TokenKind::Service))
+        .map_err(OpError::from)?;
+    let (filter, mut after) = (TokenFilter::default(), None);
+    loop {
+        let rows = svc
+            .read(|tx| store::page(tx.conn, &filter, tx.now(), after.clone(), batch))
+            .map_err(OpError::from)?;
+        each(&rows)?;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == batch => {
+                after = Some((last.created_at.naive_utc(), last.id.clone()));
+            }
+            _ => return Ok(()),
+        }
+    }
 }

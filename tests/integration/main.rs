@@ -52,6 +52,7 @@ mod scanner_rules;
 mod sign_in;
 mod sso;
 mod standard_endpoints;
+mod streaming;
 mod token_controls;
 mod usage;
 mod who_may_do_what;

@@ -110,11 +110,11 @@ async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
         "beyond the maximum lifetime is refused"
     );
 
-    let list: Vec<Value> = serde_json::from_str(&stdout(&run(
-        &config,
-        &["admin", "token", "list", "--json"],
-    )))
-    .unwrap();
+    // One JSON object per line, written as the rows are read.
+    let list: Vec<Value> = stdout(&run(&config, &["admin", "token", "list", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(list.len(), 2);
     let deploy = list.iter().find(|t| t["name"] == "deploy").unwrap();
     assert_eq!(

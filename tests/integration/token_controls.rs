@@ -193,10 +193,10 @@ async fn operator_commands_rotate_and_restrict_tokens(db: TestDb) {
     )
     .status
     .success());
-    let list: serde_json::Value =
-        serde_json::from_str(&ok(run(&config, &["admin", "token", "list", "--json"]))).unwrap();
+    let listed = ok(run(&config, &["admin", "token", "list", "--json"]));
+    let newest: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
     assert_eq!(
-        list[0]["cidrs"],
+        newest["cidrs"],
         serde_json::json!(["10.0.0.0/8", "192.168.1.9/32"])
     );
 }

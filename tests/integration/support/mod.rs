@@ -201,9 +201,17 @@ impl TestApp {
 
     /// Every stored token, newest first.
     pub async fn all_tokens(&self) -> Vec<TokenRecord> {
-        self.blocking(|s| s.read(|tx| patgate::store::tokens::list_all(tx.conn)))
-            .await
-            .unwrap()
+        self.blocking(|s| {
+            let mut all = Vec::new();
+            let who = Principal::operator("test");
+            tokens::admin::each_batch(s, &who, 100, |batch| {
+                all.extend_from_slice(batch);
+                Ok::<_, patgate::error::OpError>(())
+            })
+            .map(|()| all)
+        })
+        .await
+        .unwrap()
     }
 
     /// The names of token `id`'s audit events, newest first.
@@ -234,12 +242,19 @@ impl TestApp {
 
     /// The audit events about people and clients (no token), oldest first.
     pub async fn account_events(&self) -> Vec<patgate::audit::AuditView> {
-        self.blocking(|s| s.read(|tx| patgate::audit::export(tx.conn, None)))
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.token_id.is_none())
-            .collect()
+        self.blocking(|s| {
+            let mut all = Vec::new();
+            patgate::audit::export(s, None, 100, |batch| {
+                all.extend(batch);
+                Ok::<_, patgate::store::StoreError>(())
+            })
+            .map(|()| all)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.token_id.is_none())
+        .collect()
     }
 
     /// The stored record of token `id`.
