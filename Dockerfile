@@ -21,6 +21,7 @@ RUN mkdir -p src benches/common tests/integration \
  && cargo build --release --locked --bin patgate \
  && rm -rf src benches tests
 COPY src src
+COPY build.rs build.rs
 COPY migrations migrations
 COPY templates templates
 COPY static static

@@ -46,6 +46,7 @@ mod pages_personal;
 mod parser_properties;
 mod permissions;
 mod processes;
+mod query_plans;
 mod reminders;
 mod resources;
 mod scanner_rules;
