@@ -20,6 +20,20 @@ pub struct TokenFilter {
     pub name_contains: Option<String>,
 }
 
+/// How many tokens of `kind` `owner` has, whatever their status (an index
+/// range on (kind, owner, …)).
+pub fn count_owned(
+    conn: &mut DbConnection,
+    kind: TokenKind,
+    owner: &str,
+) -> Result<i64, StoreError> {
+    Ok(t::access_tokens
+        .filter(t::kind.eq(kind))
+        .filter(t::owner.eq(owner))
+        .count()
+        .get_result(conn)?)
+}
+
 /// One page, newest first, strictly after `after` = (created_at, id) of the
 /// previous page's last row; at most `limit` rows.
 pub fn page(

@@ -201,20 +201,3 @@ pub fn replace_secret(
     .execute(conn)?;
     Ok(n == 1)
 }
-
-/// The tokens of `kind` owned by `owner`, newest first.
-pub fn list_by_owner(
-    conn: &mut DbConnection,
-    kind: TokenKind,
-    owner: &str,
-) -> Result<Vec<TokenRecord>, StoreError> {
-    Ok(t::access_tokens
-        .filter(t::kind.eq(kind))
-        .filter(t::owner.eq(owner))
-        .order((t::created_at.desc(), t::id.desc()))
-        .select(TokenRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(TokenRecord::from)
-        .collect())
-}

@@ -56,14 +56,52 @@ pub fn page(
     Policy::of(tx.config()).check(who, Action::ListAll(kind))?;
     bounded_search(filter.name_contains.as_deref(), "q", MAX_NAME_CHARS)?;
     bounded_search(filter.owner.as_deref(), "owner", MAX_OWNER_CHARS)?;
-    let after = decode(after)?;
-    let limit = limit.clamp(1, MAX_PAGE);
     let filter = TokenFilter {
         kind: Some(kind),
         ..filter.clone()
     };
+    keyset_page(tx, &filter, after, limit)
+}
+
+/// A page of `who`'s own personal tokens, newest first, after the cursor
+/// `after` (the `next_cursor` of the page before); at most `limit` (1 to
+/// [`MAX_PAGE`]). Read from the index on (kind, owner, created_at, id).
+pub fn own_page(
+    tx: &mut Tx<'_>,
+    who: &Principal,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page, OpError> {
+    Policy::of(tx.config()).check(who, Action::ListOwn)?;
+    let filter = TokenFilter {
+        kind: Some(TokenKind::Personal),
+        owner: Some(who.subject.clone()),
+        ..TokenFilter::default()
+    };
+    keyset_page(tx, &filter, after, limit)
+}
+
+/// How many personal tokens `who` has (any status).
+pub fn own_count(tx: &mut Tx<'_>, who: &Principal) -> Result<i64, OpError> {
+    Policy::of(tx.config()).check(who, Action::ListOwn)?;
+    Ok(store::count_owned(
+        tx.conn,
+        TokenKind::Personal,
+        &who.subject,
+    )?)
+}
+
+/// One keyset page of `filter`, with the cursor of the next when there is one.
+fn keyset_page(
+    tx: &mut Tx<'_>,
+    filter: &TokenFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page, OpError> {
+    let after = decode(after)?;
+    let limit = limit.clamp(1, MAX_PAGE);
     let now = tx.now();
-    let mut rows = store::page(tx.conn, &filter, now, after, limit + 1)?;
+    let mut rows = store::page(tx.conn, filter, now, after, limit + 1)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last()

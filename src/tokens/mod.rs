@@ -313,16 +313,6 @@ pub fn read(
     Ok(record)
 }
 
-/// The personal tokens of `who`, newest first.
-pub fn list_own(tx: &mut Tx<'_>, who: &Principal) -> Result<Vec<TokenRecord>, OpError> {
-    Policy::of(tx.config()).check(who, Action::ListOwn)?;
-    Ok(token_store::list_by_owner(
-        tx.conn,
-        TokenKind::Personal,
-        &who.subject,
-    )?)
-}
-
 /// Where a token stands at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -96,7 +96,7 @@ pub struct ApiErrorDetail<'a> {
 pub struct TokenList {
     /// Tokens, newest first.
     pub tokens: Vec<crate::tokens::view::TokenView>,
-    /// Where the next page starts (service tokens); absent or null on the last.
+    /// Where the next page starts: pass it as `cursor`; `null` on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<Option<String>>,
 }

@@ -41,6 +41,7 @@ mod names_and_guessing;
 mod one_door;
 mod openapi;
 mod operations;
+mod paged_lists;
 mod pages_admin;
 mod pages_personal;
 mod parser_properties;

@@ -127,6 +127,7 @@ pub(crate) fn page_limit(query: &HashMap<String, String>, max: i64) -> Result<i6
 #[allow(dead_code)]
 pub(crate) struct AuditQuery {
     /// Events per page (1–200; 50 when absent).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

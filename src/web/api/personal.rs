@@ -17,23 +17,45 @@ use crate::web::errors::{no_store, ApiError};
 use crate::web::run;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-/// `GET /api/access-tokens/personal`.
-#[utoipa::path(get, path = "/api/access-tokens/personal", tag = "personal", security(("bearer" = [])),
-    responses((status = 200, description = "The caller's tokens, newest first", body = TokenList), (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody)))]
+/// The query of `GET /api/access-tokens/personal`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct OwnListQuery {
+    /// Tokens per page (1–200; 50 when absent).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /api/access-tokens/personal?limit&cursor` → `{tokens, next_cursor}`:
+/// the caller's tokens, newest first, one page at a time (`next_cursor` is
+/// `null` on the last page).
+#[utoipa::path(get, path = "/api/access-tokens/personal", tag = "personal", security(("bearer" = [])), params(OwnListQuery),
+    responses((status = 200, description = "A page of the caller's tokens, newest first", body = TokenList),
+        (status = 400, description = "A malformed limit or cursor", body = ApiErrorBody),
+        (status = 401, description = "No valid bearer JWT or session", body = ApiErrorBody)))]
 pub async fn list(
+    req: HttpRequest,
     ApiCaller(who): ApiCaller,
     svc: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = svc.into_inner();
-    let records = run(&svc, move |s| {
-        crate::principal::act_read(s, &who, tokens::list_own)
+    let query = super::query_map(&req)?;
+    let limit = super::page_limit(&query, tokens::admin::MAX_PAGE)?;
+    let cursor = query.get("cursor").cloned();
+    let page = run(&svc, move |s| {
+        crate::principal::act_read(s, &who, |tx, who| {
+            tokens::admin::own_page(tx, who, cursor.as_deref(), limit)
+        })
     })
     .await?;
     let now = svc.now();
-    let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
+    let views: Vec<TokenView> = page.tokens.iter().map(|r| TokenView::new(r, now)).collect();
     let list = TokenList {
         tokens: views,
-        next_cursor: None,
+        next_cursor: Some(page.next_cursor),
     };
     Ok(no_store(&mut HttpResponse::Ok()).json(list))
 }

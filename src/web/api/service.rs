@@ -27,13 +27,14 @@ const STATUSES: [&str; 5] = ["active", "expiring", "expired", "revoked", "suspen
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ListQuery {
-    /// `active`, `expiring`, `expired` or `revoked`.
+    /// `active`, `expiring`, `expired`, `revoked` or `suspended`.
     status: Option<String>,
     /// Only this owner's.
     owner: Option<String>,
     /// Name contains.
     q: Option<String>,
-    /// Tokens per page.
+    /// Tokens per page (1–200; 50 when absent).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

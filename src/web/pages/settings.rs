@@ -24,6 +24,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 const FLOW_COOKIE: &str = "patgate_token_flow";
 /// The list page.
 const LIST: &str = "/settings/personal-tokens";
+/// Tokens per page of the list.
+const PAGE_SIZE: i64 = 25;
 
 /// Grace periods offered when regenerating (seconds, label); at most 7 days.
 const GRACE_CHOICES: [(i64, &str); 5] = [
@@ -53,15 +55,19 @@ pub async fn list(
 ) -> Result<HttpResponse, PageError> {
     let svc = svc.into_inner();
     let who = user.who.clone();
-    let (records, mut usage) = run(&svc, move |s| {
+    let query = query_params(&req);
+    let cursor = query.get("cursor").cloned();
+    let (page, count, mut usage) = run(&svc, move |s| {
         crate::principal::act_read(s, &who, |tx, who| {
-            let records = tokens::list_own(tx, who)?;
-            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+            let page = tokens::admin::own_page(tx, who, cursor.as_deref(), PAGE_SIZE)?;
+            let count = tokens::admin::own_count(tx, who)?;
+            let ids: Vec<String> = page.tokens.iter().map(|r| r.id.clone()).collect();
             let usage = crate::audit::usage::of_tokens(tx.conn, &ids, tx.now())?;
-            Ok::<_, crate::error::OpError>((records, usage))
+            Ok::<_, crate::error::OpError>((page, count, usage))
         })
     })
     .await?;
+    let records = page.tokens;
     let (now, unused_after) = (svc.now(), svc.config.unused_after.duration());
     let line = |r: &crate::store::models::TokenRecord| {
         let mut line = TokenLine::new(r, now).flag_unused(r, now, unused_after);
@@ -70,10 +76,16 @@ pub async fn list(
         }
         line
     };
+    let next_url = page
+        .next_cursor
+        .map(|c| page_url(&svc, LIST, &[("cursor", c.as_str())]));
     let page = PersonalTokensPage {
         nav: user.nav(),
         tokens: records.iter().map(line).collect(),
-        notice: notice_for(query_params(&req).get("done").map(String::as_str)),
+        count,
+        next_url,
+        first_page: query.get("cursor").is_none(),
+        notice: notice_for(query.get("done").map(String::as_str)),
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -106,8 +106,14 @@ impl TokenLine {
 pub struct PersonalTokensPage {
     /// Navigation.
     pub nav: Nav,
-    /// The person's tokens, newest first.
+    /// One page of the person's tokens, newest first.
     pub tokens: Vec<TokenLine>,
+    /// How many tokens they have in all.
+    pub count: i64,
+    /// The next (older) page, when there is one.
+    pub next_url: Option<String>,
+    /// Whether this is the first page (else a link back to it).
+    pub first_page: bool,
     /// What just happened.
     pub notice: Option<String>,
 }
