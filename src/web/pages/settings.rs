@@ -84,7 +84,7 @@ pub async fn list(
         tokens: records.iter().map(line).collect(),
         count,
         next_url,
-        first_page: query.get("cursor").is_none(),
+        first_page: !query.contains_key("cursor"),
         notice: notice_for(query.get("done").map(String::as_str)),
     };
     Ok(html(StatusCode::OK, &page))
