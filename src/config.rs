@@ -3,6 +3,7 @@
 //! with a message that names the key.
 
 mod access;
+mod audit;
 mod compat;
 mod defaults;
 mod durations;
@@ -16,8 +17,9 @@ pub use access::{
     AccessConfig, Permission, ADMIN_ROLE, ADMIN_SCOPE, BUILT_IN_API_SCOPES, TOKENS_READ_SCOPE,
     TOKENS_REVOKE_SCOPE, TOKENS_WRITE_SCOPE,
 };
+pub use audit::AuditConfig;
 pub use compat::CompatConfig;
-pub use durations::{parse_duration, MaxTokenLifetime, Ttl};
+pub use durations::{parse_duration, MaxTokenLifetime, Retention, Ttl};
 pub use leaks::{LeakConfig, PartnerKey};
 pub use limits::LimitsConfig;
 pub use resources::ResourceConfig;
@@ -118,6 +120,9 @@ pub struct Config {
     /// Who may read `GET /metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// How the audit trail rolls up and how long it keeps what.
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 /// `GET /metrics`: from the same host only, or from anywhere with this

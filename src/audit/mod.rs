@@ -9,6 +9,7 @@
 //! export, with no token and the user they concern as `subject`.
 
 mod counter;
+pub mod retention;
 pub mod usage;
 
 pub use counter::ExchangeCounter;

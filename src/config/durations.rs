@@ -91,16 +91,36 @@ impl MaxTokenLifetime {
     }
 }
 
+/// A duration, or `"never"` (`None`).
+fn duration_or_never<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ttl>, D::Error> {
+    let value = toml::Value::deserialize(d)?;
+    match value {
+        toml::Value::String(s) if s.trim() == "never" => Ok(None),
+        toml::Value::String(s) => parse_duration(&s).map(Some),
+        toml::Value::Integer(n) => parse_duration(&n.to_string()).map(Some),
+        other => Err(format!("expected a duration or \"never\", got {other}")),
+    }
+    .map_err(serde::de::Error::custom)
+}
+
 impl<'de> Deserialize<'de> for MaxTokenLifetime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = toml::Value::deserialize(d)?;
-        match value {
-            toml::Value::String(s) if s.trim() == "never" => Ok(Self::Unlimited),
-            toml::Value::String(s) => parse_duration(&s).map(Self::Limited),
-            toml::Value::Integer(n) => parse_duration(&n.to_string()).map(Self::Limited),
-            other => Err(format!("expected a duration or \"never\", got {other}")),
-        }
-        .map_err(serde::de::Error::custom)
+        Ok(duration_or_never(d)?.map_or(Self::Unlimited, Self::Limited))
+    }
+}
+
+/// How long something is kept: a duration, or `"never"` deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Kept for good.
+    Forever,
+    /// Deleted once older than this.
+    For(Ttl),
+}
+
+impl<'de> Deserialize<'de> for Retention {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(duration_or_never(d)?.map_or(Self::Forever, Self::For))
     }
 }
 

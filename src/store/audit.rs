@@ -159,3 +159,55 @@ pub fn since(
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+/// The prefix of a bucket that counts a whole day (after roll-up), where a
+/// per-minute bucket starts with its minute (`2026-12-04T16:21`).
+pub const DAY_BUCKET: &str = "day ";
+
+/// Per-minute coalesced rows that occurred before `cutoff`, oldest first,
+/// at most `limit` (read on `audit_events_time`).
+pub fn minute_counts_before(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(e::audit_events
+        .filter(e::occurred_at.lt(cutoff))
+        .filter(e::bucket.is_not_null())
+        .filter(e::bucket.not_like(format!("{DAY_BUCKET}%")))
+        .order((e::occurred_at.asc(), e::id.asc()))
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?)
+}
+
+/// Deletes the rows with these ids; how many there were.
+pub fn delete_ids(conn: &mut DbConnection, ids: &[String]) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        deleted += diesel::delete(e::audit_events.filter(e::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes at most `limit` rows that occurred before `cutoff`: the
+/// coalesced counts when `counts`, else every other event. How many.
+pub fn delete_before(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    counts: bool,
+    limit: i64,
+) -> Result<usize, StoreError> {
+    let mut old = e::audit_events
+        .filter(e::occurred_at.lt(cutoff))
+        .select(e::id)
+        .limit(limit)
+        .into_boxed();
+    old = if counts {
+        old.filter(e::bucket.is_not_null())
+    } else {
+        old.filter(e::bucket.is_null())
+    };
+    let ids: Vec<String> = old.load(conn)?;
+    delete_ids(conn, &ids)
+}

@@ -1,5 +1,6 @@
 //! Background jobs each instance runs: purging expired rows, writing
-//! exchange counts to the audit log, and sending expiry reminders.
+//! exchange counts to the audit log, rolling up and trimming it, and
+//! sending expiry reminders.
 
 use super::{blocking, WebState};
 use crate::app::Services;
@@ -11,6 +12,12 @@ use std::time::Duration;
 
 /// How often expired rows are deleted.
 pub const PURGE_PERIOD: Duration = Duration::from_secs(300);
+
+/// How often the audit trail is rolled up and trimmed (`[audit]`).
+pub const AUDIT_MAINTENANCE_PERIOD: Duration = Duration::from_secs(300);
+
+/// Batches of each kind one audit maintenance pass does at most.
+const AUDIT_MAINTENANCE_BATCHES: usize = 20;
 
 /// How often rate-limit keys are tidied and refusals summarised in the log.
 pub const MINUTE: Duration = Duration::from_secs(60);
@@ -29,6 +36,17 @@ pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
         PURGE_PERIOD,
         "purging expired rows",
         purge,
+    ));
+    let maintain = |s: &Services| {
+        crate::audit::retention::maintain(s, AUDIT_MAINTENANCE_BATCHES)
+            .map(|m| m.total())
+            .map_err(InternalError::from)
+    };
+    actix_web::rt::spawn(periodically(
+        svc.clone(),
+        AUDIT_MAINTENANCE_PERIOD,
+        "rolling up and trimming the audit trail",
+        maintain,
     ));
     let shared = state.clone();
     actix_web::rt::spawn(async move {

@@ -11,6 +11,7 @@ mod api_service;
 mod architecture;
 mod atomicity;
 mod audit;
+mod audit_retention;
 mod browser;
 mod cli_client;
 mod client_library;
