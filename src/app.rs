@@ -111,6 +111,7 @@ impl Services {
             Duration::from_secs(config.limits.database_timeout.seconds().unsigned_abs()),
         )?;
         db.migrate()?;
+        db.optimize()?;
         let master = match &config.master_key {
             Some(value) => MasterKey::from_base64(&value.0)?,
             None => {
@@ -215,12 +216,15 @@ impl Services {
     /// sign-in failures. Blocking.
     pub fn purge_expired(&self) -> Result<crate::store::housekeeping::Purged, InternalError> {
         let idle = self.config.session_idle_timeout.duration();
-        Ok(crate::store::housekeeping::purge(
+        let purged = crate::store::housekeeping::purge(
             &mut *self.conn()?,
             self.now(),
             chrono::Duration::days(1),
             idle,
-        )?)
+        )?;
+        // With the purge, every few minutes: the planner's statistics.
+        self.db.optimize()?;
+        Ok(purged)
     }
 
     /// Whether the database answers and takes a write (this instance's

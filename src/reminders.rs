@@ -92,9 +92,42 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
         return Ok(vec![]);
     };
     let now = svc.now();
+    let until = now + chrono::Duration::seconds(widest);
     let mut conn = svc.conn()?;
     let mut notices = Vec::new();
-    for token in store::expiring(&mut conn, now, now + chrono::Duration::seconds(widest))? {
+    let mut after = None;
+    // Batches in expiry order; at most MAX_NOTICES a run (the rest are
+    // still unclaimed, so the next run finds them).
+    while notices.len() < MAX_NOTICES {
+        let batch = store::expiring(&mut conn, now, until, after.as_ref(), SCAN_BATCH)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.expires_at.map(|e| (e.naive_utc(), last.id.clone()));
+        let full = batch.len() as i64 == SCAN_BATCH;
+        claim_batch(svc, &mut conn, &thresholds, now, batch, &mut notices)?;
+        if !full {
+            break;
+        }
+    }
+    Ok(notices)
+}
+
+/// Tokens scanned per query.
+const SCAN_BATCH: i64 = 500;
+/// Notices one run claims at most.
+const MAX_NOTICES: usize = 500;
+
+/// Claims the reminders due for `batch`, adding a notice for each to `notices`.
+fn claim_batch(
+    svc: &Services,
+    conn: &mut crate::store::DbConnection,
+    thresholds: &[i64],
+    now: chrono::DateTime<chrono::Utc>,
+    batch: Vec<crate::store::models::TokenRecord>,
+    notices: &mut Vec<Notice>,
+) -> Result<(), InternalError> {
+    for token in batch {
         let Some(expires_at) = token.expires_at else {
             continue;
         };
@@ -105,8 +138,8 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
             continue;
         };
         let tightest_secs = i32::try_from(tightest).unwrap_or(i32::MAX);
-        if store::claim(&mut conn, &token.id, tightest_secs, now)? {
-            let email = owner_address(svc, &mut conn, &token)?
+        if store::claim(conn, &token.id, tightest_secs, now)? {
+            let email = owner_address(svc, conn, &token)?
                 .map(|to| email_about(svc, &token, to, &human(tightest)));
             notices.push(Notice {
                 email,
@@ -124,14 +157,14 @@ pub fn claim_due(svc: &Services) -> Result<Vec<Notice>, InternalError> {
         }
         for wider in &applicable[1..] {
             store::claim(
-                &mut conn,
+                conn,
                 &token.id,
                 i32::try_from(*wider).unwrap_or(i32::MAX),
                 now,
             )?;
         }
     }
-    Ok(notices)
+    Ok(())
 }
 
 /// The notice to the owner of `record`, revoked because it leaked: the

@@ -286,20 +286,23 @@ impl Db {
                 let DbConnection::Sqlite(c) = conn else {
                     unreachable!("matched above")
                 };
-                c.run_pending_migrations(SQLITE_MIGRATIONS)
-                    .map(|v| v.len())
-                    .map_err(|e| StoreError::Migration(e.to_string()))
+                run_logged(c, SQLITE_MIGRATIONS)
             }),
             DbConnection::Postgres(c) => {
                 // Instances starting together take turns (a session-level lock).
-                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let try_lock = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    &format!("pg_try_advisory_lock({MIGRATION_LOCK})"),
+                ));
+                let locked: bool = diesel::RunQueryDsl::get_result(try_lock, c)?;
+                if !locked {
+                    tracing::info!("another instance is migrating the database; waiting for it");
+                    c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                }
                 let applied = schema_known(conn).and_then(|()| {
                     let DbConnection::Postgres(c) = conn else {
                         unreachable!("matched above")
                     };
-                    c.run_pending_migrations(POSTGRES_MIGRATIONS)
-                        .map(|v| v.len())
-                        .map_err(|e| StoreError::Migration(e.to_string()))
+                    run_logged(c, POSTGRES_MIGRATIONS)
                 });
                 let DbConnection::Postgres(c) = conn else {
                     unreachable!("matched above")
@@ -311,6 +314,17 @@ impl Db {
         applied
     }
 
+    /// Lets SQLite refresh its query planner's statistics where they are
+    /// stale (`PRAGMA optimize`: cheap when nothing changed, and bounded by
+    /// `analysis_limit`); PostgreSQL's autovacuum analyzes by itself.
+    pub fn optimize(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        if let DbConnection::Sqlite(c) = &mut **conn {
+            c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
+        }
+        Ok(())
+    }
+
     /// After a failure: renews the connections when `e` says the file went
     /// read-only or its storage failed (see [`Db::renew_connections`]).
     pub fn renew_after(&self, e: &StoreError) {
@@ -318,6 +332,28 @@ impl Db {
             self.renew_connections();
         }
     }
+}
+
+/// Applies the pending migrations of `source` one at a time, saying in the
+/// log which one runs and how long it took (a big table's migration can
+/// take a while, and `serve` says what it waits for); how many.
+fn run_logged<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<usize, StoreError>
+where
+    DB: diesel::backend::Backend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let pending = c.pending_migrations(source).map_err(failed)?;
+    for (i, migration) in pending.iter().enumerate() {
+        let name = migration.name().to_string();
+        tracing::info!(migration = %name, step = i + 1, of = pending.len(), "applying a database migration");
+        let started = std::time::Instant::now();
+        c.run_migration(migration.as_ref()).map_err(failed)?;
+        let millis = started.elapsed().as_millis();
+        tracing::info!(migration = %name, millis, "database migration applied");
+    }
+    Ok(pending.len())
 }
 
 /// Whether every migration `conn`'s database has applied is one this

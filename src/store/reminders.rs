@@ -3,20 +3,33 @@
 use super::models::{TokenRecord, TokenRow};
 use super::schema::{access_tokens::dsl as t, expiry_reminders::dsl as r};
 use super::{DbConnection, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-/// Active tokens that expire after `now` and no later than `until`.
+/// Unrevoked tokens that expire after `now` and no later than `until`,
+/// soonest first, strictly after `after` = (expires_at, id) of the previous
+/// batch's last; at most `limit` (on `access_tokens_unrevoked_expiry`).
 pub fn expiring(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
 ) -> Result<Vec<TokenRecord>, StoreError> {
-    Ok(t::access_tokens
+    let mut q = t::access_tokens
         .filter(t::revoked_at.is_null())
         .filter(t::expires_at.gt(now.naive_utc()))
         .filter(t::expires_at.le(until.naive_utc()))
-        .order(t::expires_at.asc())
+        .into_boxed();
+    if let Some((at, id)) = after {
+        q = q.filter(
+            t::expires_at
+                .gt(*at)
+                .or(t::expires_at.eq(*at).and(t::id.gt(id.clone()))),
+        );
+    }
+    Ok(q.order((t::expires_at.asc(), t::id.asc()))
+        .limit(limit)
         .select(TokenRow::as_select())
         .load(conn)?
         .into_iter()

@@ -84,8 +84,25 @@ async fn operator_commands_issue_list_revoke_migrate_rotate(db: TestDb) {
         scopes.insert("deploy".into(), "Deploy the service".into());
         t.insert("scopes".into(), scopes.into());
     });
-    stdout(&run(&config, &["migrate"]));
-    stdout(&run(&config, &["migrate"]));
+    // The first run says which migrations it applies (at the default log
+    // level); the second has none.
+    let migrate = || {
+        crate::support::process::command(&config)
+            .arg("migrate")
+            .env("PATGATE_LOG", "info")
+            .output()
+            .unwrap()
+    };
+    let first = migrate();
+    let said = String::from_utf8_lossy(&first.stderr).to_string();
+    assert!(
+        said.contains("applying a database migration") && said.contains("listing_indexes"),
+        "{said}"
+    );
+    stdout(&first);
+    let second = migrate();
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("applying a database migration"));
+    stdout(&second);
     let issue = |name: &str, extra: &[&str]| {
         let mut args = vec!["admin", "token", "issue", "--owner", "ci", "--name", name];
         args.extend_from_slice(extra);

@@ -39,7 +39,7 @@ const QUERIES: [(&str, &str, &str); 6] = [
         "the reminder scan",
         "SELECT id FROM access_tokens WHERE revoked_at IS NULL \
          AND expires_at > '2026-12-01 00:00:00' AND expires_at <= '2026-12-08 00:00:00' \
-         ORDER BY expires_at",
+         ORDER BY expires_at, id LIMIT 500",
         "access_tokens_unrevoked_expiry",
     ),
     (

@@ -11,7 +11,10 @@ use patgate::tokens::format::TokenKind;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-both_backends!(listings_and_exports_stream_past_one_batch);
+both_backends!(
+    listings_and_exports_stream_past_one_batch,
+    reminders_claim_in_bounded_batches,
+);
 
 /// More than the commands' batch of 1,000.
 const ROWS: usize = 2_345;
@@ -21,37 +24,10 @@ async fn listings_and_exports_stream_past_one_batch(db: TestDb) {
     // Rows straight through the store: nine share each creation second,
     // so batches must break ties by id.
     let base = app.svc.now();
-    app.blocking(move |s| {
-        s.write(|tx| {
-            for i in 0..ROWS {
-                let id = format!("{i:0>21}");
-                let created_at = base + chrono::Duration::seconds((i / 9) as i64);
-                let new = NewToken {
-                    id: &id,
-                    kind: TokenKind::Service,
-                    owner: "ci",
-                    name: &id,
-                    description: None,
-                    scopes: &[],
-                    is_admin: false,
-                    secret_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
-                    client_id: None,
-                    created_at,
-                    expires_at: None,
-                    cidrs: &[],
-                    bound_client_id: None,
-                    dpop_jkt: None,
-                    resources: &[],
-                };
-                assert_eq!(insert(tx.conn, &new)?, InsertOutcome::Inserted);
-                let who = Principal::operator("seed");
-                patgate::audit::record(tx, &id, patgate::audit::Event::Created, &who, Value::Null)?;
-            }
-            Ok::<_, patgate::store::StoreError>(())
-        })
+    seed(&app, ROWS, move |i| {
+        (base + chrono::Duration::seconds((i / 9) as i64), None)
     })
-    .await
-    .unwrap();
+    .await;
     drop(app);
     let config = write_config(&db, |_| {});
     let listed = succeeded(run(&config, &["admin", "token", "list", "--json"]));
@@ -89,4 +65,77 @@ async fn listings_and_exports_stream_past_one_batch(db: TestDb) {
         .map(|e| e["occurredAt"].as_str().unwrap())
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+}
+
+/// Inserts `n` service tokens straight through the store, each with its
+/// `created` event; `at(i)` gives the i-th token's creation and expiry.
+async fn seed(
+    app: &TestApp,
+    n: usize,
+    at: impl Fn(
+            usize,
+        ) -> (
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        ) + Send
+        + 'static,
+) {
+    app.blocking(move |s| {
+        s.write(|tx| {
+            for i in 0..n {
+                let id = format!("{i:0>21}");
+                let (created_at, expires_at) = at(i);
+                let new = NewToken {
+                    id: &id,
+                    kind: TokenKind::Service,
+                    owner: "ci",
+                    name: &id,
+                    description: None,
+                    scopes: &[],
+                    is_admin: false,
+                    secret_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+                    client_id: None,
+                    created_at,
+                    expires_at,
+                    cidrs: &[],
+                    bound_client_id: None,
+                    dpop_jkt: None,
+                    resources: &[],
+                };
+                assert_eq!(insert(tx.conn, &new)?, InsertOutcome::Inserted);
+                let who = Principal::operator("seed");
+                patgate::audit::record(tx, &id, patgate::audit::Event::Created, &who, Value::Null)?;
+            }
+            Ok::<_, patgate::store::StoreError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+/// The reminder scan reads expiring tokens in batches and claims at most
+/// 500 a run; the next runs take the rest, each token once.
+async fn reminders_claim_in_bounded_batches(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let now = app.svc.now();
+    // All expire within a day, many at the same second.
+    seed(&app, 1_100, move |i| {
+        (
+            now,
+            Some(now + chrono::Duration::hours(20) + chrono::Duration::seconds((i / 7) as i64)),
+        )
+    })
+    .await;
+    let mut runs = Vec::new();
+    let mut claimed = BTreeSet::new();
+    for _ in 0..4 {
+        let notices = app
+            .blocking(|s| patgate::reminders::claim_due(s))
+            .await
+            .unwrap();
+        runs.push(notices.len());
+        claimed.extend(notices.into_iter().map(|n| n.token_id));
+    }
+    assert_eq!(runs, [500, 500, 100, 0], "bounded runs");
+    assert_eq!(claimed.len(), 1_100, "each token once");
 }

@@ -7,7 +7,7 @@ CREATE INDEX access_tokens_kind_created ON access_tokens (kind, created_at, id);
 CREATE INDEX access_tokens_kind_owner_created ON access_tokens (kind, owner, created_at, id);
 DROP INDEX access_tokens_owner;
 -- The reminder scan and the `expiring` filter: unrevoked tokens by expiry.
-CREATE INDEX access_tokens_unrevoked_expiry ON access_tokens (expires_at)
+CREATE INDEX access_tokens_unrevoked_expiry ON access_tokens (expires_at, id)
     WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
 -- Events about people are a small part of the trail: index only those.
 DROP INDEX audit_events_subject;
