@@ -129,10 +129,7 @@ async fn reminders_claim_in_bounded_batches(db: TestDb) {
     let mut runs = Vec::new();
     let mut claimed = BTreeSet::new();
     for _ in 0..4 {
-        let notices = app
-            .blocking(|s| patgate::reminders::claim_due(s))
-            .await
-            .unwrap();
+        let notices = app.blocking(patgate::reminders::claim_due).await.unwrap();
         runs.push(notices.len());
         claimed.extend(notices.into_iter().map(|n| n.token_id));
     }
