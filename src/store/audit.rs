@@ -103,11 +103,9 @@ pub fn for_token(
         .filter(e::token_id.eq(token_id))
         .into_boxed();
     if let Some((at, id)) = before {
-        query = query.filter(
-            e::occurred_at
-                .lt(at)
-                .or(e::occurred_at.eq(at).and(e::id.lt(id))),
-        );
+        query = query
+            .filter(e::occurred_at.le(at))
+            .filter(e::occurred_at.lt(at).or(e::id.lt(id)));
     }
     Ok(query
         .order((e::occurred_at.desc(), e::id.desc()))
@@ -147,11 +145,9 @@ pub fn since(
         query = query.filter(e::occurred_at.ge(t.naive_utc()));
     }
     if let Some((at, id)) = after {
-        query = query.filter(
-            e::occurred_at
-                .gt(*at)
-                .or(e::occurred_at.eq(*at).and(e::id.gt(id.clone()))),
-        );
+        query = query
+            .filter(e::occurred_at.ge(*at))
+            .filter(e::occurred_at.gt(*at).or(e::id.gt(id.clone())));
     }
     Ok(query
         .order((e::occurred_at.asc(), e::id.asc()))

@@ -22,11 +22,9 @@ pub fn expiring(
         .filter(t::expires_at.le(until.naive_utc()))
         .into_boxed();
     if let Some((at, id)) = after {
-        q = q.filter(
-            t::expires_at
-                .gt(*at)
-                .or(t::expires_at.eq(*at).and(t::id.gt(id.clone()))),
-        );
+        q = q
+            .filter(t::expires_at.ge(*at))
+            .filter(t::expires_at.gt(*at).or(t::id.gt(id.clone())));
     }
     Ok(q.order((t::expires_at.asc(), t::id.asc()))
         .limit(limit)

@@ -92,11 +92,11 @@ pub fn page(
         _ => {}
     }
     if let Some((at, id)) = after {
-        q = q.filter(
-            t::created_at
-                .lt(at)
-                .or(t::created_at.eq(at).and(t::id.lt(id))),
-        );
+        // A range on the index's leading column, then the tie-break, so
+        // the page starts where the index does (not a scan from the top).
+        q = q
+            .filter(t::created_at.le(at))
+            .filter(t::created_at.lt(at).or(t::id.lt(id)));
     }
     Ok(q.order((t::created_at.desc(), t::id.desc()))
         .limit(limit)

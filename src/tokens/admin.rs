@@ -129,7 +129,8 @@ pub fn audit_trail(
     Ok(crate::audit::for_token(tx.conn, &record.id, before, limit)?)
 }
 
-/// Every token, newest first, handed to `each` one batch of at most
+/// Every token, service tokens then personal ones, each newest first,
+/// handed to `each` one batch of at most
 /// `batch` at a time (the operator's `admin token list`): each batch is one
 /// keyset query, so memory holds one batch whatever the number of tokens.
 /// `each` returning an error stops the walk (a closed pipe).
@@ -146,17 +147,26 @@ pub fn each_batch<E: From<OpError>>(
     policy
         .check(who, Action::ListAll(TokenKind::Service))
         .map_err(OpError::from)?;
-    let (filter, mut after) = (TokenFilter::default(), None);
-    loop {
-        let rows = svc
-            .read(|tx| store::page(tx.conn, &filter, tx.now(), after.clone(), batch))
-            .map_err(OpError::from)?;
-        each(&rows)?;
-        match rows.last() {
-            Some(last) if rows.len() as i64 == batch => {
-                after = Some((last.created_at.naive_utc(), last.id.clone()));
+    // One kind at a time, so each batch is a range of the index on
+    // (kind, created_at, id).
+    for kind in [TokenKind::Service, TokenKind::Personal] {
+        let filter = TokenFilter {
+            kind: Some(kind),
+            ..TokenFilter::default()
+        };
+        let mut after = None;
+        loop {
+            let rows = svc
+                .read(|tx| store::page(tx.conn, &filter, tx.now(), after.clone(), batch))
+                .map_err(OpError::from)?;
+            each(&rows)?;
+            match rows.last() {
+                Some(last) if rows.len() as i64 == batch => {
+                    after = Some((last.created_at.naive_utc(), last.id.clone()));
+                }
+                _ => break,
             }
-            _ => return Ok(()),
         }
     }
+    Ok(())
 }
