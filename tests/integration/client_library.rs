@@ -195,13 +195,7 @@ async fn the_verifier_follows_key_rotation_and_checks_claims(db: TestDb) {
         verifier.verify("nonsense").await.unwrap_err(),
         VerifyError::Malformed
     );
-    let compat = app
-        .http
-        .post(app.url("/auth/token"))
-        .form(&[("client_secret", pat.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let compat = crate::compat_api::exchange(&app, &pat).await;
     let compat: serde_json::Value = compat.json().await.unwrap();
     assert_eq!(
         verifier

@@ -28,14 +28,18 @@ pub(crate) async fn admin_pat(app: &TestApp) -> String {
     .await
 }
 
-pub(crate) async fn jwt(app: &TestApp, pat: &str) -> String {
-    let res = app
-        .http
+/// `POST /auth/token` with `pat` as `client_secret`.
+pub(crate) async fn exchange(app: &TestApp, pat: &str) -> reqwest::Response {
+    app.http
         .post(app.url("/auth/token"))
         .form(&[("client_secret", pat)])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+pub(crate) async fn jwt(app: &TestApp, pat: &str) -> String {
+    let res = exchange(app, pat).await;
     assert_eq!(res.status(), 200);
     res.json::<Value>().await.unwrap()["access_token"]
         .as_str()

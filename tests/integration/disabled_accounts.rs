@@ -24,14 +24,10 @@ async fn set_disabled(app: &TestApp, user: &'static str, disabled: bool) {
 }
 
 async fn compat_exchange(app: &TestApp, pat: &str) -> u16 {
-    let res = app
-        .http
-        .post(app.url("/auth/token"))
-        .form(&[("client_secret", pat)])
-        .send()
+    crate::compat_api::exchange(app, pat)
         .await
-        .unwrap();
-    res.status().as_u16()
+        .status()
+        .as_u16()
 }
 
 async fn a_disabled_account_is_inert_until_enabled(db: TestDb) {

@@ -168,13 +168,7 @@ async fn a_user_named_after_a_token_gets_nothing_from_it(db: TestDb) {
     );
     assert_eq!(snapshot(&app).await, before, "nothing changed");
     // The compatible exchange keeps the resource limit: no unlimited JWT.
-    let res = app
-        .http
-        .post(app.url("/auth/token"))
-        .form(&[("client_secret", pat.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = crate::compat_api::exchange(&app, &pat).await;
     assert_eq!(
         res.status(),
         400,

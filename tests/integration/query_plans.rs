@@ -122,7 +122,9 @@ async fn listings_read_an_index_in_their_order(db: TestDb) {
         let ranged = plan.contains("SEARCH") || plan.contains("Index Cond");
         let needs_range = !what.starts_with("users");
         if !plan.contains(index) || sorts || (needs_range && !ranged) {
-            wrong.push(format!("{what}: wants a range of {index} in order, plan:\n{plan}"));
+            wrong.push(format!(
+                "{what}: wants a range of {index} in order, plan:\n{plan}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
