@@ -217,16 +217,54 @@ pub fn set_disabled(
     Ok(())
 }
 
-/// Users, most recent sign-in first, whose subject or email contains `q`; at most `limit`.
+/// A page of users.
+#[derive(Debug)]
+pub struct UserPage {
+    /// Most recent sign-in first, then those who never signed in.
+    pub users: Vec<UserRow>,
+    /// Where the next page starts, when there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// Users, most recent sign-in first (those who never signed in last),
+/// whose subject or email contains `q`; at most `limit`, after the cursor
+/// `after` (a page's `next_cursor`).
 pub fn list(
     tx: &mut Tx<'_>,
     who: &Principal,
     q: Option<&str>,
+    after: Option<&str>,
     limit: i64,
-) -> Result<Vec<UserRow>, OpError> {
+) -> Result<UserPage, OpError> {
     Policy::of(tx.config()).check(who, Action::ManageUsers)?;
     crate::tokens::admin::bounded_search(q, "q", MAX_USER_NAME_CHARS)?;
-    Ok(crate::store::sso::list_users(tx.conn, q, limit)?)
+    let after = match after {
+        None => None,
+        Some(c) => Some(
+            decode_user_cursor(c)
+                .ok_or_else(|| OpError::Malformed(crate::cursor::BAD_CURSOR.into()))?,
+        ),
+    };
+    let mut users = crate::store::sso::list_users(tx.conn, q, after.as_ref(), limit + 1)?;
+    let next_cursor = if users.len() as i64 > limit {
+        users.truncate(limit as usize);
+        users.last().map(|u| {
+            // Who never signed in is after everyone who did: the epoch marks it.
+            let at = u
+                .last_login_at
+                .unwrap_or(chrono::DateTime::UNIX_EPOCH.naive_utc());
+            crate::cursor::encode(at, &u.subject)
+        })
+    } else {
+        None
+    };
+    Ok(UserPage { users, next_cursor })
+}
+
+fn decode_user_cursor(c: &str) -> Option<crate::store::sso::UserCursor> {
+    let (at, subject) = crate::cursor::decode(c)?;
+    let at = (at != chrono::DateTime::UNIX_EPOCH.naive_utc()).then_some(at);
+    Some((at, subject))
 }
 
 /// Whether the embedded default's first `admin` account exists and has

@@ -134,9 +134,11 @@ pub fn set_password(svc: &Services, name: &str, password_stdin: bool) -> anyhow:
 /// `patgate admin user list [--json]`.
 pub fn list_users(svc: &Services, json: bool) -> anyhow::Result<()> {
     let who = super::operator();
+    // One screenful of columns needs every row to align; at most 10,000.
     let users = svc
-        .read(|tx| accounts::list(tx, &who, None, 10_000))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .read(|tx| accounts::list(tx, &who, None, None, 10_000))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .users;
     let when = |t: Option<chrono::NaiveDateTime>| {
         t.map_or("never".to_string(), |t| {
             t.format("%Y-%m-%d %H:%M").to_string()

@@ -149,13 +149,56 @@ pub fn set_disabled(
     Ok(n == 1)
 }
 
-/// Users, most recent sign-in first, optionally only those whose subject or
-/// email contains `q` (case-insensitive for ASCII); at most `limit`.
+/// Where a page of users starts: after this (last sign-in, subject), or,
+/// with no sign-in time, after this subject among those who never signed in.
+pub type UserCursor = (Option<NaiveDateTime>, String);
+
+/// Users, most recent sign-in first (then by subject), then those who never
+/// signed in (by subject), optionally only those whose subject or email
+/// contains `q` (case-insensitive for ASCII); strictly after `after`; at
+/// most `limit`. Each part is a range of an index in its order
+/// (`users_last_login`, then the primary key).
 pub fn list_users(
     conn: &mut DbConnection,
     q: Option<&str>,
+    after: Option<&UserCursor>,
     limit: i64,
 ) -> Result<Vec<UserRow>, StoreError> {
+    let mut rows = Vec::new();
+    if !matches!(after, Some((None, _))) {
+        let mut signed_in = matching(q).filter(u::last_login_at.is_not_null());
+        if let Some((Some(at), subject)) = after {
+            signed_in = signed_in
+                .filter(u::last_login_at.le(*at))
+                .filter(u::last_login_at.lt(*at).or(u::subject.gt(subject.clone())));
+        }
+        rows = signed_in
+            .order((u::last_login_at.desc(), u::subject.asc()))
+            .limit(limit)
+            .select(UserRow::as_select())
+            .load(conn)?;
+    }
+    let left = limit - rows.len() as i64;
+    if left > 0 {
+        let mut never = matching(q).filter(u::last_login_at.is_null());
+        if let Some((None, subject)) = after {
+            never = never.filter(u::subject.gt(subject.clone()));
+        }
+        rows.extend(
+            never
+                .order(u::subject.asc())
+                .limit(left)
+                .select(UserRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The users whose subject or email contains `q` (all without it).
+fn matching<'a>(
+    q: Option<&str>,
+) -> super::schema::users::BoxedQuery<'a, super::connection::MultiBackend> {
     let mut query = u::users.into_boxed();
     if let Some(q) = q {
         let pattern = format!(
@@ -173,9 +216,5 @@ pub fn list_users(
                 .sql(" ESCAPE '\\')"),
         );
     }
-    Ok(query
-        .order((u::last_login_at.desc(), u::subject.asc()))
-        .limit(limit)
-        .select(UserRow::as_select())
-        .load(conn)?)
+    query
 }

@@ -10,7 +10,10 @@ use patgate::tokens::RequestedLifetime;
 use reqwest::Method;
 use serde_json::Value;
 
-both_backends!(own_lists_are_paged_with_a_cursor);
+both_backends!(
+    own_lists_are_paged_with_a_cursor,
+    the_users_page_is_paged_with_a_cursor,
+);
 
 async fn own_lists_are_paged_with_a_cursor(db: TestDb) {
     let app = TestApp::start(&db).await;
@@ -104,5 +107,81 @@ async fn own_lists_are_paged_with_a_cursor(db: TestDb) {
     }
     assert_eq!(seen, 60, "every token on some page");
     let res = browser.get("/settings/personal-tokens?cursor=bad").await;
+    assert_eq!(res.status(), 400);
+}
+
+/// The `rel="next"` link of `html`, if any, with `&amp;` decoded.
+fn next_link(html: &str) -> Option<String> {
+    if !html.contains("rel=\"next\"") {
+        return None;
+    }
+    let before = html.split("rel=\"next\"").next()?;
+    let href = before.rsplit("href=\"").next()?.split('"').next()?;
+    Some(href.replace("&amp;", "&"))
+}
+
+/// 250 users, 150 of them signed in at different times (some at the same
+/// second) and 100 never: pages of 100, most recent sign-in first, then
+/// those who never signed in; each once.
+async fn the_users_page_is_paged_with_a_cursor(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let (admin, _) = signed_in(&app, "root", true).await;
+    let now = app.svc.now();
+    app.blocking(move |s| {
+        use diesel::prelude::*;
+        use patgate::store::schema::users::dsl as u;
+        s.write(|tx| {
+            for i in 0..249 {
+                let at = (i < 149)
+                    .then(|| (now - chrono::Duration::minutes((i / 3) as i64)).naive_utc());
+                diesel::insert_into(u::users)
+                    .values((
+                        u::subject.eq(format!("user{i:03}")),
+                        u::created_at.eq(now.naive_utc()),
+                        u::last_login_at.eq(at),
+                    ))
+                    .execute(&mut *tx.conn)?;
+            }
+            Ok::<_, patgate::store::StoreError>(())
+        })
+    })
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut page = admin.get("/admin/users").await.text().await.unwrap();
+    let mut pages = 1;
+    loop {
+        for row in page.split("<tr").skip(2) {
+            if let Some(name) = row
+                .split("<td><strong>")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+            {
+                seen.push(name.to_string());
+            }
+        }
+        let Some(next) = next_link(&page) else {
+            break;
+        };
+        page = admin.get(&next).await.text().await.unwrap();
+        pages += 1;
+    }
+    assert_eq!(pages, 3, "pages of 100");
+    assert_eq!(
+        seen.len(),
+        250,
+        "every user once: {:?}",
+        &seen[..5.min(seen.len())]
+    );
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(distinct.len(), 250);
+    assert_eq!(seen[0], "root", "root signed in last");
+    assert_eq!(
+        &seen[1..4],
+        ["user000", "user001", "user002"],
+        "then by time, ties by name"
+    );
+    assert_eq!(seen[150], "user149", "then who never signed in, by name");
+    let res = admin.get("/admin/users?cursor=bad").await;
     assert_eq!(res.status(), 400);
 }

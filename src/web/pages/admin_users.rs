@@ -15,6 +15,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 const USERS: &str = "/admin/users";
+/// Users per page.
+const PAGE_SIZE: i64 = 100;
 
 /// `GET /admin/users?q`.
 pub async fn list(
@@ -29,13 +31,22 @@ pub async fn list(
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
     let (f, who) = (filter.clone(), user.who.clone());
-    let rows = run(&svc, move |s| {
+    let cursor = q.get("cursor").cloned();
+    let page = run(&svc, move |s| {
         crate::principal::act_read(s, &who, |tx, who| {
-            crate::accounts::list(tx, who, f.as_deref(), 200)
+            crate::accounts::list(tx, who, f.as_deref(), cursor.as_deref(), PAGE_SIZE)
         })
     })
     .await?;
-    let users = rows
+    let next_url = page.next_cursor.as_ref().map(|c| {
+        let mut pairs = vec![("cursor", c.as_str())];
+        if let Some(f) = &filter {
+            pairs.push(("q", f.as_str()));
+        }
+        page_url(&svc, USERS, &pairs)
+    });
+    let users = page
+        .users
         .into_iter()
         .map(|u| {
             let mut direct = u.role_list();
@@ -74,6 +85,7 @@ pub async fn list(
         nav: user.nav(),
         q: filter.unwrap_or_default(),
         users,
+        next_url,
         notice,
     };
     Ok(html(StatusCode::OK, &page))

@@ -270,8 +270,10 @@ pub struct UsersPage {
     pub nav: Nav,
     /// Filter typed.
     pub q: String,
-    /// The users.
+    /// One page of users.
     pub users: Vec<UserLine>,
+    /// The next page, when there is one.
+    pub next_url: Option<String>,
     /// What just happened.
     pub notice: Option<String>,
 }
