@@ -1,21 +1,15 @@
 //! One connection enum over SQLite and PostgreSQL (`MultiConnection`), its
-//! pool, per-connection SQLite settings, and the embedded migrations.
+//! pool and per-connection SQLite settings (the migrations: `migrations.rs`).
 
 use super::sqlite_file::prepare_sqlite_file;
 use super::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2;
 use diesel::{PgConnection, SqliteConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-/// PostgreSQL advisory-lock key held while migrating ("patgate" in ASCII).
-const MIGRATION_LOCK: i64 = 0x0070_6174_6761_7465;
 
 /// A connection to either backend; queries are written once against it.
 #[derive(diesel::MultiConnection)]
@@ -262,58 +256,6 @@ impl Db {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 
-    /// Refuses a database that a newer release migrated: one with a
-    /// migration this binary does not know ([`StoreError::SchemaNewer`]).
-    /// Checked when migrating (at start) and by the readiness probe, so an
-    /// older instance stops serving once a newer one migrated the database.
-    pub fn check_schema(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        schema_known(&mut conn)
-    }
-
-    /// Applies pending migrations; harmless when none are pending. Refuses
-    /// a database whose schema is newer than this binary (see
-    /// [`Self::check_schema`]), checked under the same lock.
-    pub fn migrate(&self) -> Result<usize, StoreError> {
-        let mut conn = self.conn()?;
-        let conn = &mut **conn;
-        let applied = match conn {
-            // Instances starting together take turns: the whole run holds
-            // the write lock (each migration is a savepoint inside), so none
-            // applies a migration another has just applied.
-            DbConnection::Sqlite(_) => transaction(conn, |conn| {
-                schema_known(conn)?;
-                let DbConnection::Sqlite(c) = conn else {
-                    unreachable!("matched above")
-                };
-                run_logged(c, SQLITE_MIGRATIONS)
-            }),
-            DbConnection::Postgres(c) => {
-                // Instances starting together take turns (a session-level lock).
-                let try_lock = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    &format!("pg_try_advisory_lock({MIGRATION_LOCK})"),
-                ));
-                let locked: bool = diesel::RunQueryDsl::get_result(try_lock, c)?;
-                if !locked {
-                    tracing::info!("another instance is migrating the database; waiting for it");
-                    c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                }
-                let applied = schema_known(conn).and_then(|()| {
-                    let DbConnection::Postgres(c) = conn else {
-                        unreachable!("matched above")
-                    };
-                    run_logged(c, POSTGRES_MIGRATIONS)
-                });
-                let DbConnection::Postgres(c) = conn else {
-                    unreachable!("matched above")
-                };
-                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
-                applied
-            }
-        };
-        applied
-    }
-
     /// Lets SQLite refresh its query planner's statistics where they are
     /// stale (`PRAGMA optimize`: cheap when nothing changed, and bounded by
     /// `analysis_limit`); PostgreSQL's autovacuum analyzes by itself.
@@ -332,68 +274,6 @@ impl Db {
             self.renew_connections();
         }
     }
-}
-
-/// Applies the pending migrations of `source` one at a time, saying in the
-/// log which one runs and how long it took (a big table's migration can
-/// take a while, and `serve` says what it waits for); how many.
-fn run_logged<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<usize, StoreError>
-where
-    DB: diesel::backend::Backend,
-    C: MigrationHarness<DB>,
-    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
-{
-    let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
-    let pending = c.pending_migrations(source).map_err(failed)?;
-    for (i, migration) in pending.iter().enumerate() {
-        let name = migration.name().to_string();
-        tracing::info!(migration = %name, step = i + 1, of = pending.len(), "applying a database migration");
-        let started = std::time::Instant::now();
-        c.run_migration(migration.as_ref()).map_err(failed)?;
-        let millis = started.elapsed().as_millis();
-        tracing::info!(migration = %name, millis, "database migration applied");
-    }
-    Ok(pending.len())
-}
-
-/// Whether every migration `conn`'s database has applied is one this
-/// binary knows; [`StoreError::SchemaNewer`] otherwise.
-fn schema_known(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let (applied, known) = match conn {
-        DbConnection::Sqlite(c) => (
-            c.applied_migrations(),
-            known::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
-        ),
-        DbConnection::Postgres(c) => (
-            c.applied_migrations(),
-            known::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
-        ),
-    };
-    let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
-    let unknown = applied
-        .iter()
-        .map(ToString::to_string)
-        .filter(|v| !known.contains(v))
-        .max();
-    match unknown {
-        None => Ok(()),
-        Some(database) => Err(StoreError::SchemaNewer {
-            database,
-            binary: known.into_iter().max().unwrap_or_default(),
-        }),
-    }
-}
-
-/// The versions of the migrations this binary embeds for one backend.
-fn known<DB: diesel::backend::Backend>(
-    source: &EmbeddedMigrations,
-) -> std::collections::BTreeSet<String>
-where
-    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
-{
-    diesel::migration::MigrationSource::<DB>::migrations(source)
-        .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
-        .unwrap_or_default()
 }
 
 /// Runs `work` in one transaction on `conn`: committed when it returns

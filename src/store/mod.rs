@@ -11,6 +11,7 @@ pub mod device;
 pub mod dpop;
 pub mod housekeeping;
 pub mod keys;
+mod migrations;
 pub mod models;
 pub mod reminders;
 pub mod schema;
