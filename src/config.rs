@@ -7,8 +7,10 @@ mod audit;
 mod compat;
 mod defaults;
 mod durations;
+mod hashing;
 mod leaks;
 mod limits;
+mod reminders;
 mod resources;
 mod sso;
 mod validate;
@@ -20,8 +22,10 @@ pub use access::{
 pub use audit::AuditConfig;
 pub use compat::CompatConfig;
 pub use durations::{parse_duration, MaxTokenLifetime, Retention, Ttl};
+pub use hashing::HashingConfig;
 pub use leaks::{LeakConfig, PartnerKey};
 pub use limits::LimitsConfig;
+pub use reminders::{EmailConfig, ReminderConfig};
 pub use resources::ResourceConfig;
 pub use sso::{ProviderConfig, SsoConfig};
 
@@ -135,55 +139,6 @@ pub struct MetricsConfig {
     pub token: Option<SecretKeyValue>,
 }
 
-/// Expiry reminders: where to POST them and how long before expiry.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReminderConfig {
-    /// The webhook that receives a JSON notice per token and threshold; none: no reminders.
-    #[serde(default)]
-    pub webhook_url: Option<Url>,
-    /// How long before expiry to remind (each at most once per token).
-    #[serde(default = "defaults::reminder_thresholds")]
-    pub thresholds: Vec<Ttl>,
-    /// How often to look for tokens to remind about.
-    #[serde(default = "defaults::reminder_check_every")]
-    pub check_every: Ttl,
-    /// Reminders by email to the owner's address (from SSO or
-    /// `patgate admin user email`), besides the webhook.
-    #[serde(default)]
-    pub email: Option<EmailConfig>,
-}
-
-/// `[reminders.email]`: where reminders are sent from, and through which
-/// SMTP server.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailConfig {
-    /// `smtp://host:25` (plain), `smtp://host:587?tls=required` (STARTTLS)
-    /// or `smtps://user:password@host` (TLS); credentials in the URL.
-    pub smtp_url: SecretKeyValue,
-    /// The sender, `patgate <patgate@example.com>`.
-    pub from: String,
-}
-
-impl ReminderConfig {
-    /// Whether any reminder channel is configured.
-    pub fn enabled(&self) -> bool {
-        self.webhook_url.is_some() || self.email.is_some()
-    }
-}
-
-impl Default for ReminderConfig {
-    fn default() -> Self {
-        Self {
-            webhook_url: None,
-            thresholds: defaults::reminder_thresholds(),
-            check_every: defaults::reminder_check_every(),
-            email: None,
-        }
-    }
-}
-
 /// An OAuth2 client defined in the configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,44 +187,6 @@ pub struct SecretKeyValue(pub SecretString);
 impl<'de> Deserialize<'de> for SecretKeyValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Self(SecretString::new(String::deserialize(d)?)))
-    }
-}
-
-/// Argon2id cost for newly hashed secrets, and the bound on concurrent hashing.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HashingConfig {
-    /// Argon2 memory cost in KiB (OWASP: 19456).
-    #[serde(
-        default = "defaults::argon2_memory_kib",
-        deserialize_with = "lenient_u32"
-    )]
-    pub argon2_memory_kib: u32,
-    /// Argon2 passes.
-    #[serde(
-        default = "defaults::argon2_iterations",
-        deserialize_with = "lenient_u32"
-    )]
-    pub argon2_iterations: u32,
-    /// Argon2 lanes.
-    #[serde(
-        default = "defaults::argon2_parallelism",
-        deserialize_with = "lenient_u32"
-    )]
-    pub argon2_parallelism: u32,
-    /// How many hash verifications may run at once (default: CPU count).
-    #[serde(default = "defaults::max_concurrent", deserialize_with = "lenient_u32")]
-    pub max_concurrent: u32,
-}
-
-impl Default for HashingConfig {
-    fn default() -> Self {
-        Self {
-            argon2_memory_kib: defaults::argon2_memory_kib(),
-            argon2_iterations: defaults::argon2_iterations(),
-            argon2_parallelism: defaults::argon2_parallelism(),
-            max_concurrent: defaults::max_concurrent(),
-        }
     }
 }
 

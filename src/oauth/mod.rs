@@ -9,6 +9,7 @@ pub mod consent;
 pub mod device;
 pub mod dpop;
 pub mod error;
+pub mod exchange_denial;
 pub mod introspection;
 pub mod metadata;
 pub mod paths;
