@@ -225,6 +225,9 @@ enum ClientCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// Roll up and trim the audit trail now, to the end (the server does it
+    /// in small steps every 5 minutes; see `[audit]`).
+    Maintain,
     /// Print audit events as JSON lines, oldest first.
     Export {
         /// Only events at or after this RFC 3339 time, or this long ago (24h, 7d).
@@ -344,6 +347,12 @@ fn run_server(
                     command: AuditCommand::Export { since },
                 },
         } => cli::export_audit(&svc, since.as_deref()),
+        ServerCommand::Admin {
+            command:
+                AdminCommand::Audit {
+                    command: AuditCommand::Maintain,
+                },
+        } => cli::maintain_audit(&svc),
         ServerCommand::Admin {
             command: AdminCommand::Backup { to },
         } => cli::backup(&svc, &to),

@@ -131,55 +131,78 @@ pub fn set_password(svc: &Services, name: &str, password_stdin: bool) -> anyhow:
     }
 }
 
-/// `patgate admin user list [--json]`.
+/// `patgate admin user list [--json]`: every user, most recent sign-in
+/// first, read a page at a time and written as read (fixed-width columns,
+/// or one JSON object per line), so memory stays flat at any number.
 pub fn list_users(svc: &Services, json: bool) -> anyhow::Result<()> {
+    use std::io::Write;
     let who = super::operator();
-    // One screenful of columns needs every row to align; at most 10,000.
-    let users = svc
-        .read(|tx| accounts::list(tx, &who, None, None, 10_000))
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .users;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut progress = super::Progress::new("users");
+    if !json {
+        writeln!(
+            out,
+            "{:<32}  {:<16}  {:<20}  {:<8}  LAST SIGN-IN (UTC)",
+            "NAME", "KIND", "ROLES", "STATUS"
+        )?;
+    }
     let when = |t: Option<chrono::NaiveDateTime>| {
         t.map_or("never".to_string(), |t| {
             t.format("%Y-%m-%d %H:%M").to_string()
         })
     };
-    let rows: Vec<serde_json::Value> = users
-        .iter()
-        .map(|u| {
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = svc
+            .read(|tx| accounts::list(tx, &who, None, cursor.as_deref(), super::BATCH))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for u in &page.users {
             let mut roles: Vec<&str> = u.roles.split_whitespace().collect();
             if u.is_admin && !roles.contains(&"admin") {
                 roles.insert(0, "admin");
             }
-            serde_json::json!({
-                "name": u.subject,
-                "kind": u.provider.as_deref().map_or("local".to_string(), |p| format!("sso:{p}")),
-                "roles": roles,
-                "email": u.email,
-                "disabled": u.disabled,
-                "lastSignIn": when(u.last_login_at),
-            })
-        })
-        .collect();
-    table::print(
-        json,
-        &rows,
-        ["NAME", "KIND", "ROLES", "STATUS", "LAST SIGN-IN (UTC)"],
-        |r| {
-            [
-                table::cell(&r["name"], ","),
-                table::cell(&r["kind"], ","),
-                table::cell(&r["roles"], ","),
-                if r["disabled"] == true {
-                    "disabled"
-                } else {
-                    "active"
-                }
-                .to_string(),
-                table::cell(&r["lastSignIn"], ","),
-            ]
-        },
-    )
+            let kind = u
+                .provider
+                .as_deref()
+                .map_or("local".to_string(), |p| format!("sso:{p}"));
+            if json {
+                let row = serde_json::json!({
+                    "name": u.subject,
+                    "kind": kind,
+                    "roles": roles,
+                    "email": u.email,
+                    "disabled": u.disabled,
+                    "lastSignIn": when(u.last_login_at),
+                });
+                serde_json::to_writer(&mut out, &row)?;
+                writeln!(out)?;
+                continue;
+            }
+            let roles = if roles.is_empty() {
+                "-".to_string()
+            } else {
+                roles.join(",")
+            };
+            let status = if u.disabled { "disabled" } else { "active" };
+            writeln!(
+                out,
+                "{:<32}  {:<16}  {:<20}  {:<8}  {}",
+                table::safe(&u.subject),
+                table::safe(&kind),
+                table::safe(&roles),
+                status,
+                when(u.last_login_at)
+            )?;
+        }
+        progress.add(page.users.len());
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    progress.done();
+    out.flush()?;
+    Ok(())
 }
 
 /// `patgate admin client add`.

@@ -232,6 +232,29 @@ pub fn export_audit(svc: &Services, since: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `patgate admin audit maintain`: audit maintenance passes until one
+/// finds nothing to do; what it did on stdout.
+pub fn maintain_audit(svc: &Services) -> anyhow::Result<()> {
+    let mut done = crate::audit::retention::Maintained::default();
+    let mut progress = Progress::new("rows");
+    loop {
+        let pass = crate::audit::retention::maintain(svc, 20)?;
+        if pass.total() == 0 {
+            break;
+        }
+        done.rolled_up += pass.rolled_up;
+        done.counts_deleted += pass.counts_deleted;
+        done.events_deleted += pass.events_deleted;
+        progress.add(pass.total());
+    }
+    progress.done();
+    println!(
+        "{} per-minute rows rolled up, {} count rows and {} events deleted",
+        done.rolled_up, done.counts_deleted, done.events_deleted
+    );
+    Ok(())
+}
+
 /// A running count on stderr for a long streaming command, only when
 /// stderr is a terminal (never in a pipe or a log).
 struct Progress {

@@ -3,6 +3,7 @@
 
 use super::models::{TokenRecord, TokenRow};
 use super::schema::access_tokens::dsl as t;
+use super::schema::token_scopes::dsl as s;
 use super::{DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -20,40 +21,45 @@ pub struct CompatFilter {
     pub has_role: Option<String>,
 }
 
-/// Tokens by ascending id, at most `limit`.
+/// Tokens by ascending id, at most `limit`. With a role, the walk follows
+/// that scope's rows of `token_scopes` (kept by triggers) in id order.
 pub fn list(
     conn: &mut DbConnection,
     filter: &CompatFilter,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<TokenRecord>, StoreError> {
-    let mut q = t::access_tokens.into_boxed();
-    if let Some(after) = &filter.after_id {
-        q = q.filter(t::id.gt(after.clone()));
+    let now = now.naive_utc();
+    // The same filters on either walk; `id` is the token's id in both.
+    macro_rules! filtered {
+        ($q:expr, $id:expr) => {{
+            let mut q = $q;
+            if let Some(after) = &filter.after_id {
+                q = q.filter($id.gt(after.clone()));
+            }
+            if !filter.include_revoked {
+                q = q.filter(t::revoked_at.is_null());
+            }
+            if !filter.include_expired {
+                q = q.filter(t::expires_at.is_null().or(t::expires_at.gt(now)));
+            }
+            q.order($id.asc())
+                .limit(limit)
+                .select(TokenRow::as_select())
+                .load(conn)?
+        }};
     }
-    if !filter.include_revoked {
-        q = q.filter(t::revoked_at.is_null());
-    }
-    if !filter.include_expired {
-        q = q.filter(
-            t::expires_at
-                .is_null()
-                .or(t::expires_at.gt(now.naive_utc())),
-        );
-    }
-    if let Some(role) = &filter.has_role {
-        q = q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(' ' || scopes || ' ') LIKE ")
-                .bind::<diesel::sql_types::Text, _>(format!("% {role} %")),
-        );
-    }
-    Ok(q.order(t::id.asc())
-        .limit(limit)
-        .select(TokenRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(TokenRecord::from)
-        .collect())
+    let rows: Vec<TokenRow> = match &filter.has_role {
+        Some(role) => filtered!(
+            t::access_tokens
+                .inner_join(s::token_scopes.on(s::token_id.eq(t::id)))
+                .filter(s::scope.eq(role.clone()))
+                .into_boxed(),
+            s::token_id
+        ),
+        None => filtered!(t::access_tokens.into_boxed(), t::id),
+    };
+    Ok(rows.into_iter().map(TokenRecord::from).collect())
 }
 
 /// The tokens among `ids`.

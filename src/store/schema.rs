@@ -180,3 +180,12 @@ diesel::table! {
         browser_hash -> Text,
     }
 }
+
+diesel::table! {
+    token_scopes (scope, token_id) {
+        scope -> Text,
+        token_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(access_tokens, token_scopes);

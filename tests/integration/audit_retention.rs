@@ -4,12 +4,15 @@
 //! their retention; two instances rolling up at once add no count twice.
 
 use crate::both_backends;
-use crate::support::{token_id, TestApp, TestDb};
+use crate::support::{run, succeeded, token_id, write_config, TestApp, TestDb};
 use patgate::audit::retention::{maintain, Maintained};
 use patgate::store::audit::{insert, AuditRow};
 use patgate::tokens::RequestedLifetime;
 
-both_backends!(counts_roll_up_by_day_and_old_rows_go);
+both_backends!(
+    counts_roll_up_by_day_and_old_rows_go,
+    the_maintain_command_runs_to_the_end,
+);
 
 fn minute_row(token: &str, at: chrono::DateTime<chrono::Utc>, reason: Option<&str>) -> AuditRow {
     let stamp = at.format("%Y-%m-%dT%H:%M").to_string();
@@ -173,4 +176,44 @@ async fn counts_roll_up_by_day_and_old_rows_go(db: TestDb) {
     // A second pass finds nothing more to do.
     let again = app.blocking(|s| maintain(s, 100)).await.unwrap();
     assert_eq!(again, Maintained::default());
+}
+
+/// `patgate admin audit maintain` does what the job does in steps, to the
+/// end: afterwards only the last two days keep their minutes, and a second
+/// run finds nothing to do.
+async fn the_maintain_command_runs_to_the_end(db: TestDb) {
+    let app = TestApp::start(&db).await;
+    let pat = app
+        .issue("alice", "ci", &["read"], RequestedLifetime::Default)
+        .await;
+    let id = token_id(&pat);
+    let now = app.svc.now();
+    let rows: Vec<AuditRow> = (1..=6 * 1440)
+        .map(|m| minute_row(&id, now - chrono::Duration::minutes(m), None))
+        .collect();
+    app.blocking(move |s| {
+        s.write(|tx| {
+            for row in &rows {
+                insert(tx.conn, row)?;
+            }
+            Ok::<_, patgate::store::StoreError>(())
+        })
+    })
+    .await
+    .unwrap();
+    let config = write_config(&db, |_| {});
+    let first = succeeded(run(&config, &["admin", "audit", "maintain"]));
+    assert!(first.contains("per-minute rows rolled up"), "{first}");
+    let left = rows_of(&app, &id).await;
+    let minutes = left
+        .iter()
+        .filter(|r| r.bucket.as_deref().is_some_and(|b| !b.starts_with("day ")))
+        .count();
+    assert!(minutes <= 2 * 1440 + 1, "{minutes} minute rows left");
+    assert!(left.len() < 2 * 1440 + 10, "{} rows left", left.len());
+    let second = succeeded(run(&config, &["admin", "audit", "maintain"]));
+    assert_eq!(
+        second.trim(),
+        "0 per-minute rows rolled up, 0 count rows and 0 events deleted"
+    );
 }

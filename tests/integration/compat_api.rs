@@ -431,6 +431,19 @@ async fn records_are_issued_listed_and_paged(db: TestDb) {
     assert_eq!(batch["notFound"], json!(["NoSuchToken0000000000"]));
 }
 
+/// The ids `GET /admin/tokens?hasRole=role` lists.
+async fn holders(app: &TestApp, admin: &str, role: &str) -> Vec<String> {
+    let path = format!("/admin/tokens?hasRole={role}");
+    let (status, body) = call(app, Method::GET, &path, Some(admin), None).await;
+    assert_eq!(status, 200);
+    body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tokenId"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A token and PHC string made as `@access-tokens/core` makes them: 32
 /// random bytes, base64 in the token, scrypt of the bytes in PHC form.
 fn foreign_token(id: &str) -> (String, String) {
@@ -546,6 +559,7 @@ async fn updates_revocations_and_restores(db: TestDb) {
         204
     );
     assert_eq!(app.record(&id).await.scopes, vec!["a", "b", "c"]);
+    assert_eq!(holders(&app, &admin, "c").await, vec![id.clone()]);
     assert_eq!(
         call(
             &app,
@@ -559,6 +573,9 @@ async fn updates_revocations_and_restores(db: TestDb) {
         204
     );
     assert_eq!(app.record(&id).await.scopes, vec!["b", "c"]);
+    // `hasRole` reads `token_scopes`, which the database keeps in step.
+    assert!(holders(&app, &admin, "a").await.is_empty(), "a removed");
+    assert_eq!(holders(&app, &admin, "b").await, vec![id.clone()]);
     assert_eq!(
         call(
             &app,
@@ -581,6 +598,8 @@ async fn updates_revocations_and_restores(db: TestDb) {
         ),
         (vec!["z".to_string()], true, "dave", Some(soon))
     );
+    assert!(holders(&app, &admin, "b").await.is_empty(), "b replaced");
+    assert_eq!(holders(&app, &admin, "z").await, vec![id.clone()]);
     assert_eq!(
         call(
             &app,

@@ -82,17 +82,12 @@ async fn a_lost_first_password_is_set_again_and_users_and_clients_are_listed() {
         .expect("lee listed");
     assert!(lee.contains("disabled") && lee.contains("never"), "{lee}");
     succeeded(run(&config, &["admin", "user", "enable", "lee"]));
-    let json: Value = serde_json::from_str(&succeeded(run(
-        &config,
-        &["admin", "user", "list", "--json"],
-    )))
-    .unwrap();
-    let lee = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "lee")
-        .unwrap();
+    // One JSON object per line.
+    let json: Vec<Value> = succeeded(run(&config, &["admin", "user", "list", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lee = json.iter().find(|u| u["name"] == "lee").unwrap();
     assert_eq!(lee["disabled"], false);
 
     let clients = succeeded(run(&config, &["admin", "client", "list"]));

@@ -47,6 +47,28 @@ async fn listings_and_exports_stream_past_one_batch(db: TestDb) {
     let table = succeeded(run(&config, &["admin", "token", "list"]));
     assert_eq!(table.lines().count(), ROWS + 1, "a header and a line each");
 
+    // Users: pages of the same sign-in time (none), ordered by name.
+    let users = succeeded(run(&config, &["admin", "user", "list", "--json"]));
+    let names: Vec<String> = users
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .filter(|n| n.starts_with("user-"))
+        .collect();
+    let mut expected: Vec<String> = (0..ROWS).map(|i| format!("user-{i:05}")).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every user once, in order");
+    let table = succeeded(run(&config, &["admin", "user", "list"]));
+    assert_eq!(
+        table.lines().count(),
+        users.lines().count() + 1,
+        "a header and a line each"
+    );
+
     let exported = succeeded(run(&config, &["admin", "audit", "export"]));
     let events: Vec<Value> = exported
         .lines()
@@ -103,6 +125,8 @@ async fn seed(
                     resources: &[],
                 };
                 assert_eq!(insert(tx.conn, &new)?, InsertOutcome::Inserted);
+                let user = format!("user-{i:05}");
+                patgate::store::accounts::insert_user(tx.conn, &user, None, false, created_at)?;
                 let who = Principal::operator("seed");
                 patgate::audit::record(tx, &id, patgate::audit::Event::Created, &who, Value::Null)?;
             }

@@ -1,0 +1,3 @@
+DROP TRIGGER IF EXISTS token_scopes_follow ON access_tokens;
+DROP FUNCTION IF EXISTS token_scopes_follow();
+DROP TABLE IF EXISTS token_scopes;
