@@ -22,6 +22,8 @@ mod load;
 mod pg;
 #[path = "common/seed.rs"]
 mod seed;
+#[path = "common/under_load.rs"]
+mod under_load;
 
 use common::{memory, patgate, start};
 use http::{jwt_for, request, sign_in};
@@ -328,7 +330,35 @@ fn measure(scale: Scale, database_url: Option<&str>) -> Vec<Row> {
             (what.to_string(), median(&base, &path, &headers))
         })
         .collect();
+    let under = under_load::migrate_under_load(&config, &url, &base, &heavy_pat);
+    table.push((
+        "`patgate migrate` (000018, fills `token_scopes`) while exchanging".into(),
+        vec![ms(under.migration), String::new()],
+    ));
+    table.push((
+        "longest exchange meanwhile".into(),
+        vec![
+            ms(under.worst),
+            format!("{} exchanges, {} failed", under.exchanges, under.failures),
+        ],
+    ));
+    table.push((
+        "`patgate admin audit maintain` (roll-up to the end)".into(),
+        command(&config, &["admin", "audit", "maintain"]),
+    ));
+    table.push((
+        "page of a token used every minute, rolled up".into(),
+        median(
+            &base,
+            &format!("/admin/access-tokens/{}", token_id(1)),
+            &[("Cookie", &admin)],
+        ),
+    ));
     drop(server);
+    table.push((
+        "`patgate admin user list --json`".into(),
+        command(&config, &["admin", "user", "list", "--json"]),
+    ));
     table.push((
         "`patgate admin token list --json`".into(),
         command(&config, &["admin", "token", "list", "--json"]),

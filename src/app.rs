@@ -2,7 +2,7 @@
 //! the configuration: settings, storage, keys, time and randomness. What a
 //! request does with it runs in a [`Tx`]: one connection, one transaction.
 
-use crate::clock::{Clock, OsRandom, RandomSource, SystemClock};
+use crate::clock::{Clock, OffsetClock, OsRandom, RandomSource, SystemClock};
 use crate::config::Config;
 use crate::dedicated_threads::DedicatedThreads;
 use crate::error::InternalError;
@@ -26,8 +26,9 @@ pub struct Services {
     pub config: Config,
     /// The database pool.
     pub db: Db,
-    /// Where time comes from.
-    pub clock: Arc<dyn Clock>,
+    /// Where time comes from: the given clock, set to the database's on
+    /// PostgreSQL (`database_clock`; see [`Services::follow_database_clock`]).
+    pub clock: Arc<OffsetClock>,
     /// Where randomness comes from.
     pub random: Arc<dyn RandomSource>,
     /// Hashes and verifies token secrets.
@@ -105,13 +106,18 @@ impl Services {
                 .create(&config.data_dir)
                 .map_err(|e| StartError::Other(format!("{}: {e}", config.data_dir.display())))?;
         }
-        let db = Db::connect(
+        let db = Db::connect_idle(
             &config.effective_database_url(),
             config.database_pool_size,
             Duration::from_secs(config.limits.database_timeout.seconds().unsigned_abs()),
+            Duration::from_secs(config.database_idle_timeout.seconds().unsigned_abs()),
         )?;
         db.migrate()?;
         db.optimize()?;
+        for warning in db.durability_warnings()? {
+            tracing::warn!("{warning}");
+        }
+        let clock = Arc::new(OffsetClock::new(clock));
         let master = match &config.master_key {
             Some(value) => MasterKey::from_base64(&value.0)?,
             None => {
@@ -165,6 +171,7 @@ impl Services {
             clock,
             random,
         };
+        services.follow_database_clock()?;
         let now = services.now();
         services
             .keys
@@ -175,6 +182,33 @@ impl Services {
     /// The current time from the configured clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Measures this machine's clock against the PostgreSQL server's and
+    /// sets the clock's offset to it (when `database_clock = "database"`),
+    /// so every instance decides expiry, grace and last use by the same
+    /// clock; warns when the offset is over a second. Returns it (`None`
+    /// on SQLite or when following the local clock). Blocking.
+    pub fn follow_database_clock(&self) -> Result<Option<chrono::Duration>, StoreError> {
+        if self.config.database_clock != crate::config::DatabaseClock::Database {
+            return Ok(None);
+        }
+        let Some((before, server, after)) = self.db.server_time(|| self.clock.local())? else {
+            return Ok(None);
+        };
+        let previous = self.clock.offset();
+        let offset = self.clock.set_from(before, server, after);
+        let seconds = offset.num_microseconds().unwrap_or(0) as f64 / 1e6;
+        self.metrics.clock_offset(seconds);
+        let far = |d: chrono::Duration| d.num_milliseconds().abs() > 1000;
+        if far(offset) && (offset - previous).num_milliseconds().abs() > 1000 {
+            tracing::warn!(
+                offset_seconds = seconds,
+                "this machine's clock is off the database server's; patgate follows the \
+                 database's (fix NTP on the machine that is wrong)"
+            );
+        }
+        Ok(Some(offset))
     }
 
     /// How long a request's blocking work may take before it is answered

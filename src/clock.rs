@@ -45,6 +45,61 @@ impl Clock for ManualClock {
     }
 }
 
+/// A clock set to another one: a base clock plus an offset measured
+/// against the database server, so instances on PostgreSQL decide expiry,
+/// grace and last use by one clock (the database's) without asking it on
+/// every request. The offset starts at zero.
+pub struct OffsetClock {
+    base: std::sync::Arc<dyn Clock>,
+    offset_micros: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    /// `base` with no offset yet.
+    pub fn new(base: std::sync::Arc<dyn Clock>) -> Self {
+        Self {
+            base,
+            offset_micros: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// The base clock's time, without the offset.
+    pub fn local(&self) -> DateTime<Utc> {
+        self.base.now()
+    }
+
+    /// Sets the offset from one reading of `reference` taken between the
+    /// base clock's `before` and `after` (its midpoint, so half the round
+    /// trip is the error at most); the offset now.
+    pub fn set_from(
+        &self,
+        before: DateTime<Utc>,
+        reference: DateTime<Utc>,
+        after: DateTime<Utc>,
+    ) -> Duration {
+        let midpoint = before + (after - before) / 2;
+        let offset = reference - midpoint;
+        let micros = offset.num_microseconds().unwrap_or(0);
+        self.offset_micros
+            .store(micros, std::sync::atomic::Ordering::Relaxed);
+        Duration::microseconds(micros)
+    }
+
+    /// The offset in use.
+    pub fn offset(&self) -> Duration {
+        Duration::microseconds(
+            self.offset_micros
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        (self.base.now() + self.offset()).trunc_subsecs(6)
+    }
+}
+
 /// A source of cryptographically secure random bytes.
 pub trait RandomSource: Send + Sync {
     /// Fills `buf` with random bytes.

@@ -53,6 +53,15 @@ pub struct Config {
     /// Largest number of pooled database connections.
     #[serde(default = "defaults::pool_size", deserialize_with = "lenient_u32")]
     pub database_pool_size: u32,
+    /// How long a pooled connection may sit idle before it is closed (the
+    /// pool keeps none open when idle; checked every 30 s).
+    #[serde(default = "defaults::database_idle_timeout")]
+    pub database_idle_timeout: Ttl,
+    /// Whose clock decides expiry, grace and last use: `database` (on
+    /// PostgreSQL, this machine's clock corrected by its measured offset
+    /// from the server's, every minute) or `local`.
+    #[serde(default)]
+    pub database_clock: DatabaseClock,
     /// The `iss` of every JWT and the base of every published URL (RFC 8414 §2).
     #[serde(default = "defaults::issuer")]
     pub issuer: Url,
@@ -158,6 +167,17 @@ pub struct ClientConfig {
     /// Shown as first-party on the consent page.
     #[serde(default)]
     pub first_party: bool,
+}
+
+/// Whose clock patgate's time decisions follow (see `database_clock`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseClock {
+    /// The database server's, through an offset measured every minute.
+    #[default]
+    Database,
+    /// This machine's.
+    Local,
 }
 
 /// The JWS algorithm of generated signing keys (RFC 7518 §3.4, RFC 8037 §3.1).

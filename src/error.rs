@@ -72,7 +72,9 @@ impl InternalError {
             | InternalError::Backlog(_)
             | InternalError::ShuttingDown
             | InternalError::Deadline(_) => true,
-            InternalError::Store(e) => e.is_unavailable(),
+            InternalError::Store(e) | InternalError::Keys(crate::keys::KeyError::Store(e)) => {
+                e.is_unavailable()
+            }
             _ => false,
         }
     }

@@ -89,6 +89,7 @@ pub struct Metrics {
     exchange_queue: IntGauge,
     audit_pending: IntGauge,
     audit_flush_age: IntGauge,
+    clock_offset: prometheus::Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -231,8 +232,21 @@ impl Metrics {
                 "patgate_audit_flush_age_seconds",
                 "Seconds since the audit counts were last written",
             ),
+            clock_offset: registered(
+                &r,
+                prometheus::Gauge::with_opts(Opts::new(
+                    "patgate_clock_offset_seconds",
+                    "The database server's clock minus this machine's, as last measured",
+                ))
+                .expect("valid"),
+            ),
             registry: r,
         }
+    }
+
+    /// Records the measured offset of the database's clock from this machine's.
+    pub fn clock_offset(&self, seconds: f64) {
+        self.clock_offset.set(seconds);
     }
 
     /// Counts an exchange that ended with `outcome`.

@@ -232,6 +232,36 @@ pub fn export_audit(svc: &Services, since: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGTERM, SIGINT and SIGHUP all stop the server gracefully: no new
+/// connections, the requests in flight answered (up to 30 s), then the
+/// pending audit counts written. SIGHUP re-reads nothing: a process
+/// manager that sends it to reload gets a clean restart instead of a
+/// process killed mid-request with its counts lost. A second SIGINT stops
+/// at once.
+async fn drain_on_signal(server: actix_web::dev::ServerHandle) {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot listen for signals; stopping");
+        server.stop(true).await;
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = hup.recv() => "SIGHUP",
+    };
+    tracing::info!(signal = name, "stopping: finishing the requests in flight");
+    // A second SIGINT (Ctrl-C again) stops at once.
+    tokio::select! {
+        _ = server.stop(true) => {}
+        _ = int.recv() => server.stop(false).await,
+    }
+}
+
 /// `patgate admin audit maintain`: audit maintenance passes until one
 /// finds nothing to do; what it did on stdout.
 pub fn maintain_audit(svc: &Services) -> anyhow::Result<()> {
@@ -359,8 +389,11 @@ pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
     let svc = Arc::new(svc);
     let state = Arc::new(WebState::new(&svc.config));
     let (running, shared) = (svc.clone(), state.clone());
-    actix_web::rt::System::new()
-        .block_on(async move { crate::web::server(running, shared, listener, workers)?.await })?;
+    actix_web::rt::System::new().block_on(async move {
+        let server = crate::web::server(running, shared, listener, workers)?;
+        actix_web::rt::spawn(drain_on_signal(server.handle()));
+        server.await
+    })?;
     // Counted exchanges not yet written go to the audit log before exit,
     // retried for a while when the database cannot take them now.
     let patience = std::time::Duration::from_secs(10);

@@ -18,6 +18,10 @@ pub fn data_dir() -> PathBuf {
 pub fn pool_size() -> u32 {
     10
 }
+/// One minute.
+pub fn database_idle_timeout() -> Ttl {
+    Ttl::minutes(1)
+}
 /// The default listen address over http.
 pub fn issuer() -> Url {
     Url::parse("http://127.0.0.1:8080").expect("static URL")

@@ -6,7 +6,9 @@ pub mod accounts;
 pub mod audit;
 pub mod authorization;
 pub mod compat;
+mod connect_failures;
 mod connection;
+mod database_server;
 pub mod device;
 pub mod dpop;
 pub mod housekeeping;
@@ -57,6 +59,27 @@ pub enum StoreError {
     },
 }
 
+/// Whether an error's text is libpq's for a connection that is gone: the
+/// backend terminated, the server down, or a standby reached after a
+/// failover (it takes no writes). A pooled connection that said so is
+/// useless, and the others to the same server likely are too: they are
+/// all replaced (see [`Db::renew_connections`]).
+pub fn says_connection_lost(text: &str) -> bool {
+    const LOST: [&str; 9] = [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "could not receive data",
+        "could not send data",
+        "ssl syscall",
+        "eof detected",
+        "read-only transaction",
+        "the database system is",
+    ];
+    let text = text.to_ascii_lowercase();
+    LOST.iter().any(|t| text.contains(t))
+}
+
 /// The result of an INSERT where a unique-key clash is an answer, not an
 /// error: `Ok(true)` inserted, `Ok(false)` the key exists.
 pub(crate) fn inserted(
@@ -79,11 +102,12 @@ impl From<diesel::result::Error> for StoreError {
 impl StoreError {
     /// Whether this failure says the database cannot serve now (no
     /// connection in time, a statement timeout, a lock, a full disk, a
-    /// read-only file) rather than that a query is wrong: answered 503 with
-    /// `Retry-After`.
+    /// read-only file, a backend terminated, a failover under way, a
+    /// standby that takes no writes, a serialization failure) rather than
+    /// that a query is wrong: answered 503 with `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
-        const TRANSIENT: [&str; 9] = [
+        const TRANSIENT: [&str; 20] = [
             "statement timeout",
             "lock timeout",
             "database is locked",
@@ -93,10 +117,32 @@ impl StoreError {
             "server closed the connection",
             "terminating connection",
             "could not connect",
+            "no connection to the server",
+            "connection to server",
+            "could not receive data",
+            "could not send data",
+            "ssl syscall",
+            "eof detected",
+            "the database system is",
+            "read-only transaction",
+            "recovery is in progress",
+            "too many clients",
+            "remaining connection slots",
         ];
         match self {
             StoreError::Pool(_) => true,
-            StoreError::Query(E::DatabaseError(K::ClosedConnection, _)) => true,
+            StoreError::Query(
+                E::DatabaseError(
+                    K::ClosedConnection
+                    | K::UnableToSendCommand
+                    | K::SerializationFailure
+                    | K::ReadOnlyTransaction,
+                    _,
+                )
+                // The connection died inside a transaction.
+                | E::BrokenTransactionManager
+                | E::RollbackErrorOnCommit { .. },
+            ) => true,
             StoreError::Query(e) => {
                 let text = e.to_string().to_ascii_lowercase();
                 TRANSIENT.iter().any(|t| text.contains(t))
@@ -106,10 +152,26 @@ impl StoreError {
     }
 
     /// Whether this failure means the connection's file went read-only or
-    /// its storage failed, so connections should be reopened once it heals.
+    /// its storage failed, or its PostgreSQL connection is gone (see
+    /// [`says_connection_lost`]), so connections should be reopened.
     pub fn needs_new_connections(&self) -> bool {
         let text = self.to_string().to_ascii_lowercase();
-        text.contains("readonly database") || text.contains("disk i/o error")
+        text.contains("readonly database")
+            || text.contains("disk i/o error")
+            || self.lost_connection()
+    }
+
+    /// Whether this failure says the PostgreSQL connection is gone.
+    pub fn lost_connection(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match self {
+            StoreError::Query(E::DatabaseError(
+                K::ClosedConnection | K::ReadOnlyTransaction,
+                _,
+            )) => true,
+            StoreError::Query(_) => says_connection_lost(&self.to_string()),
+            _ => false,
+        }
     }
 
     /// Whether this failure is a unique-constraint violation.
@@ -149,5 +211,35 @@ mod tests {
                 "a store query uses first()"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::StoreError;
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+
+    fn db_error(kind: K, text: &str) -> StoreError {
+        StoreError::Query(E::DatabaseError(kind, Box::new(text.to_string())))
+    }
+
+    /// What libpq says while a backend is terminated or a primary fails
+    /// over is 503 material; a wrong query is not.
+    #[test]
+    fn failover_errors_are_unavailable() {
+        for text in [
+            "no connection to the server",
+            "terminating connection due to administrator command",
+            "server closed the connection unexpectedly",
+            "cannot execute INSERT in a read-only transaction",
+            "the database system is in recovery mode",
+            "sorry, too many clients already",
+        ] {
+            assert!(db_error(K::Unknown, text).is_unavailable(), "{text}");
+        }
+        assert!(db_error(K::SerializationFailure, "x").is_unavailable());
+        assert!(StoreError::Query(E::BrokenTransactionManager).is_unavailable());
+        assert!(!db_error(K::Unknown, "syntax error at or near").is_unavailable());
+        assert!(!db_error(K::UniqueViolation, "duplicate key").is_unavailable());
     }
 }

@@ -48,6 +48,19 @@ pub fn start(svc: web::Data<Services>, state: web::Data<WebState>) {
         "rolling up and trimming the audit trail",
         maintain,
     ));
+    // One clock across instances: the offset from the database's, again
+    // every minute (a machine's clock drifts, or is stepped by NTP).
+    let follow = |s: &Services| {
+        s.follow_database_clock()
+            .map(|_| 0)
+            .map_err(InternalError::from)
+    };
+    actix_web::rt::spawn(periodically(
+        svc.clone(),
+        MINUTE,
+        "measuring the clock against the database's",
+        follow,
+    ));
     let shared = state.clone();
     actix_web::rt::spawn(async move {
         let mut every =

@@ -126,7 +126,9 @@ pub fn server(
             })
             .default_service(web::to(not_found))
     })
-    .listen(listener)?;
+    .listen(listener)?
+    // `serve` decides what each signal does (see `cli::serve`).
+    .disable_signals();
     if let Some(n) = workers {
         server = server.workers(n);
     }

@@ -39,7 +39,15 @@ pub async fn assign(
     if status.is_server_error() {
         match res.response().error() {
             Some(err) => {
-                tracing::error!(request_id = %id, %method, %path, error = %err, "request failed")
+                tracing::error!(request_id = %id, %method, %path, error = %err, "request failed");
+                // A terminated backend or a failover: the pool's other
+                // connections are replaced too, not handed out to fail.
+                let text = err.to_string();
+                if crate::store::says_connection_lost(&text) {
+                    if let Some(svc) = res.request().app_data::<web::Data<crate::app::Services>>() {
+                        svc.db.renew_connections();
+                    }
+                }
             }
             None => {
                 tracing::warn!(request_id = %id, %method, %path, %status, "server error")

@@ -29,6 +29,7 @@ mod exchange;
 mod exchange_refusals;
 mod faults;
 mod hardening;
+mod high_availability;
 mod holes_flows;
 mod holes_tokens;
 mod housekeeping;

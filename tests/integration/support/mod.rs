@@ -1,7 +1,7 @@
 //! The test harness: `TestApp` boots the real app on a fresh database.
 
 pub mod browser;
-mod db;
+pub mod db;
 mod jwt;
 pub mod oidc;
 pub mod process;
@@ -45,6 +45,8 @@ pub fn base_config(db: &TestDb) -> toml::Table {
     );
     t.insert("master_key".into(), TEST_MASTER_KEY.into());
     t.insert("database_pool_size".into(), 4.into());
+    // The tests move a manual clock; the database's would set it back.
+    t.insert("database_clock".into(), "local".into());
     let mut hashing = toml::Table::new();
     hashing.insert("argon2_memory_kib".into(), 64.into());
     hashing.insert("argon2_iterations".into(), 1.into());

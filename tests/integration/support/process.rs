@@ -155,15 +155,24 @@ impl PatgateProcess {
     }
 
     /// Asks the process to stop (SIGTERM) and waits until it has.
-    pub fn terminate(mut self) {
+    pub fn terminate(self) {
+        self.signal("TERM");
+    }
+
+    /// Sends `SIG<name>` (`TERM`, `INT`, `HUP`) and waits until the
+    /// process has exited 0, as a graceful stop does.
+    pub fn signal(mut self, name: &str) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([format!("-{name}").as_str(), &pid])
             .status()
             .expect("kill runs");
         assert!(sent.success());
         let status = self.child.wait().expect("patgate exits");
-        assert!(status.success(), "graceful stop exits 0, got {status}");
+        assert!(
+            status.success(),
+            "SIG{name}: a graceful stop exits 0, got {status}"
+        );
     }
 
     /// Stops the process and waits for it.
