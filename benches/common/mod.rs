@@ -80,7 +80,14 @@ pub fn start_with(config: &Path, pin: bool, serve_args: &[&str], log: &str) -> (
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
+    // Warnings and errors of the server reach the bench's stderr.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     (server, base)
 }
 

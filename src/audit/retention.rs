@@ -58,7 +58,9 @@ pub fn maintain(svc: &Services, max_batches: usize) -> Result<Maintained, StoreE
     let cutoff = (now - audit.rollup_after.duration()).naive_utc();
     for _ in 0..max_batches {
         match svc.write(|tx| roll_up_batch(tx.conn, cutoff)) {
-            Ok(0) | Err(BatchError::Raced) => break,
+            Ok(0) => break,
+            // Another instance took these rows: the next batch is others.
+            Err(BatchError::Raced) => continue,
             Ok(n) => done.rolled_up += n,
             Err(BatchError::Store(e)) => return Err(e),
         }
@@ -83,6 +85,12 @@ pub fn maintain(svc: &Services, max_batches: usize) -> Result<Maintained, StoreE
             }
         }
     }
+    if done.total() >= BATCH as usize {
+        // Many rows went: the planner's picture of the table is stale (on
+        // PostgreSQL a token's share of it, which decides between its
+        // index and a scan for the usage chart) until it is analyzed.
+        svc.db.analyze_audit()?;
+    }
     if done.total() > 0 {
         tracing::info!(
             rolled_up = done.rolled_up,
@@ -99,6 +107,7 @@ fn roll_up_batch(
     conn: &mut crate::store::DbConnection,
     cutoff: chrono::NaiveDateTime,
 ) -> Result<usize, BatchError> {
+    store::rollup_turn(conn)?;
     let rows = store::minute_counts_before(conn, cutoff, BATCH)?;
     if rows.is_empty() {
         return Ok(0);

@@ -167,14 +167,39 @@ pub fn minute_counts_before(
     cutoff: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    Ok(e::audit_events
-        .filter(e::occurred_at.lt(cutoff))
-        .filter(e::bucket.is_not_null())
-        .filter(e::bucket.not_like(format!("{DAY_BUCKET}%")))
-        .order((e::occurred_at.asc(), e::id.asc()))
-        .limit(limit)
-        .select(AuditRow::as_select())
-        .load(conn)?)
+    macro_rules! oldest {
+        () => {
+            e::audit_events
+                .filter(e::occurred_at.lt(cutoff))
+                .filter(e::bucket.is_not_null())
+                .filter(e::bucket.not_like(format!("{DAY_BUCKET}%")))
+                .order((e::occurred_at.asc(), e::id.asc()))
+                .limit(limit)
+                .select(AuditRow::as_select())
+        };
+    }
+    Ok(match conn {
+        // Instances rolling up at once take different rows instead of
+        // queueing on each other's row locks (seconds a batch at 10⁶).
+        DbConnection::Postgres(c) => oldest!().for_update().skip_locked().load(c)?,
+        // One writer at a time (`BEGIN IMMEDIATE`): nothing to skip.
+        DbConnection::Sqlite(_) => oldest!().load(conn)?,
+    })
+}
+
+/// PostgreSQL advisory-lock key of the audit roll-up ("rollup" in ASCII).
+const ROLLUP_LOCK: i64 = 0x0000_726f_6c6c_7570;
+
+/// Waits for this transaction's turn to roll up: one instance at a time
+/// on PostgreSQL (a transaction-level advisory lock), so two instances do
+/// not queue on the same day rows' locks for seconds a batch. SQLite's
+/// `BEGIN IMMEDIATE` already takes turns.
+pub fn rollup_turn(conn: &mut DbConnection) -> Result<(), StoreError> {
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({ROLLUP_LOCK})"))?;
+    }
+    Ok(())
 }
 
 /// Deletes the rows with these ids; how many there were.

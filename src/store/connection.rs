@@ -339,6 +339,20 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of the audit trail after a bulk
+    /// change (`ANALYZE audit_events` on PostgreSQL, `PRAGMA optimize` on
+    /// SQLite), rather than waiting for autovacuum's threshold.
+    pub fn analyze_audit(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        match &mut **conn {
+            DbConnection::Postgres(c) => c.batch_execute("ANALYZE audit_events")?,
+            DbConnection::Sqlite(c) => {
+                c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?
+            }
+        }
+        Ok(())
+    }
+
     /// After a failure: renews the connections when `e` says the file went
     /// read-only or its storage failed (see [`Db::renew_connections`]).
     pub fn renew_after(&self, e: &StoreError) {

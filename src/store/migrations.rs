@@ -54,8 +54,15 @@ impl Db {
                     let DbConnection::Postgres(c) = conn else {
                         unreachable!("matched above")
                     };
+                    // A migration that fills a table from a million rows
+                    // takes longer than a request's statement timeout; its
+                    // locks stay bounded by `lock_timeout`, so it gives up
+                    // rather than queue every reader behind it.
+                    c.batch_execute("SET statement_timeout = 0")?;
                     run_logged(c, POSTGRES_MIGRATIONS)
                 });
+                // This connection's settings are no longer a request's.
+                self.renew_connections();
                 let DbConnection::Postgres(c) = conn else {
                     unreachable!("matched above")
                 };
