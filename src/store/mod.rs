@@ -9,6 +9,7 @@ pub mod compat;
 mod connect_failures;
 mod connection;
 mod database_server;
+mod database_url;
 pub mod device;
 pub mod dpop;
 pub mod housekeeping;
@@ -24,7 +25,8 @@ mod states;
 pub mod token_queries;
 pub mod tokens;
 
-pub use connection::{transaction, Backend, Db, DbConnection, PooledConnection};
+pub use connection::{transaction, Db, DbConnection, PooledConnection};
+pub use database_url::Backend;
 pub use states::{SessionMode, SessionStatus, TokenKind};
 
 /// A storage failure that is not the caller's fault.
