@@ -233,13 +233,10 @@ impl Db {
     /// change (`ANALYZE audit_events` on PostgreSQL, `PRAGMA optimize` on
     /// SQLite), rather than waiting for autovacuum's threshold.
     pub fn analyze_audit(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        match &mut **conn {
-            DbConnection::Postgres(c) => c.batch_execute("ANALYZE audit_events")?,
-            DbConnection::Sqlite(c) => {
-                c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?
-            }
+        if self.backend == Backend::Sqlite {
+            return self.optimize();
         }
+        self.conn()?.batch_execute("ANALYZE audit_events")?;
         Ok(())
     }
 

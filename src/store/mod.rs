@@ -109,24 +109,15 @@ impl StoreError {
     /// that a query is wrong: answered 503 with `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
-        const TRANSIENT: [&str; 20] = [
+        const TRANSIENT: [&str; 11] = [
             "statement timeout",
             "lock timeout",
             "database is locked",
             "disk is full",
             "readonly database",
             "disk i/o error",
-            "server closed the connection",
-            "terminating connection",
             "could not connect",
-            "no connection to the server",
             "connection to server",
-            "could not receive data",
-            "could not send data",
-            "ssl syscall",
-            "eof detected",
-            "the database system is",
-            "read-only transaction",
             "recovery is in progress",
             "too many clients",
             "remaining connection slots",
@@ -147,7 +138,7 @@ impl StoreError {
             ) => true,
             StoreError::Query(e) => {
                 let text = e.to_string().to_ascii_lowercase();
-                TRANSIENT.iter().any(|t| text.contains(t))
+                TRANSIENT.iter().any(|t| text.contains(t)) || self.lost_connection()
             }
             _ => false,
         }

@@ -53,6 +53,20 @@ async fn rows_of(app: &TestApp, id: &str) -> Vec<AuditRow> {
     .await
 }
 
+/// Writes `rows` to the audit trail in one transaction.
+async fn insert_all(app: &TestApp, rows: Vec<AuditRow>) {
+    app.blocking(move |s| {
+        s.write(|tx| {
+            for row in &rows {
+                insert(tx.conn, row)?;
+            }
+            Ok::<_, patgate::store::StoreError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
 async fn usage(app: &TestApp, id: &str) -> patgate::audit::usage::Usage {
     let id = id.to_string();
     app.blocking(move |s| {
@@ -92,16 +106,9 @@ async fn counts_roll_up_by_day_and_old_rows_go(db: TestDb) {
         last_year.id.clone(),
         old_count.id.clone(),
     );
-    app.blocking(move |s| {
-        s.write(|tx| {
-            for row in rows.iter().chain([&old_count, &ancient, &last_year]) {
-                insert(tx.conn, row)?;
-            }
-            Ok::<_, patgate::store::StoreError>(())
-        })
-    })
-    .await
-    .unwrap();
+    let mut all = rows;
+    all.extend([old_count, ancient, last_year]);
+    insert_all(&app, all).await;
     let counted = |rows: &[AuditRow]| {
         rows.iter()
             .filter(|r| r.bucket.is_some())
@@ -191,16 +198,7 @@ async fn the_maintain_command_runs_to_the_end(db: TestDb) {
     let rows: Vec<AuditRow> = (1..=6 * 1440)
         .map(|m| minute_row(&id, now - chrono::Duration::minutes(m), None))
         .collect();
-    app.blocking(move |s| {
-        s.write(|tx| {
-            for row in &rows {
-                insert(tx.conn, row)?;
-            }
-            Ok::<_, patgate::store::StoreError>(())
-        })
-    })
-    .await
-    .unwrap();
+    insert_all(&app, rows).await;
     let config = write_config(&db, |_| {});
     let first = succeeded(run(&config, &["admin", "audit", "maintain"]));
     assert!(first.contains("per-minute rows rolled up"), "{first}");

@@ -248,21 +248,9 @@ async fn one_clock_for_expiry_across_instances(db: TestDb) {
     .await;
     let refused = app.exchange(&pat).await;
     assert_eq!(refused.status(), 400, "expired by the database's clock");
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = metrics
-        .lines()
-        .find(|l| l.starts_with("patgate_clock_offset_seconds "))
-        .expect("the offset is exported");
-    let value: f64 = line.split(' ').nth(1).unwrap().parse().unwrap();
-    assert!((value - 600.0).abs() < 2.0, "{line}");
+    let metrics = crate::metrics::scrape(&app).await;
+    let offset = crate::metrics::value(&metrics, "patgate_clock_offset_seconds");
+    assert!((offset - 600.0).abs() < 2.0, "offset metric {offset}");
 }
 
 /// SIGHUP and SIGINT stop the server as SIGTERM does: it exits 0 and the
@@ -285,17 +273,8 @@ async fn every_stop_signal_drains_and_keeps_the_counts(db: TestDb) {
         .trim()
         .to_string();
         let server = PatgateProcess::spawn(&config);
-        let client = reqwest::Client::new();
         for _ in 0..5 {
-            let res = client
-                .post(server.base.join("/api/auth/v1/token").unwrap())
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", pat.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let res = crate::processes::exchange(&server.base, &pat).await;
             assert_eq!(res.status(), 200);
         }
         server.signal(signal);

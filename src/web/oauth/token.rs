@@ -280,9 +280,6 @@ impl Exchange<'_> {
             Ok(_) => ExchangeOutcome::Issued,
             Err(OAuthEndpointError::Throttled(_)) => ExchangeOutcome::Throttled,
             Err(OAuthEndpointError::Internal(e)) if e.is_unavailable() => {
-                if let crate::error::InternalError::Store(e) = e {
-                    svc.db.renew_after(e);
-                }
                 ExchangeOutcome::Unavailable
             }
             Err(OAuthEndpointError::Internal(_)) => ExchangeOutcome::Error,
