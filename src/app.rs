@@ -106,15 +106,14 @@ impl Services {
                 .create(&config.data_dir)
                 .map_err(|e| StartError::Other(format!("{}: {e}", config.data_dir.display())))?;
         }
-        let db = Db::connect_idle(
-            &config.effective_database_url(),
-            config.database_pool_size,
-            Duration::from_secs(config.limits.database_timeout.seconds().unsigned_abs()),
-            Duration::from_secs(config.database_idle_timeout.seconds().unsigned_abs()),
-        )?;
+        let db = Db::open(&config.effective_database_url(), &config.pool_settings())?;
         db.migrate()?;
-        db.optimize()?;
-        for warning in db.durability_warnings()? {
+        // Fresher planner statistics help but are not needed to serve (a
+        // damaged page is reported by `serve`'s check instead).
+        if let Err(e) = db.optimize() {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
+        for warning in db.setting_warnings()? {
             tracing::warn!("{warning}");
         }
         let clock = Arc::new(OffsetClock::new(clock));

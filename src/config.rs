@@ -62,6 +62,15 @@ pub struct Config {
     /// from the server's, every minute) or `local`.
     #[serde(default)]
     pub database_clock: DatabaseClock,
+    /// `transaction` when a pooler in transaction mode (PgBouncer before
+    /// 1.21) sits between patgate and PostgreSQL: no server-side prepared
+    /// statements and no session settings (see `store::PoolSettings`).
+    #[serde(default)]
+    pub database_pooler: DatabasePooler,
+    /// On SQLite, `serve` checks every page of the file before it listens
+    /// (`PRAGMA quick_check`) and refuses a damaged one; `false` skips it.
+    #[serde(default = "defaults::yes")]
+    pub database_check_at_start: bool,
     /// The `iss` of every JWT and the base of every published URL (RFC 8414 §2).
     #[serde(default = "defaults::issuer")]
     pub issuer: Url,
@@ -178,6 +187,17 @@ pub enum DatabaseClock {
     Database,
     /// This machine's.
     Local,
+}
+
+/// What sits between patgate and PostgreSQL (see `database_pooler`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabasePooler {
+    /// Nothing, or a pooler in session mode: each connection is a session.
+    #[default]
+    None,
+    /// A pooler in transaction mode: only a transaction is one session.
+    Transaction,
 }
 
 /// The JWS algorithm of generated signing keys (RFC 7518 §3.4, RFC 8037 §3.1).
@@ -321,6 +341,18 @@ impl Config {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("patgate.db").display()),
+        }
+    }
+
+    /// How the connection pool connects: `database_pool_size`, the
+    /// database timeout, `database_idle_timeout` and `database_pooler`.
+    pub fn pool_settings(&self) -> crate::store::PoolSettings {
+        let seconds = |t: &Ttl| std::time::Duration::from_secs(t.seconds().unsigned_abs());
+        crate::store::PoolSettings {
+            size: self.database_pool_size,
+            timeout: seconds(&self.limits.database_timeout),
+            idle: seconds(&self.database_idle_timeout),
+            transaction_pooler: self.database_pooler == DatabasePooler::Transaction,
         }
     }
 

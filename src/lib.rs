@@ -16,6 +16,7 @@ pub mod config;
 pub mod credential;
 pub mod cursor;
 pub mod dedicated_threads;
+pub mod descriptors;
 pub mod error;
 pub mod keys;
 pub mod leaks;

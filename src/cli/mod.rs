@@ -356,6 +356,25 @@ pub fn backup(svc: &Services, to: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses to serve a damaged SQLite file (`database_check_at_start`).
+fn check_sqlite_file(svc: &Services) -> anyhow::Result<()> {
+    if !svc.config.database_check_at_start {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    if let Some(problems) = crate::store::quick_check(&svc.db)? {
+        anyhow::bail!(
+            "the SQLite file is damaged (PRAGMA quick_check: {problems}); restore it from a backup \
+             (`patgate admin backup` makes one), or set database_check_at_start = false to serve it as it is"
+        );
+    }
+    tracing::info!(
+        millis = started.elapsed().as_millis() as u64,
+        "database file checked"
+    );
+    Ok(())
+}
+
 /// On the first start of the embedded default (no user yet), creates the
 /// `admin` account and prints its generated password once.
 pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {
@@ -375,6 +394,7 @@ pub fn create_first_admin(svc: &Services) -> anyhow::Result<()> {
 
 /// `patgate serve`: binds, prints the address, and runs until stopped.
 pub fn serve(svc: Services, workers: Option<usize>) -> anyhow::Result<()> {
+    check_sqlite_file(&svc)?;
     create_first_admin(&svc)?;
     if let Err(e) = svc.probe_writable() {
         tracing::warn!(error = %e, "the database does not take writes; /readyz says 503 until it does");

@@ -14,6 +14,11 @@ pub fn listen() -> SocketAddr {
 pub fn data_dir() -> PathBuf {
     PathBuf::from("./patgate-data")
 }
+/// `true`, for switches that are on unless turned off.
+pub fn yes() -> bool {
+    true
+}
+
 /// Ten connections.
 pub fn pool_size() -> u32 {
     10

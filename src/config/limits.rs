@@ -43,6 +43,11 @@ pub struct LimitsConfig {
     /// stalled database fails requests with 503 after this long.
     #[serde(default = "database_timeout")]
     pub database_timeout: Ttl,
+    /// Client connections open at once; over it a request is answered 503
+    /// with `Retry-After` and its connection closed. Lowered at start to
+    /// what the open-files limit allows (see `descriptors`).
+    #[serde(default = "max_connections", deserialize_with = "lenient_u32")]
+    pub max_connections: u32,
 }
 
 impl Default for LimitsConfig {
@@ -55,10 +60,16 @@ impl Default for LimitsConfig {
             hashing_queue: hashing_queue(),
             hashing_wait: hashing_wait(),
             database_timeout: database_timeout(),
+            max_connections: max_connections(),
         }
     }
 }
 
+/// Ten thousand: far over what one instance serves well, under what a
+/// flood of idle connections would need to exhaust its descriptors.
+fn max_connections() -> u32 {
+    10_000
+}
 /// Six: a known id stops costing argon2 after a few wrong secrets a minute
 /// from one address.
 fn cold_exchanges_per_token() -> u32 {

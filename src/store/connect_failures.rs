@@ -5,6 +5,10 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The error of a connection attempt left undone because no request waits
+/// for it any more (see `Manager::connect`): not a failure, not logged.
+pub const NOT_WANTED: &str = "no request waits for this connection";
+
 /// How often a line about failing connects is written at most.
 const INTERVAL: Duration = Duration::from_secs(10);
 
@@ -38,6 +42,9 @@ impl LogOncePerInterval {
 
 impl<E: std::fmt::Display> diesel::r2d2::HandleError<E> for LogOncePerInterval {
     fn handle_error(&self, error: E) {
+        if error.to_string().contains(NOT_WANTED) {
+            return;
+        }
         if let Some(failures) = self.due(Instant::now()) {
             tracing::warn!(%error, failures, "cannot connect to the database");
         }

@@ -8,7 +8,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::r2d2;
 use diesel::{PgConnection, SqliteConnection};
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,9 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    transaction_pooler: bool,
     generation: Arc<AtomicU64>,
+    waiting: Arc<AtomicUsize>,
 }
 
 /// A connection as the pool keeps it: the connection and the generation of
@@ -65,7 +67,41 @@ pub struct Manager {
     backend: Backend,
     target: String,
     timeout: Duration,
+    transaction_pooler: bool,
     generation: Arc<AtomicU64>,
+    /// Requests now asking the pool for a connection.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// How a pool connects and keeps its connections ([`Db::open`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// The most connections the pool opens.
+    pub size: u32,
+    /// Bounds connecting, each statement and waiting for a connection.
+    pub timeout: Duration,
+    /// A connection idle this long is closed (the reaper looks every 30 s).
+    pub idle: Duration,
+    /// A pooler in transaction mode (PgBouncer) sits before PostgreSQL:
+    /// statements go with their parameters in one message (no named
+    /// server-side prepared statement outlives its transaction there) and
+    /// no session setting is sent, since the next transaction may run on
+    /// another server connection; the role's own settings (`ALTER ROLE …
+    /// SET statement_timeout`) bound the statements instead.
+    pub transaction_pooler: bool,
+}
+
+impl PoolSettings {
+    /// `size` connections bounded by `timeout`, closed after a minute idle,
+    /// straight to the server.
+    pub fn new(size: u32, timeout: Duration) -> PoolSettings {
+        PoolSettings {
+            size,
+            timeout,
+            idle: Duration::from_secs(60),
+            transaction_pooler: false,
+        }
+    }
 }
 
 impl Manager {
@@ -83,6 +119,12 @@ impl Manager {
                 ))
                 .map_err(E::QueryError)?;
                 DbConnection::Sqlite(c)
+            }
+            Backend::Postgres if self.transaction_pooler => {
+                use diesel::connection::{CacheSize, Connection as _};
+                let mut c = PgConnection::establish(&self.target).map_err(E::ConnectionError)?;
+                c.set_prepared_statement_cache_size(CacheSize::Disabled);
+                DbConnection::Postgres(c)
             }
             Backend::Postgres => {
                 let mut c = PgConnection::establish(&self.target).map_err(E::ConnectionError)?;
@@ -103,7 +145,17 @@ impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
     type Error = diesel::r2d2::Error;
 
+    /// The pool retries a failed connect in the background until one
+    /// succeeds, whether or not anyone still wants it; then it would keep
+    /// a server's scarce slot (`too many clients`) that no request needs.
+    /// Such a retry gives up at once, without a log line, when no request
+    /// waits; the next request that waits makes the next retry real.
     fn connect(&self) -> Result<Conn, Self::Error> {
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            return Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection(super::connect_failures::NOT_WANTED.into()),
+            ));
+        }
         Ok(Conn {
             generation: self.generation.load(Ordering::Acquire),
             conn: self.open()?,
@@ -137,17 +189,18 @@ impl Db {
     /// SQLite the file's directory is created if missing, and the files are
     /// made readable by their owner only.
     pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<Db, StoreError> {
-        Self::connect_idle(url, size, timeout, Duration::from_secs(60))
+        Self::open(url, &PoolSettings::new(size, timeout))
     }
 
-    /// [`Db::connect`] closing connections idle for `idle` (the pool's
-    /// reaper looks every 30 s), so an idle instance holds no backend.
-    pub fn connect_idle(
-        url: &str,
-        size: u32,
-        timeout: Duration,
-        idle: Duration,
-    ) -> Result<Db, StoreError> {
+    /// [`Db::connect`] with every setting of the pool; an idle instance
+    /// holds no backend once `settings.idle` passed.
+    pub fn open(url: &str, settings: &PoolSettings) -> Result<Db, StoreError> {
+        let PoolSettings {
+            size,
+            timeout,
+            idle,
+            transaction_pooler,
+        } = *settings;
         let (backend, target) = Backend::from_url(url)?;
         let target = match backend {
             Backend::Sqlite => {
@@ -157,10 +210,13 @@ impl Db {
             Backend::Postgres => postgres_target(&target, timeout),
         };
         let generation = Arc::new(AtomicU64::new(0));
+        let waiting = Arc::new(AtomicUsize::new(0));
         let manager = Manager {
+            waiting: waiting.clone(),
             backend,
             target,
             timeout,
+            transaction_pooler,
             generation: generation.clone(),
         };
         let pool = r2d2::Pool::builder()
@@ -177,7 +233,9 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            transaction_pooler,
             generation,
+            waiting,
         })
     }
 
@@ -200,6 +258,12 @@ impl Db {
         self.pool.max_size()
     }
 
+    /// Whether a pooler in transaction mode sits before the database
+    /// ([`PoolSettings::transaction_pooler`]).
+    pub fn transaction_pooler(&self) -> bool {
+        self.transaction_pooler
+    }
+
     /// The backend this pool talks to.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -215,7 +279,13 @@ impl Db {
 
     /// A connection from the pool. Blocking: call from the blocking pool.
     pub fn conn(&self) -> Result<PooledConnection, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+        if let Some(conn) = self.pool.try_get() {
+            return Ok(conn);
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let got = self.pool.get();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        got.map_err(|e| StoreError::Pool(e.to_string()))
     }
 
     /// Lets SQLite refresh its query planner's statistics where they are

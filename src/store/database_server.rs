@@ -43,23 +43,38 @@ impl Db {
     /// Warnings about settings under which PostgreSQL may acknowledge a
     /// write that a failover then loses: `synchronous_commit = off` (a
     /// created token gone, a revoked one working again after a standby is
-    /// promoted). Empty on SQLite.
-    pub fn durability_warnings(&self) -> Result<Vec<String>, StoreError> {
+    /// promoted); behind a transaction pooler, a role without a statement
+    /// timeout. Empty on SQLite.
+    pub fn setting_warnings(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         let DbConnection::Postgres(c) = &mut **conn else {
             return Ok(Vec::new());
         };
-        let commit = diesel::sql_query("SELECT current_setting('synchronous_commit') AS value")
-            .get_result::<Setting>(c)?
-            .value;
-        Ok(match commit.as_str() {
-            "off" => vec![
+        let setting = |c: &mut diesel::PgConnection, name: &str| {
+            diesel::sql_query("SELECT current_setting($1) AS value")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .get_result::<Setting>(c)
+                .map(|s| s.value)
+        };
+        let mut warnings = Vec::new();
+        if setting(c, "synchronous_commit")? == "off" {
+            warnings.push(
                 "PostgreSQL's synchronous_commit is off: a write patgate acknowledged (a token \
                  created, a token revoked) can be lost in a crash or a failover, and a revoked \
                  token work again; set it to on (or remote_apply with a synchronous standby)"
                     .to_string(),
-            ],
-            _ => Vec::new(),
-        })
+            );
+        }
+        // Behind a transaction pooler patgate sends no session setting: the
+        // role's own settings bound its statements.
+        if self.transaction_pooler() && setting(c, "statement_timeout")? == "0" {
+            warnings.push(
+                "database_pooler = \"transaction\" and the role's statement_timeout is 0: a \
+                 stuck statement holds a server connection for good; set one on the role \
+                 (ALTER ROLE … SET statement_timeout = '5s', and lock_timeout)"
+                    .to_string(),
+            );
+        }
+        Ok(warnings)
     }
 }

@@ -29,7 +29,7 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let conn = &mut **conn;
-        let applied = match conn {
+        match conn {
             // Instances starting together take turns: the whole run holds
             // the write lock (each migration is a savepoint inside), so none
             // applies a migration another has just applied.
@@ -40,38 +40,47 @@ impl Db {
                 };
                 run_logged(c, SQLITE_MIGRATIONS)
             }),
-            DbConnection::Postgres(c) => {
-                // Instances starting together take turns (a session-level lock).
-                let try_lock = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    &format!("pg_try_advisory_lock({MIGRATION_LOCK})"),
-                ));
-                let locked: bool = diesel::RunQueryDsl::get_result(try_lock, c)?;
-                if !locked {
-                    tracing::info!("another instance is migrating the database; waiting for it");
-                    c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                }
-                let applied = schema_known(conn).and_then(|()| {
-                    let DbConnection::Postgres(c) = conn else {
-                        unreachable!("matched above")
-                    };
-                    // A migration that fills a table from a million rows
-                    // takes longer than a request's statement timeout; its
-                    // locks stay bounded by `lock_timeout`, so it gives up
-                    // rather than queue every reader behind it.
-                    c.batch_execute("SET statement_timeout = 0")?;
-                    run_logged(c, POSTGRES_MIGRATIONS)
-                });
-                // This connection's settings are no longer a request's.
-                self.renew_connections();
+            // The whole run is one transaction holding a transaction-level
+            // lock (each migration is a savepoint inside), so it works the
+            // same through a pooler in transaction mode, and instances
+            // starting together take turns.
+            DbConnection::Postgres(_) => transaction(conn, |conn| {
                 let DbConnection::Postgres(c) = conn else {
                     unreachable!("matched above")
                 };
-                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
-                applied
-            }
-        };
-        applied
+                wait_for_migration_lock(c)?;
+                // A migration that fills a table from a million rows takes
+                // longer than a request's statement timeout; its locks stay
+                // bounded by `lock_timeout`, so it gives up rather than
+                // queue every reader behind it.
+                c.batch_execute("SET LOCAL statement_timeout = 0")?;
+                schema_known(conn)?;
+                let DbConnection::Postgres(c) = conn else {
+                    unreachable!("matched above")
+                };
+                run_logged(c, POSTGRES_MIGRATIONS)
+            }),
+        }
     }
+}
+
+/// Takes the migration lock of this transaction, asking again every 250 ms
+/// while another instance holds it (never blocking in one statement, which
+/// the statement timeout would cut short).
+fn wait_for_migration_lock(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
+    let try_lock = || {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "pg_try_advisory_xact_lock({MIGRATION_LOCK})"
+        )))
+    };
+    let mut said = false;
+    while !diesel::RunQueryDsl::get_result::<bool>(try_lock(), c)? {
+        if !std::mem::replace(&mut said, true) {
+            tracing::info!("another instance is migrating the database; waiting for it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    Ok(())
 }
 
 /// Applies the pending migrations of `source` one at a time, saying in the

@@ -19,13 +19,13 @@ pub mod models;
 pub mod reminders;
 pub mod schema;
 mod sqlite_file;
-pub use sqlite_file::backup_into;
+pub use sqlite_file::{backup_into, quick_check};
 pub mod sso;
 mod states;
 pub mod token_queries;
 pub mod tokens;
 
-pub use connection::{transaction, Db, DbConnection, PooledConnection};
+pub use connection::{transaction, Db, DbConnection, PoolSettings, PooledConnection};
 pub use database_url::Backend;
 pub use states::{SessionMode, SessionStatus, TokenKind};
 
@@ -80,6 +80,22 @@ pub fn says_connection_lost(text: &str) -> bool {
     ];
     let text = text.to_ascii_lowercase();
     LOST.iter().any(|t| text.contains(t))
+}
+
+/// Whether an error's text says the stored data itself is damaged: a
+/// malformed SQLite page or file, an I/O error reading it, or a PostgreSQL
+/// page that fails its check. A retry does not help; the readiness probe
+/// fails for a while after one (see `web::health`).
+pub fn says_storage_damaged(text: &str) -> bool {
+    const DAMAGED: [&str; 5] = [
+        "database disk image is malformed",
+        "file is not a database",
+        "disk i/o error",
+        "invalid page in block",
+        "could not read block",
+    ];
+    let text = text.to_ascii_lowercase();
+    DAMAGED.iter().any(|t| text.contains(t))
 }
 
 /// The result of an INSERT where a unique-key clash is an answer, not an

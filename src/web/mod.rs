@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod connections;
 mod dto;
 mod errors;
 mod health;
@@ -59,6 +60,10 @@ pub struct WebState {
     pub openapi: std::sync::OnceLock<String>,
     /// The last readiness check: when, and its outcome.
     pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
+    /// The client connections open now.
+    pub connections: connections::OpenConnections,
+    /// When a request last met damaged storage, and what it said.
+    pub storage_damage: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl WebState {
@@ -115,24 +120,35 @@ pub fn server(
     let shared = web::Data::from(state);
     let (data_for_jobs, shared_for_jobs) = (data.clone(), shared.clone());
     let https = data.config.issuer.scheme() == "https";
-    let mut server = HttpServer::new(move || {
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let budget = crate::descriptors::ConnectionBudget::new(
+        crate::descriptors::raise_open_files_limit(),
+        data.config.database_pool_size,
+        data.config.limits.max_connections,
+    );
+    tracing::debug!(?budget, "client connections");
+    let counted = shared.clone();
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(shared.clone())
             .wrap(default_headers(https))
+            .wrap(from_fn(connections::admit))
             .wrap(from_fn(request_log::assign))
             .configure(|cfg| {
                 routes::routes(cfg, &data.config);
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(move |_, extensions| counted.connections.opened(extensions, budget.admitted))
+    // Per worker: together they stop accepting at the budget.
+    .max_connections(budget.accepted.div_ceil(workers))
+    .workers(workers)
     .listen(listener)?
     // `serve` decides what each signal does (see `cli::serve`).
-    .disable_signals();
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
-    let server = server.run();
+    .disable_signals()
+    .run();
     jobs::start(data_for_jobs, shared_for_jobs);
     Ok(server)
 }

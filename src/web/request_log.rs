@@ -48,6 +48,13 @@ pub async fn assign(
                         svc.db.renew_connections();
                     }
                 }
+                // Damaged storage: the readiness probe fails for a while,
+                // so a balancer sends the traffic elsewhere.
+                if crate::store::says_storage_damaged(&text) {
+                    if let Some(Ok(mut damage)) = state.as_ref().map(|s| s.storage_damage.lock()) {
+                        *damage = Some((Instant::now(), text));
+                    }
+                }
             }
             None => {
                 tracing::warn!(request_id = %id, %method, %path, %status, "server error")

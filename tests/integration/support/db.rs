@@ -15,7 +15,10 @@ pub struct TestDb {
     pub url: String,
     /// Holds the SQLite file and the data dir.
     pub dir: tempfile::TempDir,
+    /// Reached through a PgBouncer in transaction mode.
+    pub pooler: bool,
     postgres: Option<(String, String)>,
+    database: Option<(String, String)>,
 }
 
 impl TestDb {
@@ -26,7 +29,9 @@ impl TestDb {
         TestDb {
             url,
             dir,
+            pooler: false,
             postgres: None,
+            database: None,
         }
     }
 
@@ -35,7 +40,9 @@ impl TestDb {
         TestDb {
             url: format!("sqlite://{}", file.display()),
             dir: tempfile::tempdir().expect("temp dir"),
+            pooler: false,
             postgres: None,
+            database: None,
         }
     }
 
@@ -74,7 +81,39 @@ impl TestDb {
         Some(TestDb {
             url: url.to_string(),
             dir: tempfile::tempdir().expect("temp dir"),
+            pooler: false,
             postgres: Some((base, schema)),
+            database: None,
+        })
+    }
+
+    /// A new database on the suite's PostgreSQL reached through a PgBouncer
+    /// in transaction mode (one per test binary, two server connections per
+    /// database); `None` with a notice where either is missing.
+    pub fn pooled() -> Option<TestDb> {
+        use crate::support::pg_processes::{installed, Bouncer};
+        drop(Self::postgres()?);
+        if !installed(&["pgbouncer"]) {
+            return None;
+        }
+        let base = std::env::var(POSTGRES_ENV).expect("checked above");
+        let mut url = url::Url::parse(&base).expect("POSTGRES_TEST_URL is a URL");
+        static BOUNCER: std::sync::OnceLock<Bouncer> = std::sync::OnceLock::new();
+        let bouncer = BOUNCER.get_or_init(|| Bouncer::start(url.port().unwrap_or(5432)));
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&base).expect("PostgreSQL");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(bouncer.port)).unwrap();
+        url.set_path(&name);
+        url.set_query(Some("sslmode=disable"));
+        Some(TestDb {
+            url: url.to_string(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            pooler: true,
+            postgres: None,
+            database: Some((base, name)),
         })
     }
 }
@@ -86,11 +125,17 @@ impl Drop for TestDb {
                 let _ = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
             }
         }
+        if let Some((base, name)) = &self.database {
+            if let Ok(mut conn) = diesel::PgConnection::establish(base) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"));
+            }
+        }
     }
 }
 
-/// Runs each named `async fn name(db: TestDb)` once on SQLite and once on
-/// PostgreSQL, as `name::sqlite` and `name::postgres`.
+/// Runs each named `async fn name(db: TestDb)` on SQLite, on PostgreSQL
+/// and on PostgreSQL through a PgBouncer in transaction mode, as
+/// `name::sqlite`, `name::postgres` and `name::pooler`.
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -102,6 +147,12 @@ macro_rules! both_backends {
             #[actix_web::test]
             async fn postgres() {
                 if let Some(db) = $crate::support::TestDb::postgres() {
+                    super::$name(db).await
+                }
+            }
+            #[actix_web::test]
+            async fn pooler() {
+                if let Some(db) = $crate::support::TestDb::pooled() {
                     super::$name(db).await
                 }
             }

@@ -4,6 +4,7 @@ pub mod browser;
 pub mod db;
 mod jwt;
 pub mod oidc;
+pub mod pg_processes;
 pub mod process;
 pub mod smtp;
 pub mod stalling_proxy;
@@ -11,7 +12,7 @@ pub mod stub;
 
 pub use db::TestDb;
 pub use jwt::verify_jwt;
-pub use process::{issue_pat, run, succeeded, write_config, PatgateProcess};
+pub use process::{command, issue_pat, run, succeeded, write_config, PatgateProcess};
 
 use patgate::app::Services;
 use patgate::clock::{ManualClock, OsRandom};
@@ -39,6 +40,9 @@ pub const TEST_MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 pub fn base_config(db: &TestDb) -> toml::Table {
     let mut t = toml::Table::new();
     t.insert("database_url".into(), db.url.clone().into());
+    if db.pooler {
+        t.insert("database_pooler".into(), "transaction".into());
+    }
     t.insert(
         "data_dir".into(),
         db.dir.path().display().to_string().into(),

@@ -106,8 +106,33 @@ impl PatgateProcess {
 
     /// Starts `patgate serve` with these environment variables.
     pub fn spawn_with_env(config: &Path, env: &[(&str, &str)]) -> PatgateProcess {
-        let mut child = command(config)
-            .envs(env.iter().copied())
+        let mut cmd = command(config);
+        cmd.envs(env.iter().copied());
+        Self::spawn_command(cmd)
+    }
+
+    /// `patgate serve` with at most `files` open descriptors (soft and
+    /// hard limit, as `ulimit -n` would set them).
+    pub fn spawn_with_open_files(config: &Path, files: u64) -> PatgateProcess {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = command(config);
+        let limit = libc::rlimit {
+            rlim_cur: files,
+            rlim_max: files,
+        };
+        // SAFETY: setrlimit is async-signal-safe and reads only `limit`.
+        unsafe {
+            cmd.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            });
+        }
+        Self::spawn_command(cmd)
+    }
+
+    /// `cmd serve`, waiting for its address.
+    fn spawn_command(mut cmd: Command) -> PatgateProcess {
+        let mut child = cmd
             .arg("serve")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -134,6 +159,11 @@ impl PatgateProcess {
         // Lines printed before the listening line may still be in the pipe.
         std::thread::sleep(Duration::from_millis(300));
         self.stdout.lock().unwrap().clone()
+    }
+
+    /// The descriptors the process has open now.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
     }
 
     /// Stops the process (SIGTERM, so it writes the log lines it holds;
