@@ -78,8 +78,7 @@ pub fn says_connection_lost(text: &str) -> bool {
         "read-only transaction",
         "the database system is",
     ];
-    let text = text.to_ascii_lowercase();
-    LOST.iter().any(|t| text.contains(t))
+    mentions_any(text, &LOST)
 }
 
 /// Whether an error's text says the stored data itself is damaged: a
@@ -94,8 +93,13 @@ pub fn says_storage_damaged(text: &str) -> bool {
         "invalid page in block",
         "could not read block",
     ];
+    mentions_any(text, &DAMAGED)
+}
+
+/// Whether `text` contains one of the lowercase `phrases`, ignoring case.
+fn mentions_any(text: &str, phrases: &[&str]) -> bool {
     let text = text.to_ascii_lowercase();
-    DAMAGED.iter().any(|t| text.contains(t))
+    phrases.iter().any(|p| text.contains(p))
 }
 
 /// The result of an INSERT where a unique-key clash is an answer, not an

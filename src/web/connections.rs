@@ -42,11 +42,6 @@ impl OpenConnections {
             over: now > admitted,
         });
     }
-
-    /// Connections open now.
-    pub fn count(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
 }
 
 /// The middleware function (use with `middleware::from_fn`): a request on

@@ -174,20 +174,9 @@ async fn a_promoted_standby_keeps_every_acknowledged_write() {
     );
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 /// Backends of `application` on `cluster`.
 fn backends(cluster: &PgCluster, application: &str) -> i64 {
-    let mut c = PgConnection::establish(&cluster.url()).unwrap();
-    diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1")
-        .bind::<diesel::sql_types::Text, _>(application)
-        .get_result::<Count>(&mut c)
-        .unwrap()
-        .n
+    crate::high_availability::backends(&cluster.url(), application)
 }
 
 /// Three instances whose pools together exceed what a server with

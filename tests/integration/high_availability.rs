@@ -75,7 +75,8 @@ fn terminate_backends(base: &str, application: &str) -> i64 {
     .n
 }
 
-fn backends(base: &str, application: &str) -> i64 {
+/// The backends of one application name on the server at `base`.
+pub(crate) fn backends(base: &str, application: &str) -> i64 {
     let mut c = PgConnection::establish(base).unwrap();
     c.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
     diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1")

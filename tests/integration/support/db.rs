@@ -49,18 +49,7 @@ impl TestDb {
     /// A new schema in the test PostgreSQL database; `None` (with a notice
     /// printed once) when `POSTGRES_TEST_URL` is not set.
     pub fn postgres() -> Option<TestDb> {
-        let Ok(base) = std::env::var(POSTGRES_ENV) else {
-            static NOTICE: Once = Once::new();
-            NOTICE.call_once(|| {
-                // Written past the test harness's capture, so it is seen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nnotice: {POSTGRES_ENV} is not set: the PostgreSQL variant of every storage test is skipped\n"
-                );
-            });
-            crate::support::not_in_ci(&format!("{POSTGRES_ENV} is not set"));
-            return None;
-        };
+        let base = postgres_url()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut conn = diesel::PgConnection::establish(&base)
             .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
@@ -92,11 +81,10 @@ impl TestDb {
     /// database); `None` with a notice where either is missing.
     pub fn pooled() -> Option<TestDb> {
         use crate::support::pg_processes::{installed, Bouncer};
-        drop(Self::postgres()?);
+        let base = postgres_url()?;
         if !installed(&["pgbouncer"]) {
             return None;
         }
-        let base = std::env::var(POSTGRES_ENV).expect("checked above");
         let mut url = url::Url::parse(&base).expect("POSTGRES_TEST_URL is a URL");
         static BOUNCER: std::sync::OnceLock<Bouncer> = std::sync::OnceLock::new();
         let bouncer = BOUNCER.get_or_init(|| Bouncer::start(url.port().unwrap_or(5432)));
@@ -116,6 +104,24 @@ impl TestDb {
             database: Some((base, name)),
         })
     }
+}
+
+/// The suite's PostgreSQL URL; `None` (with a notice printed once, and a
+/// failure in CI) when `POSTGRES_TEST_URL` is not set.
+fn postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var(POSTGRES_ENV) else {
+        static NOTICE: Once = Once::new();
+        NOTICE.call_once(|| {
+            // Written past the test harness's capture, so it is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nnotice: {POSTGRES_ENV} is not set: the PostgreSQL variant of every storage test is skipped\n"
+            );
+        });
+        crate::support::not_in_ci(&format!("{POSTGRES_ENV} is not set"));
+        return None;
+    };
+    Some(base)
 }
 
 impl Drop for TestDb {
